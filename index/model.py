@@ -1,0 +1,123 @@
+"""Plain frozen dataclasses shared by the parser, the engine and the bot."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["person", "organisation", "unnamed", "market", "event", "note"]
+KINDS: tuple[str, ...] = ("person", "organisation", "unnamed", "market", "event", "note")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One citation such as ``Interfax, 11.06.24``; ``date`` is ISO or None when unreadable."""
+
+    outlet: str
+    date: str | None
+    raw: str
+
+    def label(self) -> str:
+        """Human form: outlet and date as the document writes it."""
+        return self.raw
+
+
+@dataclass(frozen=True)
+class Document:
+    """A compilation's metadata."""
+
+    id: str  # slug of the file name, stable
+    path: str
+    title: str
+    blog: str | None = None
+    tagline: str | None = None
+    published: str | None = None  # ISO date
+    updated: str | None = None  # ISO date
+    author: str | None = None  # the credit line, verbatim
+    intro: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # other header/footer lines (captions, disclaimers)
+    sha256: str = ""
+
+    def ref(self) -> dict[str, Any]:
+        """The short reference each exported statement carries."""
+        return {"id": self.id, "title": self.title, "date": self.published}
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One verbatim, sourced statement."""
+
+    id: str
+    document: str  # Document.id
+    country: str
+    speaker: str | None
+    role: str | None
+    kind: str
+    text: str
+    sources: tuple[Source, ...] = ()
+    parent: str | None = None  # id of the statement this one is nested under
+    line: int = 0  # 1-based line in the source file
+    position: int = 0  # order within its document
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["sources"] = [asdict(s) for s in self.sources]
+        return d
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What the engine understood: ``kind`` is country, person, role, topic, empty or none."""
+
+    kind: str
+    value: str | None = None  # canonical country or speaker name
+    key: str = ""  # compact (<= 48 bytes UTF-8) key that reproduces this answer
+
+
+@dataclass(frozen=True)
+class Hit:
+    statement: Statement
+    score: float
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A "did you mean" entry: what to show and the key that answers it."""
+
+    label: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    query: str
+    intent: Intent
+    hits: tuple[Hit, ...] = ()
+    confident: bool = False
+    suggestions: tuple[Suggestion, ...] = field(default_factory=tuple)
+    message: str | None = None  # a plain explanation when there is nothing to show
+
+
+def statement_from_dict(d: dict[str, Any]) -> Statement:
+    """Inverse of ``Statement.to_dict`` (used to load the index's JSON metadata)."""
+    sources = tuple(Source(s["outlet"], s.get("date"), s["raw"]) for s in d.get("sources", ()))
+    return Statement(
+        id=d["id"],
+        document=d["document"],
+        country=d["country"],
+        speaker=d.get("speaker"),
+        role=d.get("role"),
+        kind=d["kind"],
+        text=d["text"],
+        sources=sources,
+        parent=d.get("parent"),
+        line=int(d.get("line", 0)),
+        position=int(d.get("position", 0)),
+    )
+
+
+def document_from_dict(d: dict[str, Any]) -> Document:
+    """Inverse of ``dataclasses.asdict(Document)``."""
+    return Document(
+        **{**d, "intro": tuple(d.get("intro", ())), "notes": tuple(d.get("notes", ()))}
+    )

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Create or refresh .venv from pyproject.toml; quick when nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+stamp=.venv/.installed
+want=$(cat pyproject.toml scripts/venv.sh | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/python ]; then
+    exit 0
+fi
+echo "setting up .venv (first run takes a few minutes)..." >&2
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+# torch first, pinned: here pip takes the local CPU wheel; an unpinned torch pulls CUDA.
+.venv/bin/python -m pip install -q "torch==2.13.0" >&2
+.venv/bin/python -m pip install -q -e ".[dev]" >&2
+echo "$want" > "$stamp"
