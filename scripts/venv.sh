@@ -13,6 +13,15 @@ echo "setting up .venv (first run takes a few minutes)..." >&2
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 # torch first, pinned: here pip takes the local CPU wheel; an unpinned torch pulls CUDA.
-.venv/bin/python -m pip install -q "torch==2.13.0" >&2
-.venv/bin/python -m pip install -q -e ".[dev]" >&2
+log=.venv/install.log
+pipi() {
+    # pip's notes about this machine's local mirrors are noise; show the log only on failure.
+    if ! .venv/bin/python -m pip install "$@" >"$log" 2>&1; then
+        grep -v "^WARNING: Location" "$log" >&2
+        echo "pip install $* failed (full log: $log)" >&2
+        exit 1
+    fi
+}
+pipi "torch==2.13.0"
+pipi -e ".[dev]"
 echo "$want" > "$stamp"
