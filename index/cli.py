@@ -1,0 +1,273 @@
+"""Command line: export, check, stats (corpus); build, ask, eval (search)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from index import config
+from index.parse import Corpus, load_corpus, source_files
+
+EXPORT_FIELDS = ("id", "document", "country", "speaker", "role", "kind", "text", "sources", "parent")
+
+
+def _display_path(p: Path) -> Path:
+    """Paths under the working directory are shown relative, as editors like them."""
+    try:
+        return p.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return p
+
+
+def _load(args: argparse.Namespace, err: TextIO) -> Corpus:
+    sources = config.sources_dir(args.sources)
+    files = [_display_path(f) for f in source_files(sources)]
+    if not files:
+        err.write(f"no compilations (*.txt) found in {sources}\n")
+    corpus = load_corpus(files)
+    for e in corpus.errors:
+        err.write(f"error: {e}\n")
+    return corpus
+
+
+def export_rows(corpus: Corpus) -> list[dict[str, Any]]:
+    """Every statement as a plain dict with the export fields."""
+    docs = {d.id: d for d in corpus.documents}
+    rows = []
+    for st in corpus.statements:
+        d = st.to_dict()
+        row = {k: d[k] for k in EXPORT_FIELDS}
+        row["document"] = docs[st.document].ref()
+        rows.append(row)
+    return rows
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    corpus = _load(args, err)
+    rows = export_rows(corpus)
+    if args.format == "jsonl":
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    else:
+        w = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+        w.writeheader()
+        for row in rows:
+            w.writerow(
+                {
+                    **row,
+                    "document": row["document"]["title"],
+                    "sources": "; ".join(s["raw"] for s in row["sources"]),
+                    "speaker": row["speaker"] or "",
+                    "role": row["role"] or "",
+                    "parent": row["parent"] or "",
+                }
+            )
+    return 1 if corpus.errors and not rows else 0
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    corpus = _load(args, err)
+    for w in corpus.warnings:
+        out.write(f"warning: {w}\n")
+    n_docs, n_st = len(corpus.documents), len(corpus.statements)
+    out.write(
+        f"{n_docs} document(s), {n_st} statements, {len(corpus.warnings)} warning(s), "
+        f"{len(corpus.errors)} error(s)\n"
+    )
+    return 1 if corpus.errors else 0
+
+
+def cmd_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    corpus = _load(args, err)
+    sts = corpus.statements
+    by_country = Counter(s.country for s in sts)
+    by_kind = Counter(s.kind for s in sts)
+    by_outlet = Counter(src.outlet for s in sts for src in s.sources)
+    if args.json:
+        out.write(
+            json.dumps(
+                {
+                    "documents": [asdict(d) | {"intro": None} for d in corpus.documents],
+                    "statements": len(sts),
+                    "countries": dict(sorted(by_country.items())),
+                    "kinds": dict(by_kind.most_common()),
+                    "outlets": dict(by_outlet.most_common()),
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+            + "\n"
+        )
+        return 0
+    for d in corpus.documents:
+        out.write(f"{d.title} ({d.published}{', updated ' + d.updated if d.updated else ''})\n")
+    out.write(f"\n{len(sts)} statements\n")
+    for title, counter in (("country", by_country), ("speaker kind", by_kind), ("outlet", by_outlet)):
+        out.write(f"\nby {title}:\n")
+        items = sorted(counter.items()) if title == "country" else counter.most_common()
+        width = max((len(k) for k, _ in items), default=0)
+        for k, v in items:
+            out.write(f"  {k.ljust(width)}  {v}\n")
+    return 0
+
+
+def _engine(args: argparse.Namespace, *, rebuild: bool = False, progress: bool = False) -> Any:
+    from index.search import Engine
+
+    return Engine.open(args.sources, args.index_dir, rebuild=rebuild, progress=progress)
+
+
+def answer_json(answer: Any, engine: Any) -> dict[str, Any]:
+    """The stable JSON shape of one answer (see README: CLI contract)."""
+    results = []
+    for h in answer.hits:
+        st = h.statement
+        doc = engine.document(st.document)
+        d = st.to_dict()
+        results.append(
+            {k: d[k] for k in ("id", "country", "speaker", "role", "kind", "text", "sources")}
+            | {"document": doc.ref() if doc else {"id": st.document}, "score": h.score}
+        )
+    return {
+        "query": answer.query,
+        "intent": {"kind": answer.intent.kind, "value": answer.intent.value, "key": answer.intent.key},
+        "confident": answer.confident,
+        "results": results,
+        "suggestions": [{"label": s.label, "key": s.key} for s in answer.suggestions],
+        "message": answer.message,
+    }
+
+
+def render_text(answer: Any) -> str:
+    """A readable rendering for the terminal."""
+    lines = []
+    what = answer.intent.kind + (f": {answer.intent.value}" if answer.intent.value else "")
+    lines.append(f"[{what}]" + ("" if answer.confident or not answer.hits else " (low confidence)"))
+    if answer.message:
+        lines.append(answer.message)
+    for n, h in enumerate(answer.hits, 1):
+        st = h.statement
+        who = ", ".join(x for x in (st.speaker, st.role) if x) or st.kind
+        src = "; ".join(dict.fromkeys(s.raw for s in st.sources)) or "no source given"
+        lines.append(f"\n{n}. {who} — {st.country}  (score {h.score:.3f})\n   {st.text}\n   — {src}")
+    if answer.suggestions:
+        lines.append("\ndid you mean: " + ", ".join(s.label for s in answer.suggestions))
+    return "\n".join(lines) + "\n"
+
+
+def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import time
+
+    t0 = time.perf_counter()
+    engine = _engine(args, rebuild=True, progress=True)
+    for p in engine.problems:
+        err.write(f"error: {p}\n")
+    m = engine.manifest
+    out.write(
+        f"built {m.get('count', len(engine.statements))} statements with {m.get('model')} "
+        f"({m.get('index_type', '?')}) in {time.perf_counter() - t0:.1f}s\n"
+    )
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    engine = _engine(args)
+    if args.question:
+        answer = engine.ask(" ".join(args.question), k=args.k)
+        if args.json:
+            out.write(json.dumps(answer_json(answer, engine), ensure_ascii=False) + "\n")
+        else:
+            out.write(render_text(answer))
+        return 0
+    stdin = getattr(sys.stdin, "buffer", None)
+    lines = (raw.decode("utf-8", "replace") for raw in stdin) if stdin else iter(sys.stdin)
+    for line in lines:
+        answer = engine.ask(line.rstrip("\r\n"), k=args.k)
+        out.write(json.dumps(answer_json(answer, engine), ensure_ascii=False) + "\n")
+        out.flush()
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from index import evaluate as ev
+
+    engine = _engine(args)
+    questions = ev.load_questions(Path(args.questions))
+    sts = engine.statements
+    chunks = ev.peer_chunks(sts)
+    bm25 = ev.Bm25Peer(chunks)
+    dense = ev.DensePeer(chunks, lambda t: engine._encode(t))
+    systems: dict[str, ev.Retriever] = {
+        "engine": lambda q: [h.statement.text for h in engine.ask(q, k=10).hits],
+        "bm25 (peer)": lambda q: [chunks[i] for i in bm25.rank(q)[:10]],
+        "dense (peer)": lambda q: [chunks[i] for i in dense.rank(q)[:10]],
+        "bm25+dense rrf (peer)": lambda q: [chunks[i] for i in ev.rrf(bm25.rank(q), dense.rank(q))[:10]],
+    }
+    out.write(f"{len(questions)} questions from {args.questions}\n\n")
+    out.write(f"{'system':<24} {'top1':>6} {'recall':>7} {'mrr':>6}\n")
+    results = {}
+    for name, fn in systems.items():
+        s = ev.score(questions, [fn(q["question"]) for q in questions])
+        results[name] = s
+        out.write(f"{name:<24} {s.top1:6.3f} {s.recall:7.3f} {s.mrr:6.3f}\n")
+    misses = results["engine"].misses
+    if misses:
+        out.write("\nengine misses:\n" + "".join(f"  {m}\n" for m in misses))
+    ok = results["engine"].top1 >= args.min_top1 and results["engine"].recall >= args.min_recall
+    return 0 if ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m index", description=__doc__)
+    p.add_argument("--sources", help="folder of compilations (env REACTIONS_SOURCES_DIR)")
+    p.add_argument("--index-dir", help="where the index lives (env REACTIONS_INDEX_DIR)")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("export", help="every statement, one a line")
+    e.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    sub.add_parser("check", help="data anomalies as warnings with file and line")
+    s = sub.add_parser("stats", help="counts by country, speaker kind and outlet")
+    s.add_argument("--json", action="store_true")
+    sub.add_parser("build", help="(re)build the index now, with a progress bar")
+    a = sub.add_parser("ask", help="answer a question (no QUESTION: one a line from stdin, JSON out)")
+    a.add_argument("question", nargs="*")
+    a.add_argument("--k", type=int, default=10, help="results for a topic question")
+    a.add_argument("--json", action="store_true")
+    v = sub.add_parser("eval", help="top-1, recall and MRR beside three peers")
+    v.add_argument("questions", nargs="?", default=str(config.ROOT / "data" / "eval" / "questions.jsonl"))
+    v.add_argument("--min-top1", type=float, default=0.0)
+    v.add_argument("--min-recall", type=float, default=0.0)
+    return p
+
+
+COMMANDS = {
+    "export": cmd_export,
+    "check": cmd_check,
+    "stats": cmd_stats,
+    "build": cmd_build,
+    "ask": cmd_ask,
+    "eval": cmd_eval,
+}
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.cmd](args, out, err)
+    except BrokenPipeError:  # `python -m index export | head`
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,85 @@
+"""BM25 as one sparse matrix: a query is a sum of a few columns, fast at a million statements."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy import sparse
+
+WORD_RE = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
+
+
+def simple_stem(tok: str) -> str:
+    """A light English suffix stripper so 'stocks'/'stock', 'tradeable'/'trade' meet."""
+    for suf, rep in (
+        ("ies", "y"),
+        ("ing", ""),
+        ("able", ""),
+        ("ed", ""),
+        ("es", ""),
+        ("s", ""),
+    ):
+        if len(tok) > len(suf) + 3 and tok.endswith(suf):
+            return tok[: -len(suf)] + rep
+    return tok
+
+
+class BM25:
+    """Okapi BM25 over a fixed collection, stored as a CSC matrix of per-term weights."""
+
+    def __init__(
+        self,
+        docs: Sequence[str],
+        analyze: Callable[[str], list[str]],
+        *,
+        k1: float = 1.2,
+        b: float = 0.75,
+    ) -> None:
+        self.analyze = analyze
+        vocab: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        lengths = np.zeros(len(docs), dtype=np.float32)
+        for i, doc in enumerate(docs):
+            terms = analyze(doc)
+            lengths[i] = len(terms)
+            counts: dict[int, int] = {}
+            for t in terms:
+                j = vocab.setdefault(t, len(vocab))
+                counts[j] = counts.get(j, 0) + 1
+            rows.extend([i] * len(counts))
+            cols.extend(counts.keys())
+            vals.extend(counts.values())
+        n = len(docs)
+        tf = sparse.csr_matrix(
+            (np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(n, max(len(vocab), 1))
+        )
+        df = np.bincount(np.asarray(cols, dtype=np.int64), minlength=tf.shape[1]).astype(np.float32)
+        self.idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        avgdl = float(lengths.mean()) if n else 1.0
+        norm = k1 * (1 - b + b * lengths / max(avgdl, 1e-9))
+        tf = tf.tocoo()
+        w = tf.data * (k1 + 1) / (tf.data + norm[tf.row]) * self.idf[tf.col]
+        self.matrix = sparse.csc_matrix((w.astype(np.float32), (tf.row, tf.col)), shape=tf.shape)
+        self.vocab = vocab
+        self.df = df
+        self.n = n
+
+    def term_ids(self, query: str) -> list[int]:
+        """Known vocabulary ids of a query's terms (unknown terms are dropped)."""
+        return sorted({self.vocab[t] for t in self.analyze(query) if t in self.vocab})
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every document for the query (zeros when no term is known)."""
+        ids = self.term_ids(query)
+        if not ids:
+            return np.zeros(self.n, dtype=np.float32)
+        return np.asarray(self.matrix[:, ids].sum(axis=1), dtype=np.float32).ravel()
+
+    def doc_freq(self, term: str) -> float:
+        """Share of documents containing an analysed term (0 when unknown)."""
+        j = self.vocab.get(term)
+        return float(self.df[j]) / max(self.n, 1) if j is not None else 0.0

@@ -1,0 +1,46 @@
+"""Shared fixtures: an isolated environment, the real corpus and one real engine per session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_SOURCES = ROOT / "data" / "sources"
+REAL_FILE = REAL_SOURCES / "2024-11-06-post-soviet-reaction-to-trump-win.txt"
+TEST_SOURCES = ROOT / "tests" / "data" / "sources"
+QUESTIONS = ROOT / "data" / "eval" / "questions.jsonl"
+
+_ISOLATED_PREFIXES = ("TELEGRAM_", "WEBHOOK_", "REACTIONS_", "BOT_")
+
+
+@pytest.fixture(scope="session")
+def session_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One ONNX cache and one index for the whole run: exporting and embedding happen once."""
+    base = tmp_path_factory.mktemp("reactions")
+    return {"cache": base / "cache", "index": base / "index"}
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, session_dirs: dict[str, Path]) -> None:
+    """No test sees the developer's token, webhook or paths; all use the session's dirs."""
+    for name in list(os.environ):
+        if name.startswith(_ISOLATED_PREFIXES) or name in ("PORT", "LOG_LEVEL"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REACTIONS_CACHE_DIR", str(session_dirs["cache"]))
+    monkeypatch.setenv("REACTIONS_INDEX_DIR", str(session_dirs["index"]))
+    monkeypatch.setenv("REACTIONS_SOURCES_DIR", str(REAL_SOURCES))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def engine(session_dirs: dict[str, Path]) -> Iterator[object]:
+    """The real engine on the real corpus: real model, real FAISS."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ["REACTIONS_CACHE_DIR"] = str(session_dirs["cache"])
+    from index.search import Engine
+
+    yield Engine.open(REAL_SOURCES, session_dirs["index"])
