@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from index import config
-from index.parse import Corpus, load_corpus, source_files
+from index.parse import Corpus, ParseError, load_corpus, source_files
 
 EXPORT_FIELDS = ("id", "document", "country", "speaker", "role", "kind", "text", "sources", "parent")
 
@@ -32,6 +32,8 @@ def _load(args: argparse.Namespace, err: TextIO) -> Corpus:
     if not files:
         err.write(f"no compilations (*.txt) found in {sources}\n")
     corpus = load_corpus(files)
+    if not sources.is_dir():
+        corpus.errors.append(ParseError(str(sources), "no such folder"))
     for e in corpus.errors:
         err.write(f"error: {e}\n")
     return corpus
@@ -69,7 +71,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     "parent": row["parent"] or "",
                 }
             )
-    return 1 if corpus.errors and not rows else 0
+    return 1 if corpus.errors and not rows or not Path(config.sources_dir(args.sources)).is_dir() else 0
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

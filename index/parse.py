@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -332,7 +332,7 @@ def _is_heading(block: _Block, nxt: _Block | None) -> bool:
         return False
     if len(t) > 60 or len(t.split()) > 6 or t[-1] in ".:;,!?\"”)’":
         return False
-    return t[0].isupper() or not t[0].isalpha()
+    return t[0].isalpha() and t[0].isupper()
 
 
 def split_statements(text: str) -> list[tuple[str, list[Source]]]:
@@ -365,8 +365,8 @@ def _statement_id(doc_id: str, country: str, text: str, taken: set[str]) -> str:
     return sid
 
 
-def parse_text(text: str, path: str = "<text>") -> Parsed:
-    """Parse one compilation's text."""
+def parse_text(text: str, path: str = "<text>", doc_id: str | None = None) -> Parsed:
+    """Parse one compilation's text; ``doc_id`` defaults to the file name's slug."""
     try:
         from index.gazetteer import country_of_text
     except ImportError:  # pragma: no cover - during bootstrap only
@@ -375,7 +375,7 @@ def parse_text(text: str, path: str = "<text>") -> Parsed:
 
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
-    doc_id = slugify(Path(path).name)
+    doc_id = doc_id or slugify(Path(path).name)
 
     # Header: everything before the publication date line.
     date_idx = next((i for i, ln in enumerate(lines) if FULL_DATE_RE.match(ln)), None)
@@ -415,7 +415,7 @@ def parse_text(text: str, path: str = "<text>") -> Parsed:
     ) -> Statement | None:
         body = squash(body)
         key = norm_key(body)
-        dup = _find_duplicate(key, seen)
+        dup = _find_duplicate(key, country, sources, seen)
         if dup is not None:
             warnings.append(
                 Warning_(path, line, "duplicate", f"repeats the statement on line {dup.line} "
@@ -521,19 +521,21 @@ def _short(s: str, n: int = 50) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def _find_duplicate(key: str, seen: dict[str, Statement]) -> Statement | None:
+def _find_duplicate(
+    key: str, country: str, sources: list[Source], seen: dict[str, Statement]
+) -> Statement | None:
+    """The kept statement this one repeats: the same text, or nearly the same text under the
+    same heading with the same citations (an edit such as "Trump's" for "Donald Trump's")."""
     if key in seen:
         return seen[key]
     if len(key) < 40:
         return None
     from rapidfuzz import fuzz, process
 
-    best = process.extractOne(
-        key, list(seen), scorer=fuzz.ratio, processor=None, score_cutoff=93
-    )
-    if best is None:
-        return None
-    return seen[best[0]]
+    raws = [s.raw for s in sources]
+    pool = [k for k, st in seen.items() if st.country == country and [s.raw for s in st.sources] == raws]
+    best = process.extractOne(key, pool, scorer=fuzz.ratio, processor=None, score_cutoff=93)
+    return None if best is None else seen[best[0]]
 
 
 def _check(doc: Document, statements: list[Statement], path: str, country_of_text) -> list[Warning_]:  # type: ignore[no-untyped-def]
@@ -542,8 +544,11 @@ def _check(doc: Document, statements: list[Statement], path: str, country_of_tex
     lo = hi = None
     if doc.published:
         pub = datetime.fromisoformat(doc.published).date()
-        lo = pub - WINDOW_BEFORE
-        hi = (datetime.fromisoformat(doc.updated).date() if doc.updated else pub) + WINDOW_AFTER
+        last = datetime.fromisoformat(doc.updated).date() if doc.updated else pub
+        try:
+            lo, hi = pub - WINDOW_BEFORE, last + WINDOW_AFTER
+        except OverflowError:  # a date at the calendar's edge: no window to check against
+            lo = hi = None
     for st in statements:
         for s in st.sources:
             if s.date is None:
@@ -569,13 +574,13 @@ def _check(doc: Document, statements: list[Statement], path: str, country_of_tex
     return out
 
 
-def parse_file(path: Path) -> Parsed:
+def parse_file(path: Path, doc_id: str | None = None) -> Parsed:
     """Read and parse one compilation file; ParseError on anything unreadable."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ParseError(str(path), f"cannot read: {exc.strerror or exc}") from None
-    return parse_text(_decode(str(path), data), str(path))
+    return parse_text(_decode(str(path), data), str(path), doc_id)
 
 
 def source_files(sources_dir: Path) -> list[Path]:
@@ -600,9 +605,8 @@ def load_corpus(paths: Iterable[Path]) -> Corpus:
             n = 2
             while f"{doc.id}-{n}" in ids:
                 n += 1
-            new_id = f"{doc.id}-{n}"
-            parsed.statements = [replace(s, document=new_id) for s in parsed.statements]
-            doc = replace(doc, id=new_id)
+            parsed = parse_file(p, f"{doc.id}-{n}")
+            doc = parsed.document
         ids.add(doc.id)
         corpus.documents.append(doc)
         corpus.statements.extend(parsed.statements)
