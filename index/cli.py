@@ -15,7 +15,17 @@ from typing import Any, TextIO
 from index import config
 from index.parse import Corpus, ParseError, load_corpus, source_files
 
-EXPORT_FIELDS = ("id", "document", "country", "speaker", "role", "kind", "text", "sources", "parent")
+EXPORT_FIELDS = (
+    "id",
+    "document",
+    "country",
+    "speaker",
+    "role",
+    "kind",
+    "text",
+    "sources",
+    "parent",
+)
 
 
 def _display_path(p: Path) -> Path:
@@ -71,7 +81,11 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     "parent": row["parent"] or "",
                 }
             )
-    return 1 if corpus.errors and not rows or not Path(config.sources_dir(args.sources)).is_dir() else 0
+    return (
+        1
+        if (corpus.errors and not rows) or not Path(config.sources_dir(args.sources)).is_dir()
+        else 0
+    )
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -111,7 +125,11 @@ def cmd_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for d in corpus.documents:
         out.write(f"{d.title} ({d.published}{', updated ' + d.updated if d.updated else ''})\n")
     out.write(f"\n{len(sts)} statements\n")
-    for title, counter in (("country", by_country), ("speaker kind", by_kind), ("outlet", by_outlet)):
+    for title, counter in (
+        ("country", by_country),
+        ("speaker kind", by_kind),
+        ("outlet", by_outlet),
+    ):
         out.write(f"\nby {title}:\n")
         items = sorted(counter.items()) if title == "country" else counter.most_common()
         width = max((len(k) for k, _ in items), default=0)
@@ -139,7 +157,11 @@ def answer_json(answer: Any, engine: Any) -> dict[str, Any]:
         )
     return {
         "query": answer.query,
-        "intent": {"kind": answer.intent.kind, "value": answer.intent.value, "key": answer.intent.key},
+        "intent": {
+            "kind": answer.intent.kind,
+            "value": answer.intent.value,
+            "key": answer.intent.key,
+        },
         "confident": answer.confident,
         "results": results,
         "suggestions": [{"label": s.label, "key": s.key} for s in answer.suggestions],
@@ -158,7 +180,9 @@ def render_text(answer: Any) -> str:
         st = h.statement
         who = ", ".join(x for x in (st.speaker, st.role) if x) or st.kind
         src = "; ".join(dict.fromkeys(s.raw for s in st.sources)) or "no source given"
-        lines.append(f"\n{n}. {who} — {st.country}  (score {h.score:.3f})\n   {st.text}\n   — {src}")
+        lines.append(
+            f"\n{n}. {who} — {st.country}  (score {h.score:.3f})\n   {st.text}\n   — {src}"
+        )
     if answer.suggestions:
         lines.append("\ndid you mean: " + ", ".join(s.label for s in answer.suggestions))
     return "\n".join(lines) + "\n"
@@ -210,7 +234,9 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         "engine": lambda q: [h.statement.text for h in engine.ask(q, k=10).hits],
         "bm25 (peer)": lambda q: [chunks[i] for i in bm25.rank(q)[:10]],
         "dense (peer)": lambda q: [chunks[i] for i in dense.rank(q)[:10]],
-        "bm25+dense rrf (peer)": lambda q: [chunks[i] for i in ev.rrf(bm25.rank(q), dense.rank(q))[:10]],
+        "bm25+dense rrf (peer)": lambda q: [
+            chunks[i] for i in ev.rrf(bm25.rank(q), dense.rank(q))[:10]
+        ],
     }
     out.write(f"{len(questions)} questions from {args.questions}\n\n")
     out.write(f"{'system':<24} {'top1':>6} {'recall':>7} {'mrr':>6}\n")
@@ -237,12 +263,16 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("stats", help="counts by country, speaker kind and outlet")
     s.add_argument("--json", action="store_true")
     sub.add_parser("build", help="(re)build the index now, with a progress bar")
-    a = sub.add_parser("ask", help="answer a question (no QUESTION: one a line from stdin, JSON out)")
+    a = sub.add_parser(
+        "ask", help="answer a question (no QUESTION: one a line from stdin, JSON out)"
+    )
     a.add_argument("question", nargs="*")
     a.add_argument("--k", type=int, default=10, help="results for a topic question")
     a.add_argument("--json", action="store_true")
     v = sub.add_parser("eval", help="top-1, recall and MRR beside three peers")
-    v.add_argument("questions", nargs="?", default=str(config.ROOT / "data" / "eval" / "questions.jsonl"))
+    v.add_argument(
+        "questions", nargs="?", default=str(config.ROOT / "data" / "eval" / "questions.jsonl")
+    )
     v.add_argument("--min-top1", type=float, default=0.0)
     v.add_argument("--min-recall", type=float, default=0.0)
     return p
@@ -258,7 +288,9 @@ COMMANDS = {
 }
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     """Run the CLI; returns the exit code."""
     out = out or sys.stdout
     err = err or sys.stderr

@@ -22,7 +22,13 @@ def norm(s: str) -> str:
     """The scoring rule's normal form: case-, accent-, quote- and whitespace-insensitive."""
     s = unicodedata.normalize("NFKD", s or "")
     s = "".join(c for c in s if not unicodedata.combining(c))
-    for a, b in (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"'), ("\u0131", "i")):
+    for a, b in (
+        ("\u2019", "'"),
+        ("\u2018", "'"),
+        ("\u201c", '"'),
+        ("\u201d", '"'),
+        ("\u0131", "i"),
+    ):
         s = s.replace(a, b)
     return re.sub(r"\s+", " ", s).lower().strip()
 
@@ -92,8 +98,11 @@ class Bm25Peer:
             for w in qs:
                 tf = d.count(w)
                 if tf:
-                    s += self.idf[w] * tf * (self.k1 + 1) / (
-                        tf + self.k1 * (1 - self.b + self.b * len(d) / self.avgdl)
+                    s += (
+                        self.idf[w]
+                        * tf
+                        * (self.k1 + 1)
+                        / (tf + self.k1 * (1 - self.b + self.b * len(d) / self.avgdl))
                     )
             scores.append((s, i))
         return [i for s, i in sorted(scores, key=lambda x: (-x[0], x[1]))]
@@ -111,7 +120,9 @@ class DensePeer:
         self.index.add(vecs)
 
     def rank(self, q: str) -> list[int]:
-        _, ids = self.index.search(np.asarray(self.encode([q]), dtype=np.float32), self.index.ntotal)
+        _, ids = self.index.search(
+            np.asarray(self.encode([q]), dtype=np.float32), self.index.ntotal
+        )
         return [int(i) for i in ids[0] if i >= 0]
 
 

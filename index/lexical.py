@@ -22,8 +22,10 @@ def simple_stem(tok: str) -> str:
         ("s", ""),
     ):
         if len(tok) > len(suf) + 3 and tok.endswith(suf):
-            return tok[: -len(suf)] + rep
-    return tok
+            tok = tok[: -len(suf)] + rep
+            break
+    # "congratulate"/"congratulating", "trade"/"trading" meet without the final e.
+    return tok[:-1] if len(tok) > 4 and tok.endswith("e") else tok
 
 
 class BM25:

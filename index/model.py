@@ -118,6 +118,4 @@ def statement_from_dict(d: dict[str, Any]) -> Statement:
 
 def document_from_dict(d: dict[str, Any]) -> Document:
     """Inverse of ``dataclasses.asdict(Document)``."""
-    return Document(
-        **{**d, "intro": tuple(d.get("intro", ())), "notes": tuple(d.get("notes", ()))}
-    )
+    return Document(**{**d, "intro": tuple(d.get("intro", ())), "notes": tuple(d.get("notes", ()))})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -15,42 +15,179 @@ from index.model import Document, Source, Statement
 MONTHS = {
     m: i + 1
     for i, m in enumerate(
-        "january february march april may june july august september october november december".split()
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ]
     )
 }
 MONTH_ABBR = {m[:3]: n for m, n in MONTHS.items()} | {"sept": 9}
 
-BULLET_RE = re.compile(r"^(?P<indent>[ \t\u00a0]*)(?P<mark>[•◦▪●‣∙·*\-–])[ \t\u00a0]+(?P<text>\S.*)$")
-FULL_DATE_RE = re.compile(r"^\s*(?P<month>[A-Z][a-z]+)\.?\s+(?P<day>\d{1,2}),\s+(?P<year>\d{4})\s*$")
+BULLET_RE = re.compile(
+    r"^(?P<indent>[ \t\u00a0]*)(?P<mark>[•◦▪●‣∙·*\-–])[ \t\u00a0]+(?P<text>\S.*)$"
+)
+FULL_DATE_RE = re.compile(
+    r"^\s*(?P<month>[A-Z][a-z]+)\.?\s+(?P<day>\d{1,2}),\s+(?P<year>\d{4})\s*$"
+)
 LOOSE_DATE_RE = re.compile(r"(?P<month>[A-Z][a-z]{2,8})\.?\s+(?P<day>\d{1,2}),\s+(?P<year>\d{4})")
 CITE_DATE_RE = re.compile(r"(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?P<y>\d{2}|\d{4})(?!\d)")
 PAREN_RE = re.compile(r"\(([^()]*)\)")
-SPEECH_VERBS = (
-    "said says wrote writes told tells noted notes added adds stated states declared "
-    "expressed described congratulated touted issued expected believes believed argued warned "
-    "tweeted posted commented called claimed predicted suggested emphasized emphasised hailed "
-    "recalled dismissed insisted announced replied responded urged welcomed praised criticized "
-    "criticised described feared doubted thinks thought acknowledged explained remarked"
-).split()
+SPEECH_VERBS = [
+    "said",
+    "says",
+    "wrote",
+    "writes",
+    "told",
+    "tells",
+    "noted",
+    "notes",
+    "added",
+    "adds",
+    "stated",
+    "states",
+    "declared",
+    "expressed",
+    "described",
+    "congratulated",
+    "touted",
+    "issued",
+    "expected",
+    "believes",
+    "believed",
+    "argued",
+    "warned",
+    "tweeted",
+    "posted",
+    "commented",
+    "called",
+    "claimed",
+    "predicted",
+    "suggested",
+    "emphasized",
+    "emphasised",
+    "hailed",
+    "recalled",
+    "dismissed",
+    "insisted",
+    "announced",
+    "replied",
+    "responded",
+    "urged",
+    "welcomed",
+    "praised",
+    "criticized",
+    "criticised",
+    "described",
+    "feared",
+    "doubted",
+    "thinks",
+    "thought",
+    "acknowledged",
+    "explained",
+    "remarked",
+]
 SPEECH_RE = re.compile(
-    r"(?:,\s*|\s+)(?:(?:has|had|have|also|then|later|earlier)\s+)*(?:" + "|".join(SPEECH_VERBS) + r")\b"
+    r"(?:,\s*|\s+)(?:(?:has|had|have|also|then|later|earlier)\s+)*(?:"
+    + "|".join(SPEECH_VERBS)
+    + r")\b"
 )
-ORG_WORDS = (
-    "ministry ministries office kremlin government parliament council committee party bank "
-    "exchange fund agency service company corporation embassy administration commission "
-    "department cabinet assembly duma rada senate union alliance outlet newspaper channel "
-    "website media news press presidency secretariat"
-).split()
-MARKET_WORDS = (
-    "index stock stocks share shares bond bonds ruble rouble currency market markets exchange "
-    "investors securities traded trading prices yields futures hryvnia tenge"
-).split()
-ORG_HEADS = set(ORG_WORDS) | {"broadcaster", "site", "daily", "weekly", "magazine", "portal", "firm", "group", "institute", "club", "organisation", "organization", "association", "network"}
+ORG_WORDS = [
+    "ministry",
+    "ministries",
+    "office",
+    "kremlin",
+    "government",
+    "parliament",
+    "council",
+    "committee",
+    "party",
+    "bank",
+    "exchange",
+    "fund",
+    "agency",
+    "service",
+    "company",
+    "corporation",
+    "embassy",
+    "administration",
+    "commission",
+    "department",
+    "cabinet",
+    "assembly",
+    "duma",
+    "rada",
+    "senate",
+    "union",
+    "alliance",
+    "outlet",
+    "newspaper",
+    "channel",
+    "website",
+    "media",
+    "news",
+    "press",
+    "presidency",
+    "secretariat",
+]
+MARKET_WORDS = [
+    "index",
+    "stock",
+    "stocks",
+    "share",
+    "shares",
+    "bond",
+    "bonds",
+    "ruble",
+    "rouble",
+    "currency",
+    "market",
+    "markets",
+    "exchange",
+    "investors",
+    "securities",
+    "traded",
+    "trading",
+    "prices",
+    "yields",
+    "futures",
+    "hryvnia",
+    "tenge",
+]
+ORG_HEADS = set(ORG_WORDS) | {
+    "broadcaster",
+    "site",
+    "daily",
+    "weekly",
+    "magazine",
+    "portal",
+    "firm",
+    "group",
+    "institute",
+    "club",
+    "organisation",
+    "organization",
+    "association",
+    "network",
+}
 PREPOSITIONS = {"to", "of", "in", "at", "for", "from", "with", "on"}
-UNNAMED_RE = re.compile(r"^(?:A|An|One|Some|Several|Two|Three|Many)\s+(?P<desc>.+?)(?=" + SPEECH_RE.pattern + r")")
+UNNAMED_RE = re.compile(
+    r"^(?:A|An|One|Some|Several|Two|Three|Many)\s+(?P<desc>.+?)(?=" + SPEECH_RE.pattern + r")"
+)
 NO_REMARKS_RE = re.compile(r"\bno (?:remarks|comments?|reactions?|statements?)\b", re.I)
 PUBLISHED_RE = re.compile(r"\b(?:originally\s+)?published\b", re.I)
-UPDATED_RE = re.compile(r"\bupdated\b(?:\s+on)?\s+(?P<date>[A-Z][a-z]{2,8}\.?\s+\d{1,2},\s+\d{4})", re.I)
+UPDATED_RE = re.compile(
+    r"\bupdated\b(?:\s+on)?\s+(?P<date>[A-Z][a-z]{2,8}\.?\s+\d{1,2},\s+\d{4})", re.I
+)
 
 # A citation closes a statement; citation dates more than this far from the document are suspect.
 WINDOW_BEFORE = timedelta(days=31)
@@ -112,7 +249,7 @@ def norm_key(s: str) -> str:
     """Accent-, case-, quote- and whitespace-insensitive form used for duplicate detection."""
     s = unicodedata.normalize("NFKD", s)
     s = "".join(c for c in s if not unicodedata.combining(c))
-    s = s.translate(str.maketrans("‘’“”«»–—", "''\"\"\"\"--"))
+    s = s.translate(str.maketrans("‘’“”«»–—", '\'\'""""--'))
     return squash(s).casefold()
 
 
@@ -162,7 +299,9 @@ def parse_citation(content: str) -> list[Source] | None:
         if re.search(r"[.!?]\s+[A-Z]", outlet) or len(outlet.split()) > 8:
             return None  # reads like a sentence, not an outlet name
         raw = squash(content[pos : m.end()].strip().lstrip(",;.").strip())
-        sources.append(Source(outlet=squash(outlet), date=citation_date(m["a"], m["b"], m["y"]), raw=raw))
+        sources.append(
+            Source(outlet=squash(outlet), date=citation_date(m["a"], m["b"], m["y"]), raw=raw)
+        )
         pos = m.end()
     if content[pos:].strip().strip(".,;").strip():
         return None
@@ -330,7 +469,7 @@ def _is_heading(block: _Block, nxt: _Block | None) -> bool:
     t = block.text
     if block.bullet or block.indent > 0 or nxt is None:
         return False
-    if len(t) > 60 or len(t.split()) > 6 or t[-1] in ".:;,!?\"”)’":
+    if len(t) > 60 or len(t.split()) > 6 or t[-1] in '.:;,!?"”)’':
         return False
     return t[0].isalpha() and t[0].isupper()
 
@@ -370,6 +509,7 @@ def parse_text(text: str, path: str = "<text>", doc_id: str | None = None) -> Pa
     try:
         from index.gazetteer import country_of_text
     except ImportError:  # pragma: no cover - during bootstrap only
+
         def country_of_text(s: str) -> set[str]:
             return set()
 
@@ -395,7 +535,11 @@ def parse_text(text: str, path: str = "<text>", doc_id: str | None = None) -> Pa
     published = parse_long_date(lines[date_idx])
 
     blocks = _blocks(lines, date_idx + 1)
-    heads = [i for i, b in enumerate(blocks) if _is_heading(b, blocks[i + 1] if i + 1 < len(blocks) else None)]
+    heads = [
+        i
+        for i, b in enumerate(blocks)
+        if _is_heading(b, blocks[i + 1] if i + 1 < len(blocks) else None)
+    ]
     if not heads or not any(b.bullet for b in blocks):
         raise ParseError(
             path,
@@ -411,15 +555,25 @@ def parse_text(text: str, path: str = "<text>", doc_id: str | None = None) -> Pa
     seen: dict[str, Statement] = {}  # norm text -> kept statement, for duplicate detection
 
     def add(
-        country: str, body: str, sources: list[Source], line: int, att: Attribution, parent: str | None
+        country: str,
+        body: str,
+        sources: list[Source],
+        line: int,
+        att: Attribution,
+        parent: str | None,
     ) -> Statement | None:
         body = squash(body)
         key = norm_key(body)
         dup = _find_duplicate(key, country, sources, seen)
         if dup is not None:
             warnings.append(
-                Warning_(path, line, "duplicate", f"repeats the statement on line {dup.line} "
-                         f"({_short(dup.text)}); kept once", dup.id)
+                Warning_(
+                    path,
+                    line,
+                    "duplicate",
+                    f"repeats the statement on line {dup.line} ({_short(dup.text)}); kept once",
+                    dup.id,
+                )
             )
             return dup
         st = Statement(
@@ -453,7 +607,11 @@ def parse_text(text: str, path: str = "<text>", doc_id: str | None = None) -> Pa
                     footer.append(b.text)
                     continue
                 seen_paragraph = True
-                att = Attribution(None, None, "note") if NO_REMARKS_RE.search(b.text) else attribute(b.text)
+                att = (
+                    Attribution(None, None, "note")
+                    if NO_REMARKS_RE.search(b.text)
+                    else attribute(b.text)
+                )
                 for body, srcs in split_statements(b.text):
                     add(country, body, srcs, b.line, att if not srcs else attribute(body), None)
                 continue
@@ -469,17 +627,35 @@ def parse_text(text: str, path: str = "<text>", doc_id: str | None = None) -> Pa
             parent_stmt = parent[1] if parent else None
             first: Statement | None = None
             for n, (body, srcs) in enumerate(split_statements(b.text)):
-                if n == 0 and parent_att is not None and (parent_att.speaker or parent_att.kind == "unnamed"):
+                if (
+                    n == 0
+                    and parent_att is not None
+                    and (parent_att.speaker or parent_att.kind == "unnamed")
+                ):
                     att = parent_att  # nested items speak with their parent's voice
                 else:
                     att = attribute(body)
                     if n > 0 and att.speaker is None and att.kind in ("event", "market"):
                         att = Attribution(None, None, "note")
-                st = add(country, body, srcs, b.line, att, parent_stmt.id if parent_stmt and n == 0 else None)
+                st = add(
+                    country,
+                    body,
+                    srcs,
+                    b.line,
+                    att,
+                    parent_stmt.id if parent_stmt and n == 0 else None,
+                )
                 if n == 0:
                     first = st
-            stack.append((b.indent, first, parent_att if parent_att and parent_att.speaker else (
-                Attribution(first.speaker, first.role, first.kind) if first else None)))
+            stack.append(
+                (
+                    b.indent,
+                    first,
+                    parent_att
+                    if parent_att and parent_att.speaker
+                    else (Attribution(first.speaker, first.role, first.kind) if first else None),
+                )
+            )
 
     # Footer: credit line and publication/update dates.
     updated = None
@@ -533,12 +709,19 @@ def _find_duplicate(
     from rapidfuzz import fuzz, process
 
     raws = [s.raw for s in sources]
-    pool = [k for k, st in seen.items() if st.country == country and [s.raw for s in st.sources] == raws]
+    pool = [
+        k for k, st in seen.items() if st.country == country and [s.raw for s in st.sources] == raws
+    ]
     best = process.extractOne(key, pool, scorer=fuzz.ratio, processor=None, score_cutoff=93)
     return None if best is None else seen[best[0]]
 
 
-def _check(doc: Document, statements: list[Statement], path: str, country_of_text) -> list[Warning_]:  # type: ignore[no-untyped-def]
+def _check(
+    doc: Document,
+    statements: list[Statement],
+    path: str,
+    country_of_text: Callable[[str], set[str]],
+) -> list[Warning_]:
     """Anomalies: citation dates outside the document's window, roles naming another country, no source."""
     out: list[Warning_] = []
     lo = hi = None
@@ -552,12 +735,25 @@ def _check(doc: Document, statements: list[Statement], path: str, country_of_tex
     for st in statements:
         for s in st.sources:
             if s.date is None:
-                out.append(Warning_(path, st.line, "bad-date", f"citation '{s.raw}' has no valid MM.DD.YY date", st.id))
+                out.append(
+                    Warning_(
+                        path,
+                        st.line,
+                        "bad-date",
+                        f"citation '{s.raw}' has no valid MM.DD.YY date",
+                        st.id,
+                    )
+                )
             elif lo and hi and not lo <= date.fromisoformat(s.date) <= hi:
                 out.append(
-                    Warning_(path, st.line, "date-out-of-window",
-                             f"citation '{s.raw}' is dated {s.date}, outside the document's window "
-                             f"{lo.isoformat()}..{hi.isoformat()} (typo?)", st.id)
+                    Warning_(
+                        path,
+                        st.line,
+                        "date-out-of-window",
+                        f"citation '{s.raw}' is dated {s.date}, outside the document's window "
+                        f"{lo.isoformat()}..{hi.isoformat()} (typo?)",
+                        st.id,
+                    )
                 )
         if st.role:
             named = country_of_text(st.role)
@@ -565,12 +761,25 @@ def _check(doc: Document, statements: list[Statement], path: str, country_of_tex
             if named and not named & home:
                 who = st.speaker or "speaker"
                 out.append(
-                    Warning_(path, st.line, "role-country",
-                             f"{who}'s role '{st.role}' names {', '.join(sorted(named))} "
-                             f"but the item is under {st.country}", st.id)
+                    Warning_(
+                        path,
+                        st.line,
+                        "role-country",
+                        f"{who}'s role '{st.role}' names {', '.join(sorted(named))} "
+                        f"but the item is under {st.country}",
+                        st.id,
+                    )
                 )
         if not st.sources and st.kind != "note":
-            out.append(Warning_(path, st.line, "no-source", f"statement without a source: {_short(st.text)}", st.id))
+            out.append(
+                Warning_(
+                    path,
+                    st.line,
+                    "no-source",
+                    f"statement without a source: {_short(st.text)}",
+                    st.id,
+                )
+            )
     return out
 
 
@@ -587,7 +796,11 @@ def source_files(sources_dir: Path) -> list[Path]:
     """Compilation files in a directory, sorted (``*.txt``, hidden files skipped)."""
     if not sources_dir.is_dir():
         return []
-    return sorted(p for p in sources_dir.iterdir() if p.is_file() and p.suffix == ".txt" and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in sources_dir.iterdir()
+        if p.is_file() and p.suffix == ".txt" and not p.name.startswith(".")
+    )
 
 
 def load_corpus(paths: Iterable[Path]) -> Corpus:

@@ -1,0 +1,310 @@
+"""Fuzzy, transliteration-blind matching of people's names in free-text questions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import islice, product
+
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from index.textnorm import COMMON_WORDS, STOPWORDS, fold, tokens, words
+
+# --- transliteration-blind keys -------------------------------------------------------------
+
+_LETTERS_ONLY = re.compile(r"[^a-z]+")
+_DOUBLE = re.compile(r"(.)\1+")
+# Consonant spellings that differ between transliteration schemes, each folded to one symbol.
+_CONSONANTS = re.compile(r"shch|szcz|sch|tsch|tch|dzh|dj|zh|ch|cz|sh|sz|kh|ts|tz|ck|ph|c|h|w|x|q")
+_CONSONANT_KEY = {
+    "shch": "S",
+    "szcz": "S",
+    "sch": "S",
+    "sh": "S",
+    "sz": "S",
+    "tsch": "Q",
+    "tch": "Q",
+    "ch": "Q",
+    "cz": "Q",
+    "dzh": "J",
+    "dj": "J",
+    "zh": "J",
+    "kh": "H",
+    "h": "H",
+    "ts": "C",
+    "tz": "C",
+    "c": "C",
+    "ck": "k",
+    "ph": "f",
+    "w": "v",
+    "x": "ks",
+    "q": "k",
+}
+_OU = re.compile(r"ou(?=[^aeiouy]|$)")  # Belarusian ў: Tsikhanouskaya = Tsikhanovskaya
+_YO = re.compile(r"(?<=[^aeiouy])yo")  # ё: Gorbachyov = Gorbachev
+_GLIDE = re.compile(r"(?<=[aeiou])i(?=[aeiou])")  # Tokayev = Tokaev, Maya = Maia
+_INITIAL_GLIDE = re.compile(r"^i(?=[aeiou])")  # Yevgeny = Evgeny
+_ENKA = re.compile(r"enka$")  # Belarusian -enka = Russian -enko
+
+
+def _skel(folded: str) -> str:
+    """Key of an already folded token; see skeleton()."""
+    s = _DOUBLE.sub(r"\1", _LETTERS_ONLY.sub("", folded))
+    if s.startswith("j"):  # a word-initial j is a consonant (Japarov, Jomart), later ones glides
+        s = "J" + s[1:]
+    s = _CONSONANTS.sub(lambda m: _CONSONANT_KEY[m.group()], s)
+    s = _YO.sub("e", _OU.sub("ov", s))
+    s = _DOUBLE.sub(r"\1", s.replace("y", "i").replace("j", "i"))
+    s = _INITIAL_GLIDE.sub("", _GLIDE.sub("", s))
+    return _ENKA.sub("enko", s)
+
+
+def skeleton(token: str) -> str:
+    """Transliteration-blind key of one name token: Zelenskyy, Zelenskiy and Зеленський agree."""
+    return _skel(fold(token))
+
+
+# Rewrite families for name_variants(): each regex and the spellings it may take.
+_FAMILIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"(?<=[^aeiouy])(?:iy|yy|yi|ii|y|i)$"), ("y", "i", "iy", "yy", "yi", "ii")),
+    (re.compile(r"o[uv](?=[^aeiouy])"), ("ov", "ou")),
+    (re.compile(r"dzh|zh|^j"), ("zh", "j", "dzh")),
+    (re.compile(r"ts|tz|c(?![hkz])"), ("ts", "c", "tz")),
+    (re.compile(r"kh|(?<![csz])h"), ("kh", "h")),
+    (re.compile(r"[yij]u"), ("yu", "iu", "ju")),
+    (re.compile(r"[yij]a"), ("ya", "ia", "ja")),
+    (re.compile(r"[yij]e"), ("ye", "ie", "e")),
+    (re.compile(r"i[yj](?=[aeou])"), ("iy", "i", "ii")),
+    (re.compile(r"(?<=[aeou])y(?=[aeo])"), ("y", "")),
+    (re.compile(r"(?<=[aeo])(?=[aeo])"), ("", "y")),
+    (re.compile(r"(?<=[aeo])[yi](?![aeiouy])"), ("y", "i")),
+    (re.compile(r"enk[oa]$"), ("enko", "enka")),
+    (re.compile(r"(?<=[^aeiouy])yo"), ("yo", "e")),
+    (re.compile(r"shch|sch"), ("shch", "sch")),
+    (re.compile(r"ks|x"), ("ks", "x")),
+    (re.compile(r"w|v"), ("v", "w")),
+    (re.compile(r"([a-z])\1"), (r"\1",)),
+)
+_WORKING_CAP = 512
+_TOKEN_CAP = 64
+_NAME_CAP = 256
+
+
+def _token_variants(token: str) -> list[str]:
+    """Spellings of one folded token under other transliterations, the token first."""
+    key = _skel(token)
+    seen = {token}
+    for pattern, spellings in _FAMILIES:
+        if len(seen) >= _WORKING_CAP:
+            break
+        grown = {pattern.sub(s, v) for v in seen if pattern.search(v) for s in spellings}
+        seen |= grown
+    # Keep only rewrites that the matcher treats as the same name.
+    same = sorted((v for v in seen if v and v != token and _skel(v) == key), key=len)
+    return [token, *same[: _TOKEN_CAP - 1]]
+
+
+def name_variants(name: str) -> set[str]:
+    """Folded spellings of a name under other transliterations (rule-based, any name)."""
+    parts = [_token_variants(t) for t in tokens(name)]
+    if not parts:
+        return set()
+    base = [p[0] for p in parts]
+    out = {" ".join(base)}
+    for i, part in enumerate(parts):
+        for v in part[1:]:
+            out.add(" ".join([*base[:i], v, *base[i + 1 :]]))
+    out.update(" ".join(combo) for combo in islice(product(*parts), _NAME_CAP))
+    return out
+
+
+# --- matcher ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """A person a question names: the caller's key, the full name, a 0-100 score, query words."""
+
+    key: str
+    name: str
+    score: float
+    tokens: tuple[str, ...]
+
+
+@dataclass
+class _Hits:
+    """What one question's words said about one person."""
+
+    surname: float = 0.0
+    given: float = 0.0
+    words: dict[int, str] = field(default_factory=dict)  # query word index -> surface
+
+
+_EXACT = 100.0
+_SAME_KEY = 95.0  # another transliteration of the same token
+_FUZZY_CAP = 94.0
+_MIN_FUZZY_LEN = 4
+_GIVEN_UNIQUE = 0.85  # a given name alone that only one person has
+_GIVEN_SHARED = 0.7  # a given name alone shared by several people
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+
+
+def _trigrams(s: str) -> set[str]:
+    """Character trigrams of s padded with ^ and $."""
+    p = f"^{s}$"
+    return {p[i : i + 3] for i in range(len(p) - 2)}
+
+
+def _max_edits(length: int) -> int:
+    """Edits a typo may carry in a token of this length."""
+    return 1 if length <= 8 else 2
+
+
+def _surname_tokens(name: str) -> set[str]:
+    """Folded tokens of the last whitespace-separated part of a name (hyphens kept together)."""
+    chunks = [c for c in name.split() if tokens(c)]
+    while len(chunks) > 1 and set(tokens(chunks[-1])) <= _SUFFIXES:
+        chunks.pop()
+    return set(tokens(chunks[-1])) if chunks else set()
+
+
+class NameMatcher:
+    """Finds which of many people a question names, across spellings, scripts and typos."""
+
+    def __init__(self, entries: Sequence[tuple[str, str]], common_words: Iterable[str] = ()):
+        self._keys: list[str] = []
+        self._names: list[str] = []
+        self._common = COMMON_WORDS | {fold(w) for w in common_words}
+        # token -> person codes (person id * 2 + 1 when the token is part of the surname)
+        self._exact: dict[str, list[int]] = {}
+        self._by_key: dict[str, list[int]] = {}
+        skel_of: dict[str, str] = {}
+        for pid, (key, name) in enumerate(entries):
+            self._keys.append(key)
+            self._names.append(name)
+            surname = _surname_tokens(name)
+            for tok in dict.fromkeys(tokens(name)):
+                if len(tok) < 2 or tok.isdigit():
+                    continue
+                code = pid * 2 + (tok in surname)
+                self._exact.setdefault(tok, []).append(code)
+                sk = skel_of.get(tok)
+                if sk is None:
+                    sk = skel_of[tok] = _skel(tok)
+                if sk:
+                    self._by_key.setdefault(sk, []).append(code)
+        # Fuzzy search runs on the distinct keys only, through a trigram inverted index.
+        self._vocab = [k for k in self._by_key if len(k) >= _MIN_FUZZY_LEN - 1]
+        self._vocab_len = np.fromiter((len(v) for v in self._vocab), np.int32, len(self._vocab))
+        postings: dict[str, list[int]] = {}
+        for vid, v in enumerate(self._vocab):
+            for g in _trigrams(v):
+                postings.setdefault(g, []).append(vid)
+        self._postings = {g: np.asarray(ids, dtype=np.int32) for g, ids in postings.items()}
+
+    def __len__(self) -> int:
+        """Number of people indexed."""
+        return len(self._keys)
+
+    def _fuzzy(self, key: str, slack: int) -> list[tuple[str, float]]:
+        """Indexed keys within a typo's reach of key, with 0-100 similarity."""
+        grams = _trigrams(key)
+        lists = [self._postings[g] for g in grams if g in self._postings]
+        if not lists:
+            return []
+        edits = _max_edits(len(key)) + slack
+        counts = np.bincount(np.concatenate(lists))
+        # One edit (a transposition included) destroys at most four padded trigrams.
+        need = max(1, len(grams) - 4 * edits)
+        cand = np.flatnonzero(counts >= need)
+        cand = cand[np.abs(self._vocab_len[cand] - len(key)) <= edits]
+        if len(cand) > 200:
+            cand = cand[np.argpartition(-counts[cand], 200)[:200]]
+        choices = [self._vocab[i] for i in cand]
+        found = process.extract(
+            key, choices, scorer=OSA.distance, processor=None, score_cutoff=edits, limit=None
+        )
+        out = []
+        for choice, dist, _ in found:
+            longest = max(len(key), len(choice))
+            if min(len(key), len(choice)) < _MIN_FUZZY_LEN or dist > _max_edits(longest) + slack:
+                continue
+            out.append((choice, min(_FUZZY_CAP, 100.0 * (1 - dist / longest))))
+        return out
+
+    def _collect(self, query: str, slack: int) -> dict[int, _Hits]:
+        """Per person, the best surname and given-name evidence in the query."""
+        hits: dict[int, _Hits] = {}
+        weak: list[tuple[int, str, dict[int, float]]] = []
+        for i, w in enumerate(words(query)):
+            tok = w.norm
+            if len(tok) < 2 or not tok.isalpha():
+                continue
+            scores: dict[int, float] = {}
+            for code in self._exact.get(tok, ()):
+                scores[code] = _EXACT
+            key = _skel(tok)
+            for code in self._by_key.get(key, ()):
+                scores.setdefault(code, _SAME_KEY)
+            usual = tok in STOPWORDS or tok in self._common
+            if (not scores or slack) and len(key) >= _MIN_FUZZY_LEN and not usual:
+                for other, sim in self._fuzzy(key, slack):
+                    if other == key:
+                        continue
+                    for code in self._by_key[other]:
+                        if sim > scores.get(code, 0.0):
+                            scores[code] = sim
+            if not scores:
+                continue
+            if tok in STOPWORDS:  # "will", "say": only count beside a real hit on the same person
+                weak.append((i, w.text, scores))
+                continue
+            self._add(hits, i, w.text, scores, create=True)
+        for i, text, scores in weak:
+            self._add(hits, i, text, scores, create=False)
+        return hits
+
+    @staticmethod
+    def _add(
+        hits: dict[int, _Hits], i: int, text: str, scores: dict[int, float], create: bool
+    ) -> None:
+        """Fold one query word's scores into the per-person evidence."""
+        people = {code >> 1 for code in scores}
+        given_weight = _GIVEN_UNIQUE if len(people) == 1 else _GIVEN_SHARED
+        for code, score in scores.items():
+            pid = code >> 1
+            h = hits.get(pid)
+            if h is None:
+                if not create:
+                    continue
+                h = hits[pid] = _Hits()
+            if code & 1:
+                h.surname = max(h.surname, score)
+            else:
+                h.given = max(h.given, score * given_weight)
+            h.words[i] = text
+
+    def _rank(self, hits: dict[int, _Hits], limit: int) -> list[NameMatch]:
+        """Scored, best-first matches."""
+        out = []
+        for pid, h in hits.items():
+            if h.surname:
+                # A given name beside the surname closes part of the gap to certainty.
+                score = h.surname + (100.0 - h.surname) * min(h.given, 100.0) / 200.0
+            else:
+                score = h.given
+            words_used = tuple(h.words[i] for i in sorted(h.words))
+            out.append((round(score, 1), len(words_used), pid, words_used))
+        out.sort(key=lambda r: (-r[0], -r[1], self._names[r[2]]))
+        return [NameMatch(self._keys[p], self._names[p], s, w) for s, _, p, w in out[:limit]]
+
+    def match(self, query: str, limit: int = 5) -> list[NameMatch]:
+        """People the query names, best first; everyone sharing a matched surname scores alike."""
+        return self._rank(self._collect(query, slack=0), limit)
+
+    def suggest(self, query: str, limit: int = 3) -> list[NameMatch]:
+        """Closest people for a "did you mean", looser than match()."""
+        return self._rank(self._collect(query, slack=1), limit)

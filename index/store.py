@@ -1,0 +1,465 @@
+"""The index bundle on disk: FAISS vectors, statements, documents and a JSON manifest."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from index.model import Document, Statement, document_from_dict, statement_from_dict
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+VECTORS = "vectors.faiss"
+STATEMENTS = "statements.jsonl"
+DOCUMENTS = "documents.json"
+DATA_FILES = (VECTORS, STATEMENTS, DOCUMENTS)
+
+ENV_EXACT_THRESHOLD = "REACTIONS_EXACT_THRESHOLD"
+DEFAULT_EXACT_THRESHOLD = 50_000
+DEFAULT_TARGET_RECALL = 0.95
+_TRAIN_MAX = 200_000
+_CALIBRATION_QUERIES = 256
+_NPROBE_STEPS = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+_REQUIRED = {
+    "format": int,
+    "model": str,
+    "dim": int,
+    "count": int,
+    "index_type": str,
+    "sources": dict,
+    "built_at": str,
+}
+
+
+class IndexProblem(Exception):
+    """The index bundle at ``path`` cannot be used; ``detail`` says why."""
+
+    hint = "rebuild the index"
+
+    def __init__(self, path: Path, detail: str) -> None:
+        self.path = Path(path)
+        self.detail = detail
+        super().__init__(f"{self.summary()} at {self.path}: {detail}; {self.hint}")
+
+    def summary(self) -> str:
+        return "index problem"
+
+
+class IndexMissing(IndexProblem):
+    """No bundle has been built at ``path`` yet."""
+
+    hint = "build the index first"
+
+    def summary(self) -> str:
+        return "no index"
+
+
+class IndexCorrupt(IndexProblem):
+    """The bundle is unreadable, partial or inconsistent."""
+
+    def summary(self) -> str:
+        return "corrupt index"
+
+
+class IndexStale(IndexProblem):
+    """The bundle is sound but was built from another model, format or set of sources."""
+
+    def summary(self) -> str:
+        return "out-of-date index"
+
+    @property
+    def reason(self) -> str:
+        return self.detail
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A loaded index: row ``i`` of ``index`` is ``statements[i]``."""
+
+    path: Path
+    index: faiss.Index
+    statements: list[Statement]
+    documents: list[Document]
+    manifest: dict[str, Any]
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def source_hashes(paths: Iterable[Path]) -> dict[str, str]:
+    """``{file name: sha256}`` for the manifest's ``sources``."""
+    return {Path(p).name: sha256_file(Path(p)) for p in sorted(paths, key=lambda p: Path(p).name)}
+
+
+def exact_threshold_from_env(default: int = DEFAULT_EXACT_THRESHOLD) -> int:
+    """``$REACTIONS_EXACT_THRESHOLD`` (vectors below it get an exact index), else ``default``."""
+    raw = os.environ.get(ENV_EXACT_THRESHOLD, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        raise ValueError(f"{ENV_EXACT_THRESHOLD}={raw!r}: expected a whole number") from None
+    if value < 0:
+        raise ValueError(f"{ENV_EXACT_THRESHOLD}={raw!r}: expected zero or more")
+    return value
+
+
+def make_faiss_index(
+    vectors: np.ndarray,
+    *,
+    exact_threshold: int | None = None,
+    nlist: int | None = None,
+    nprobe: int | None = None,
+    target_recall: float = DEFAULT_TARGET_RECALL,
+    seed: int = 0,
+) -> faiss.Index:
+    """An inner-product index over unit ``vectors``: exact below the threshold, else IVF + SQ8.
+
+    The IVF's ``nprobe`` is the smallest that reaches ``target_recall`` (recall@10 against
+    exact search, measured on a sample of the vectors) unless given.
+    """
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise ValueError(f"vectors must be a 2-D (n, dim) array, got shape {x.shape}")
+    n, dim = x.shape
+    norms = np.einsum("ij,ij->i", x, x)
+    if n and not np.allclose(norms, 1.0, atol=1e-3):
+        raise ValueError("vectors must be L2-normalised (scores are inner products)")
+    threshold = exact_threshold_from_env() if exact_threshold is None else exact_threshold
+    if n < max(threshold, 2):
+        flat = faiss.IndexFlatIP(dim)
+        flat.add(x)
+        return flat
+    lists = nlist or default_nlist(n)
+    index = faiss.index_factory(dim, f"IVF{lists},SQ8", faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(seed)
+    train_size = min(n, max(_TRAIN_MAX // 2, 64 * lists), _TRAIN_MAX)
+    train = x if train_size == n else x[np.sort(rng.choice(n, train_size, replace=False))]
+    ivf = faiss.extract_index_ivf(index)
+    ivf.cp.seed = seed
+    index.train(train)
+    index.add(x)
+    ivf.nprobe = nprobe or calibrate_nprobe(index, x, target_recall=target_recall, seed=seed)
+    return index
+
+
+def default_nlist(n: int) -> int:
+    """About 4·sqrt(n) lists, but never fewer than 39 training points a list (k-means needs it)."""
+    return max(1, min(round(4 * math.sqrt(n)), n // 39))
+
+
+def calibrate_nprobe(
+    index: faiss.Index,
+    vectors: np.ndarray,
+    *,
+    target_recall: float = DEFAULT_TARGET_RECALL,
+    k: int = 10,
+    seed: int = 0,
+) -> int:
+    """Smallest nprobe whose recall@k against exact search reaches ``target_recall``.
+
+    Queries are midpoints of random pairs of vectors: unlike the vectors themselves they need
+    not sit next to a centroid, which is closer to how questions relate to statements.
+    """
+    ivf = faiss.extract_index_ivf(index)
+    n = vectors.shape[0]
+    rng = np.random.default_rng(seed + 1)
+    pairs = rng.integers(0, n, size=(_CALIBRATION_QUERIES, 2))
+    queries = vectors[pairs[:, 0]] + vectors[pairs[:, 1]]
+    queries /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    k = min(k, n)
+    _, exact = faiss.knn(queries, vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
+    for step in (*[s for s in _NPROBE_STEPS if s < ivf.nlist], ivf.nlist):
+        ivf.nprobe = step
+        _, found = index.search(queries, k)
+        measured = recall(found, exact)
+        if measured >= target_recall:
+            break
+    log.info("IVF%d: nprobe %d gives recall@%d %.3f", ivf.nlist, ivf.nprobe, k, measured)
+    return int(ivf.nprobe)
+
+
+def recall(found: np.ndarray, truth: np.ndarray) -> float:
+    """Mean share of each row of ``truth`` (ids) that the same row of ``found`` contains."""
+    if truth.size == 0:
+        return 1.0
+    hits = sum(len(set(f.tolist()) & set(t.tolist())) for f, t in zip(found, truth, strict=True))
+    return hits / truth.size
+
+
+def describe_index(index: faiss.Index) -> dict[str, Any]:
+    """``index_type`` (a faiss factory string) and ``nprobe`` (IVF only) for the manifest."""
+    try:
+        ivf: Any = faiss.downcast_index(faiss.extract_index_ivf(index))
+    except RuntimeError:
+        name = "Flat" if isinstance(index, faiss.IndexFlat) else type(index).__name__
+        return {"index_type": name, "nprobe": None}
+    if isinstance(ivf, faiss.IndexIVFScalarQuantizer):
+        codes = "SQ8" if ivf.sq.qtype == faiss.ScalarQuantizer.QT_8bit else "SQ"
+    elif isinstance(ivf, faiss.IndexIVFFlat):
+        codes = "Flat"
+    else:
+        codes = type(ivf).__name__
+    return {"index_type": f"IVF{ivf.nlist},{codes}", "nprobe": int(ivf.nprobe)}
+
+
+def save_bundle(
+    index_dir: Path,
+    *,
+    index: faiss.Index,
+    statements: Sequence[Statement],
+    documents: Sequence[Document],
+    manifest: Mapping[str, Any],
+) -> None:
+    """Write a bundle atomically: build it in a sibling temp dir, then swap it into place.
+
+    ``manifest`` needs ``model`` and ``sources``; format, dim, count, index_type, nprobe,
+    built_at and the files' sizes are filled in here.
+    """
+    index_dir = Path(index_dir)
+    if index.ntotal != len(statements):
+        raise ValueError(f"index holds {index.ntotal} vectors but {len(statements)} statements")
+    for key, value in (("dim", index.d), ("count", index.ntotal)):
+        if key in manifest and manifest[key] != value:
+            raise ValueError(f"manifest says {key}={manifest[key]!r} but the index has {value}")
+    full: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **manifest,
+        "dim": int(index.d),
+        "count": int(index.ntotal),
+        **describe_index(index),
+    }
+    full["format"] = FORMAT_VERSION
+    parent = index_dir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    _clean_leftovers(index_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-{os.getpid()}-", dir=parent))
+    try:
+        faiss.write_index(index, str(tmp / VECTORS))
+        _fsync(tmp / VECTORS)
+        lines = (json.dumps(s.to_dict(), ensure_ascii=False) + "\n" for s in statements)
+        _write_text(tmp / STATEMENTS, lines)
+        docs = [dataclasses.asdict(d) for d in documents]
+        _write_text(tmp / DOCUMENTS, [json.dumps(docs, ensure_ascii=False, indent=1), "\n"])
+        full["files"] = {name: (tmp / name).stat().st_size for name in DATA_FILES}
+        _write_text(tmp / MANIFEST, [json.dumps(full, ensure_ascii=False, indent=2), "\n"])
+        tmp.chmod(0o755)  # mkdtemp makes it private; the bot may run as another user
+        _fsync_dir(tmp)
+        _swap_into_place(tmp, index_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _write_text(path: Path, chunks: Iterable[str]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(chunks)
+    _fsync(path)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap_into_place(tmp: Path, index_dir: Path) -> None:
+    """Rename the old bundle away, the new one in, then delete the old one."""
+    old: Path | None = None
+    if index_dir.exists() or index_dir.is_symlink():
+        old = index_dir.with_name(f".{index_dir.name}.old-{os.getpid()}-{os.urandom(4).hex()}")
+        os.rename(index_dir, old)
+    try:
+        os.rename(tmp, index_dir)
+    except BaseException:
+        if old is not None:
+            os.rename(old, index_dir)  # put the previous bundle back
+        raise
+    _fsync_dir(index_dir.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _leftovers(index_dir: Path) -> list[tuple[Path, str, int]]:
+    """Temp and old dirs that earlier saves of ``index_dir`` left: (path, kind, pid)."""
+    pattern = re.compile(rf"^\.{re.escape(index_dir.name)}\.(tmp|old)-(\d+)-")
+    found = []
+    if index_dir.parent.is_dir():
+        for entry in index_dir.parent.iterdir():
+            match = pattern.match(entry.name)
+            if match and entry.is_dir():
+                found.append((entry, match[1], int(match[2])))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process finishes or cleans its own saves
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean_leftovers(index_dir: Path) -> None:
+    """Remove what crashed saves left; if one died mid-swap, put the previous bundle back."""
+    for path, kind, pid in _leftovers(index_dir):
+        if _alive(pid):
+            continue  # another process is saving right now
+        if kind == "old" and not (index_dir.exists() or index_dir.is_symlink()):
+            os.rename(path, index_dir)  # the save died between its two renames
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def load_bundle(index_dir: Path, *, expect: Mapping[str, Any] | None = None) -> Bundle:
+    """Load and check a bundle; raises IndexMissing, IndexCorrupt or IndexStale (IndexProblem)."""
+    index_dir = Path(index_dir)
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexCorrupt(index_dir, "it is not a directory")
+    if not index_dir.is_dir() or not any(index_dir.iterdir()):
+        detail = "the directory does not exist" if not index_dir.exists() else "it is empty"
+        if any(kind == "old" for _, kind, _ in _leftovers(index_dir)):
+            detail += " (an interrupted save left the previous bundle next to it)"
+        raise IndexMissing(index_dir, detail)
+    manifest = _read_manifest(index_dir)
+    if expect:
+        _check_expected(index_dir, manifest, expect)
+    files = manifest.get("files")
+    for name in DATA_FILES:
+        path = index_dir / name
+        if not path.is_file():
+            raise IndexCorrupt(index_dir, f"{name} is missing")
+        if isinstance(files, dict) and name in files and path.stat().st_size != files[name]:
+            raise IndexCorrupt(
+                index_dir,
+                f"{name} is {path.stat().st_size} bytes but the manifest says {files[name]}"
+                " (truncated or partly written)",
+            )
+    try:
+        index = faiss.read_index(str(index_dir / VECTORS))
+    except (RuntimeError, MemoryError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise IndexCorrupt(index_dir, f"FAISS cannot read {VECTORS} ({first})") from exc
+    statements = _read_statements(index_dir)
+    documents = _read_documents(index_dir)
+    if index.d != manifest["dim"]:
+        raise IndexCorrupt(
+            index_dir, f"{VECTORS} has dimension {index.d} but the manifest says {manifest['dim']}"
+        )
+    counts = {"manifest": manifest["count"], VECTORS: index.ntotal, STATEMENTS: len(statements)}
+    if len(set(counts.values())) != 1:
+        listed = ", ".join(f"{name} {count}" for name, count in counts.items())
+        raise IndexCorrupt(index_dir, f"counts disagree: {listed}")
+    nprobe = manifest.get("nprobe")
+    if isinstance(nprobe, int) and nprobe > 0:
+        with contextlib.suppress(RuntimeError):
+            faiss.extract_index_ivf(index).nprobe = nprobe
+    return Bundle(index_dir, index, statements, documents, manifest)
+
+
+def _read_manifest(index_dir: Path) -> dict[str, Any]:
+    path = index_dir / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexCorrupt(index_dir, f"{MANIFEST} is missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorrupt(index_dir, f"{MANIFEST} is not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise IndexCorrupt(index_dir, f"{MANIFEST} is not a JSON object")
+    version = manifest.get("format")
+    if isinstance(version, int) and version != FORMAT_VERSION:
+        raise IndexStale(
+            index_dir, f"it has format {version}, this version reads format {FORMAT_VERSION}"
+        )
+    for key, kind in _REQUIRED.items():
+        value = manifest.get(key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise IndexCorrupt(
+                index_dir, f"{MANIFEST} field {key!r} should be {kind.__name__}, got {value!r}"
+            )
+    return manifest
+
+
+def _check_expected(index_dir: Path, manifest: dict[str, Any], expect: Mapping[str, Any]) -> None:
+    """IndexStale when the bundle was built from something other than what ``expect`` names."""
+    for key, wanted in expect.items():
+        have = manifest.get(key)
+        if key == "sources" and isinstance(have, dict) and isinstance(wanted, Mapping):
+            changes = [f"{name} is new" for name in sorted(set(wanted) - set(have))]
+            changes += [f"{name} was removed" for name in sorted(set(have) - set(wanted))]
+            changes += [
+                f"{name} changed"
+                for name in sorted(set(have) & set(wanted))
+                if have[name] != wanted[name]
+            ]
+            if changes:
+                raise IndexStale(index_dir, "sources differ: " + ", ".join(changes))
+        elif have != wanted:
+            raise IndexStale(index_dir, f"{key} is {have!r}, expected {wanted!r}")
+
+
+def _read_statements(index_dir: Path) -> list[Statement]:
+    statements = []
+    try:
+        with open(index_dir / STATEMENTS, encoding="utf-8") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    statements.append(statement_from_dict(json.loads(line)))
+                except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                    raise IndexCorrupt(
+                        index_dir, f"{STATEMENTS} line {number} is not a statement ({exc!r})"
+                    ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexCorrupt(index_dir, f"cannot read {STATEMENTS} ({exc})") from exc
+    return statements
+
+
+def _read_documents(index_dir: Path) -> list[Document]:
+    try:
+        rows = json.loads((index_dir / DOCUMENTS).read_text(encoding="utf-8"))
+        if not isinstance(rows, list):
+            raise TypeError("not a JSON list")
+        return [document_from_dict(row) for row in rows]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise IndexCorrupt(index_dir, f"{DOCUMENTS} is not valid ({exc})") from exc

@@ -1,0 +1,323 @@
+"""Text folding, Cyrillic transliteration and word splitting shared by every matcher."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Letters NFKD does not decompose, and typographic punctuation, mapped to ASCII.
+_SPECIAL = str.maketrans(
+    {
+        "ı": "i",
+        "ł": "l",
+        "Ł": "L",
+        "ø": "o",
+        "Ø": "O",
+        "ß": "ss",
+        "ẞ": "SS",
+        "đ": "d",
+        "Đ": "D",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "ð": "d",
+        "Ð": "D",
+        "þ": "th",
+        "Þ": "Th",
+        "ħ": "h",
+        "Ħ": "H",
+        "ŀ": "l",
+        "Ŀ": "L",
+        "ŋ": "ng",
+        "Ŋ": "Ng",
+        "ŧ": "t",
+        "Ŧ": "T",
+        "ſ": "s",
+        "ɨ": "i",
+        # Azerbaijani schwa: English spellings write "a" (Əliyev -> Aliyev).
+        "ə": "a",
+        "Ə": "A",
+        "ʻ": "'",
+        "ʼ": "'",
+        "ʹ": "'",
+        "’": "'",
+        "‘": "'",
+        "‛": "'",
+        "`": "'",
+        "´": "'",
+        "′": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "‟": '"',
+        "«": '"',
+        "»": '"',
+        "″": '"',
+        "‐": "-",
+        "‑": "-",
+        "‒": "-",
+        "–": "-",
+        "—": "-",
+        "―": "-",
+        "−": "-",
+        "\u00ad": "",
+    }
+)
+
+_CYRILLIC = re.compile(r"[\u0400-\u052f]")
+_CYRILLIC_WORD = re.compile(r"[\u0400-\u052f]+(?:['’ʼ][\u0400-\u052f]+)*")
+
+# Letters whose rendering does not depend on the language (Russian values as the base).
+_BASE = {
+    "а": "a",
+    "б": "b",
+    "в": "v",
+    "г": "g",
+    "д": "d",
+    "ж": "zh",
+    "з": "z",
+    "и": "i",
+    "й": "y",
+    "к": "k",
+    "л": "l",
+    "м": "m",
+    "н": "n",
+    "о": "o",
+    "п": "p",
+    "р": "r",
+    "с": "s",
+    "т": "t",
+    "у": "u",
+    "ф": "f",
+    "х": "kh",
+    "ц": "ts",
+    "ч": "ch",
+    "ш": "sh",
+    "щ": "shch",
+    "ъ": "",
+    "ы": "y",
+    "ь": "",
+    "э": "e",
+    "ю": "yu",
+    "я": "ya",
+    "і": "i",
+    "ї": "yi",
+    "є": "ye",
+    "ґ": "g",
+    "ў": "u",
+    # Kazakh, Kyrgyz, Tajik and Mongolian letters, in English-style spellings.
+    "ә": "a",
+    "ғ": "g",
+    "қ": "k",
+    "ң": "n",
+    "ө": "o",
+    "ұ": "u",
+    "ү": "u",
+    "һ": "h",
+    "ҳ": "h",
+    "ҷ": "j",
+    "ӣ": "i",
+    "ӯ": "u",
+    # Serbian and Macedonian letters.
+    "ђ": "dj",
+    "ј": "j",
+    "љ": "lj",
+    "њ": "nj",
+    "ћ": "c",
+    "џ": "dzh",
+    "ѓ": "gj",
+    "ќ": "kj",
+    "ѕ": "dz",
+    "'": "",
+    "’": "",
+    "ʼ": "",
+}
+_VOWELS = set("аеёиоуыэюяіїєўaeiouy")
+_KAZAKH = set("әғқңөұүһҳҷӣӯ")
+_UKRAINIAN_ONLY = set("їєґ")
+# Ukrainian national scheme: these letters lose their y- inside a word (Zelenskyi, Ukraina).
+_UK_INNER = {"й": "i", "ю": "iu", "я": "ia", "є": "ie", "ї": "i"}
+
+
+def _word_lang(low: str) -> str | None:
+    """The language a Cyrillic word's own letters reveal, or None when they do not tell."""
+    if _KAZAKH.intersection(low):
+        return "ru"
+    if "ў" in low:
+        return "be"
+    if "і" in low or _UKRAINIAN_ONLY.intersection(low):
+        return (
+            "be" if ("ы" in low or "э" in low) and not _UKRAINIAN_ONLY.intersection(low) else "uk"
+        )
+    if any(ch in low for ch in "ыэъё"):
+        return "ru"
+    # An apostrophe inside the word stands where Russian writes the hard sign.
+    if any(ch in low for ch in "'’ʼ"):
+        return "uk"
+    # Ukrainian writes the soft sign before the suffix (-ський); Russian never does.
+    if any(tri in low for tri in ("ськ", "цьк", "зьк")):
+        return "uk"
+    return None
+
+
+def _text_lang(s: str) -> str:
+    """The language most Cyrillic words in s reveal; Russian when none does."""
+    votes = {"ru": 0, "uk": 0, "be": 0}
+    for m in _CYRILLIC_WORD.finditer(s):
+        lang = _word_lang(m.group().lower())
+        if lang:
+            votes[lang] += 1
+    best = max(votes, key=lambda k: votes[k])
+    return best if votes[best] else "ru"
+
+
+def _translit_word(word: str, lang: str) -> str:
+    """One Cyrillic word in Latin letters, keeping its capitalisation."""
+    low = word.lower()
+    shout = len(word) > 1 and word.isupper()
+    out: list[str] = []
+    for i, ch in enumerate(low):
+        prev = low[i - 1] if i else ""
+        initial = i == 0
+        if ch == "е":
+            soft = initial or prev in _VOWELS or prev in "ъь'’ʼ"
+            lat = "ye" if soft and lang != "uk" else "e"
+        elif ch == "ё":
+            lat = "e" if prev in "жчшщ" else "yo"
+        elif ch == "г":
+            lat = ("gh" if prev == "з" else "h") if lang in ("uk", "be") else "g"
+        elif ch == "и":
+            lat = "y" if lang == "uk" else "i"
+        elif lang == "uk" and ch in "йюяєї":
+            lat = (
+                _BASE[ch] if initial else {"й": "i", "ю": "iu", "я": "ia", "є": "ie", "ї": "i"}[ch]
+            )
+        else:
+            lat = _BASE.get(ch, ch)
+        if lat and word[i] != ch:
+            lat = lat.upper() if shout else lat[0].upper() + lat[1:]
+        out.append(lat)
+    return "".join(out)
+
+
+def translit(s: str, lang: str | None = None) -> str:
+    """Cyrillic words of s in English-style Latin; ``lang`` (ru, uk, be) forces one scheme."""
+    if not _CYRILLIC.search(s):
+        return s
+    default = lang or _text_lang(s)
+
+    def one(m: re.Match[str]) -> str:
+        word = m.group()
+        return _translit_word(word, lang or _word_lang(word.lower()) or default)
+
+    return _CYRILLIC_WORD.sub(one, s)
+
+
+def _latin(s: str, lang: str | None = None) -> str:
+    """s transliterated and stripped of accents, case kept."""
+    s = translit(unicodedata.normalize("NFC", s), lang)
+    if s.isascii():
+        return s
+    s = unicodedata.normalize("NFKD", s)
+    s = "".join(ch for ch in s if not unicodedata.combining(ch))
+    return s.translate(_SPECIAL)
+
+
+def fold(s: str, lang: str | None = None) -> str:
+    """Lower-case ASCII-ish form of s: transliterated, accents stripped, whitespace collapsed."""
+    return " ".join(_latin(s, lang).casefold().split())
+
+
+# A word: a dotted abbreviation (U.S.), or letters/digits with inner apostrophes.
+_WORD = re.compile(
+    r"(?:[^\W\d_]\.){2,}"
+    r"|[^\W_](?:[^\W_]|[\u0300-\u036f]|['’ʼ](?=[^\W_]))*"
+)
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word of a text: its surface form, folded form and character span."""
+
+    text: str
+    norm: str
+    start: int
+    end: int
+
+    @property
+    def is_abbreviation(self) -> bool:
+        """True for U.S.-style dotted or all-capital words such as US or EU."""
+        bare = self.text.replace(".", "")
+        return "." in self.text or (len(bare) > 1 and bare.isupper())
+
+
+def _norm_word(text: str, lang: str | None) -> str:
+    """The folded token for one word: possessive 's and apostrophes dropped."""
+    f = _latin(text, lang).casefold()
+    if f.endswith("'s"):
+        f = f[:-2]
+    return _NOT_ALNUM.sub("", f)
+
+
+def words(s: str) -> list[Word]:
+    """The words of s with their folded forms; empty folds are dropped."""
+    s = unicodedata.normalize("NFC", s)
+    lang = _text_lang(s) if _CYRILLIC.search(s) else None
+    out = []
+    for m in _WORD.finditer(s):
+        norm = _norm_word(m.group(), lang)
+        if norm:
+            out.append(Word(m.group(), norm, m.start(), m.end()))
+    return out
+
+
+def tokens(s: str) -> list[str]:
+    """Folded word tokens of s; hyphens split words, possessives are dropped."""
+    return [w.norm for w in words(s)]
+
+
+# Question scaffolding in English and transliterated Russian/Ukrainian, never a name.
+STOPWORDS: frozenset[str] = frozenset(
+    """
+    a an the of to in on at by for from with about as and or but nor if than then so also
+    is are was were be been being am has have had do does did done doing
+    say says said saying tell tells told telling talk talked speak spoke state stated
+    think thinks thought feel felt believe write wrote written post posted tweet tweeted
+    react reacts reacted reacting reaction reactions respond responded response responses
+    comment comments commented statement statements quote quotes quoted view views
+    opinion opinions position stance regarding re vs versus via per
+    what who whom whose which when where why how whether
+    any anyone anybody anything some someone something all each every
+    there here this that these those it its he she him her his hers they them their theirs
+    i me my mine we us our ours you your yours
+    not no yes can could would should will shall may might must
+    show give find list tell me please just only other others over after before up out into
+    chto kto kak gde kogda pochemu li ne eto
+    skazal skazala skazali govoril govorila zayavil zayavila zayavili otreagiroval
+    otreagirovala otreagirovali reaktsiya reaktsii dumaet schitaet
+    o ob obo pro po na v vo s so k ko u za i a ego yego ee yeye ikh
+    shcho khto yak skazav zaiavyv ta z reaktsiia
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
+# Ordinary words of news questions: they may hit a name exactly but never as a typo.
+COMMON_WORDS: frozenset[str] = frozenset(
+    """
+    president presidents prime minister ministers ministry foreign defense defence
+    government official officials spokesman spokeswoman spokesperson leader leaders
+    party parties opposition parliament country countries nation nations people
+    peace war wars deal deals talks election elections vote votes victory win won
+    lose lost loss congratulate congratulated congratulations message messages
+    news market markets stock stocks bond bonds economy economic security
+    sanctions support aid help relations relationship ally allies partner partners
+    world region europe european western eastern northern southern west east north south
+    today yesterday week month year first last new next latest recent former
+    expert experts analyst analysts media press official chairman chair head deputy
+    general secretary ambassador embassy council committee ruling senior military army
+    soldier soldiers border borders policy politics political plan plans hope hopes
+    future past good bad great strong weak against between among without
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
