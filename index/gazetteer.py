@@ -391,12 +391,12 @@ class CountryMatcher:
         own: dict[str, list[tuple[str, str]]] = {}  # phrases of headings the table lacks
         for heading in self.countries:
             c = lookup(heading)
-            if c is None:  # "Russia (officials)": a heading naming one table country
-                named = country_of_text(heading)
-                c = lookup(next(iter(named))) if len(named) == 1 else None
             if c is not None:
                 self._heading_of.setdefault(c.name, []).append(heading)
                 continue
+            # "Russia (officials)", "Russia and Belarus": the table countries it names lead here too.
+            for name in sorted(country_of_text(heading)):
+                self._heading_of.setdefault(name, []).append(heading)
             self._heading_of.setdefault(heading, []).append(heading)
             for p, how in _own_terms(heading).items():
                 own.setdefault(p, []).append((heading, how))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice, product
@@ -139,7 +141,8 @@ class _Hits:
     """What one question's words said about one person."""
 
     surname: float = 0.0
-    given: float = 0.0
+    given: float = 0.0  # weighted for how many people share the given name
+    given_raw: float = 0.0  # unweighted: below _SAME_KEY it came from a typo
     words: dict[int, str] = field(default_factory=dict)  # query word index -> surface
 
 
@@ -147,9 +150,11 @@ _EXACT = 100.0
 _SAME_KEY = 95.0  # another transliteration of the same token
 _FUZZY_CAP = 94.0
 _MIN_FUZZY_LEN = 4
+_MAX_CANDIDATES = 200
 _GIVEN_UNIQUE = 0.85  # a given name alone that only one person has
 _GIVEN_SHARED = 0.7  # a given name alone shared by several people
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+_CHUNK = re.compile(r"\S+")
 
 
 def _trigrams(s: str) -> set[str]:
@@ -163,12 +168,16 @@ def _max_edits(length: int) -> int:
     return 1 if length <= 8 else 2
 
 
-def _surname_tokens(name: str) -> set[str]:
-    """Folded tokens of the last whitespace-separated part of a name (hyphens kept together)."""
-    chunks = [c for c in name.split() if tokens(c)]
-    while len(chunks) > 1 and set(tokens(chunks[-1])) <= _SUFFIXES:
+def _name_tokens(name: str) -> list[tuple[str, bool]]:
+    """Folded tokens of a name, each flagged when it belongs to the surname (the last part)."""
+    name = unicodedata.normalize("NFC", name)
+    starts = [m.start() for m in _CHUNK.finditer(name)]
+    ws = [(bisect_right(starts, w.start) - 1, w.norm) for w in words(name)]
+    chunks = sorted({c for c, _ in ws})
+    while len(chunks) > 1 and all(t in _SUFFIXES for c, t in ws if c == chunks[-1]):
         chunks.pop()
-    return set(tokens(chunks[-1])) if chunks else set()
+    last = chunks[-1] if chunks else -1
+    return [(t, c == last) for c, t in ws]
 
 
 class NameMatcher:
@@ -179,25 +188,28 @@ class NameMatcher:
         self._names: list[str] = []
         self._common = COMMON_WORDS | {fold(w) for w in common_words}
         # token -> person codes (person id * 2 + 1 when the token is part of the surname)
-        self._exact: dict[str, list[int]] = {}
-        self._by_key: dict[str, list[int]] = {}
+        exact: dict[str, list[int]] = {}
+        by_key: dict[str, list[int]] = {}
         skel_of: dict[str, str] = {}
         for pid, (key, name) in enumerate(entries):
             self._keys.append(key)
             self._names.append(name)
-            surname = _surname_tokens(name)
-            for tok in dict.fromkeys(tokens(name)):
+            for tok, in_surname in dict.fromkeys(_name_tokens(name)):
                 if len(tok) < 2 or tok.isdigit():
                     continue
-                code = pid * 2 + (tok in surname)
-                self._exact.setdefault(tok, []).append(code)
+                code = pid * 2 + in_surname
+                exact.setdefault(tok, []).append(code)
                 sk = skel_of.get(tok)
                 if sk is None:
                     sk = skel_of[tok] = _skel(tok)
                 if sk:
-                    self._by_key.setdefault(sk, []).append(code)
-        # Fuzzy search runs on the distinct keys only, through a trigram inverted index.
-        self._vocab = [k for k in self._by_key if len(k) >= _MIN_FUZZY_LEN - 1]
+                    by_key.setdefault(sk, []).append(code)
+        # Tuples, unlike lists, drop out of the garbage collector's scans once it has seen them.
+        self._exact = {t: tuple(codes) for t, codes in exact.items()}
+        self._by_key = {k: tuple(codes) for k, codes in by_key.items()}
+        # Fuzzy search runs on the distinct keys only, through a trigram inverted index. Keys
+        # are sorted by length so that a length window is a contiguous range of ids.
+        self._vocab = sorted((k for k in self._by_key if len(k) >= _MIN_FUZZY_LEN - 1), key=len)
         self._vocab_len = np.fromiter((len(v) for v in self._vocab), np.int32, len(self._vocab))
         postings: dict[str, list[int]] = {}
         for vid, v in enumerate(self._vocab):
@@ -211,21 +223,32 @@ class NameMatcher:
 
     def _fuzzy(self, key: str, slack: int) -> list[tuple[str, float]]:
         """Indexed keys within a typo's reach of key, with 0-100 similarity."""
-        grams = _trigrams(key)
-        lists = [self._postings[g] for g in grams if g in self._postings]
-        if not lists:
-            return []
         edits = _max_edits(len(key)) + slack
-        counts = np.bincount(np.concatenate(lists))
+        lo, hi = np.searchsorted(self._vocab_len, [len(key) - edits, len(key) + edits + 1])
+        grams = _trigrams(key)
+        parts = []
+        for g in grams:
+            ids = self._postings.get(g)
+            if ids is not None:
+                a, b = np.searchsorted(ids, [lo, hi])
+                if b > a:
+                    parts.append(ids[a:b])
+        if not parts:
+            return []
+        counts = np.bincount(np.concatenate(parts) - lo)
         # One edit (a transposition included) destroys at most four padded trigrams.
         need = max(1, len(grams) - 4 * edits)
         cand = np.flatnonzero(counts >= need)
-        cand = cand[np.abs(self._vocab_len[cand] - len(key)) <= edits]
-        if len(cand) > 200:
-            cand = cand[np.argpartition(-counts[cand], 200)[:200]]
-        choices = [self._vocab[i] for i in cand]
+        if len(cand) > _MAX_CANDIDATES:
+            cand = cand[np.argpartition(-counts[cand], _MAX_CANDIDATES)[:_MAX_CANDIDATES]]
+        choices = [self._vocab[i] for i in (cand + lo).tolist()]
         found = process.extract(
-            key, choices, scorer=OSA.distance, processor=None, score_cutoff=edits, limit=None
+            key,
+            choices,
+            scorer=OSA.distance,
+            processor=None,  # keys are folded already
+            score_cutoff=edits,
+            limit=None,
         )
         out = []
         for choice, dist, _ in found:
@@ -285,12 +308,15 @@ class NameMatcher:
                 h.surname = max(h.surname, score)
             else:
                 h.given = max(h.given, score * given_weight)
+                h.given_raw = max(h.given_raw, score)
             h.words[i] = text
 
-    def _rank(self, hits: dict[int, _Hits], limit: int) -> list[NameMatch]:
-        """Scored, best-first matches."""
+    def _rank(self, hits: dict[int, _Hits], limit: int, strict: bool) -> list[NameMatch]:
+        """Scored, best-first matches; strict drops people named only by a typo of a given name."""
         out = []
         for pid, h in hits.items():
+            if strict and not h.surname and h.given_raw < _SAME_KEY:
+                continue  # "Russian" is one edit from "Ruslan": too weak on its own
             if h.surname:
                 # A given name beside the surname closes part of the gap to certainty.
                 score = h.surname + (100.0 - h.surname) * min(h.given, 100.0) / 200.0
@@ -303,8 +329,8 @@ class NameMatcher:
 
     def match(self, query: str, limit: int = 5) -> list[NameMatch]:
         """People the query names, best first; everyone sharing a matched surname scores alike."""
-        return self._rank(self._collect(query, slack=0), limit)
+        return self._rank(self._collect(query, slack=0), limit, strict=True)
 
     def suggest(self, query: str, limit: int = 3) -> list[NameMatch]:
         """Closest people for a "did you mean", looser than match()."""
-        return self._rank(self._collect(query, slack=1), limit)
+        return self._rank(self._collect(query, slack=1), limit, strict=False)

@@ -1,0 +1,329 @@
+"""The engine on the real corpus and on the invented one: intents, golden answers, quality gate."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from index import evaluate
+from index.search import MAX_KEY_BYTES, Engine
+from tests.conftest import QUESTIONS, REAL_SOURCES, ROOT, TEST_SOURCES
+
+HELDOUT = ROOT / "tests" / "data" / "questions_heldout.jsonl"
+
+
+def texts(answer: object) -> list[str]:
+    return [h.statement.text for h in answer.hits]  # type: ignore[attr-defined]
+
+
+def speakers(answer: object) -> list[str | None]:
+    return [h.statement.speaker for h in answer.hits]  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- quality gate
+
+
+def test_public_questions_meet_the_target(engine: Engine) -> None:
+    """The shared 40 questions: top-1 >= 0.97 and recall >= 0.99 (a regression fails CI)."""
+    qs = evaluate.load_questions(QUESTIONS)
+    s = evaluate.score(qs, [texts(engine.ask(q["question"])) for q in qs])
+    assert s.top1 >= 0.97 and s.recall >= 0.99, s.misses
+
+
+def test_heldout_questions_of_the_same_kinds(engine: Engine) -> None:
+    """Questions written apart from the public set (Cyrillic, old names, other spellings)."""
+    qs = evaluate.load_questions(HELDOUT)
+    s = evaluate.score(qs, [texts(engine.ask(q["question"])) for q in qs])
+    assert s.top1 >= 0.95 and s.recall >= 0.95, s.misses
+
+
+def test_engine_beats_the_peers_on_the_public_set(engine: Engine) -> None:
+    qs = evaluate.load_questions(QUESTIONS)
+    chunks = evaluate.peer_chunks(engine.statements)
+    bm25 = evaluate.Bm25Peer(chunks)
+    peer = evaluate.score(qs, [[chunks[i] for i in bm25.rank(q["question"])[:10]] for q in qs])
+    ours = evaluate.score(qs, [texts(engine.ask(q["question"])) for q in qs])
+    assert ours.top1 > peer.top1 and ours.mrr > peer.mrr
+
+
+# ---------------------------------------------------------------- understanding
+
+
+@pytest.mark.parametrize(
+    ("question", "country"),
+    [
+        ("what did Lithuania say?", "Lithuania"),
+        ("How did Belarus react?", "Belarus"),
+        ("Lithuanian reaction", "Lithuania"),
+        ("Kyrgystan", "Kyrgyzstan"),
+        ("Belorussia", "Belarus"),
+        ("Moldavia", "Moldova"),
+        ("Kirghizia", "Kyrgyzstan"),
+        ("Грузия", "Georgia"),
+    ],
+)
+def test_country_questions_return_all_statements_in_document_order(
+    engine: Engine, question: str, country: str
+) -> None:
+    a = engine.ask(question)
+    assert a.intent.kind == "country" and a.intent.value == country
+    rows = [h.statement for h in a.hits]
+    assert {s.country for s in rows} == {country}
+    assert len(rows) == dict(engine.countries())[country]
+    assert [s.position for s in rows] == sorted(s.position for s in rows)
+
+
+def test_a_country_with_no_remarks_answers_with_its_note(engine: Engine) -> None:
+    a = engine.ask("Did Turkmenistan congratulate Trump?")
+    assert a.hits[0].statement.kind == "note"
+    assert "no remarks" in a.hits[0].statement.text
+
+
+@pytest.mark.parametrize(
+    ("question", "speaker"),
+    [
+        ("Zelensky", "Volodymyr Zelenskyy"),
+        ("Zelenskiy", "Volodymyr Zelenskyy"),
+        ("Зеленський", "Volodymyr Zelenskyy"),
+        ("Nauseda", "Gitanas Nausėda"),
+        ("Rinkevics", "Edgars Rinkēvičs"),
+        ("Silina", "Evika Siliņa"),
+        ("Tsikhanovskaya", "Sviatlana Tsikhanouskaya"),
+        ("Lukashenka", "Alexander Lukashenko"),
+        ("Лукашенко", "Alexander Lukashenko"),
+        ("Tokaev", "Kassym-Jomart Tokayev"),
+        ("Aliev", "Ilham Aliyev"),
+        ("Pashinian", "Nikol Pashinyan"),
+        ("Zhaparov", "Sadyr Japarov"),
+        ("Песков", "Dmitry Peskov"),
+        ("what did PESKOV say", "Dmitry Peskov"),
+    ],
+)
+def test_people_in_any_spelling(engine: Engine, question: str, speaker: str) -> None:
+    a = engine.ask(question)
+    assert a.intent.kind == "person"
+    assert set(speakers(a)) == {speaker}
+
+
+def test_all_four_peskov_items_in_document_order(engine: Engine) -> None:
+    a = engine.who("Peskov")
+    assert len(a.hits) == 4
+    assert "nothing about Putin's intention" in a.hits[0].statement.text
+
+
+@pytest.mark.parametrize(
+    ("question", "speaker"),
+    [
+        ("Georgian president", "Salome Zourabichvili"),
+        ("Estonian foreign minister", "Margus Tsahkna"),
+        ("LDPR leader", "Leonid Slutsky"),
+        ("the Federation Council speaker", "Valentina Matviyenko"),
+        ("What did the Kazakh president say?", "Kassym-Jomart Tokayev"),
+    ],
+)
+def test_roles_find_their_speaker(engine: Engine, question: str, speaker: str) -> None:
+    assert engine.ask(question).hits[0].statement.speaker == speaker
+
+
+@pytest.mark.parametrize(
+    ("question", "snippet"),
+    [
+        ("Who talked about socialism?", "ardent capitalist"),
+        ("is the ruble tradeable now?", "whether the ruble is now tradeable"),
+        ("How did Russian stocks react?", "Moscow Exchange Index rose by 3.6%"),
+        ("Who said Putin not congratulating Trump was an insult?", "actually an insult"),
+    ],
+)
+def test_topics(engine: Engine, question: str, snippet: str) -> None:
+    a = engine.ask(question)
+    assert any(snippet in t for t in texts(a)[:3])
+    assert a.intent.kind in ("topic", "country")
+
+
+def test_the_kremlin_spokesman_is_peskov(engine: Engine) -> None:
+    assert engine.ask("What did the Kremlin spokesman say?").hits[0].statement.speaker == (
+        "Dmitry Peskov"
+    )
+
+
+def test_sullivan_is_not_zakharova(engine: Engine) -> None:
+    assert all("Belfer" not in t for t in texts(engine.who("Zakharova")))
+    assert any("Belfer" in t for t in texts(engine.who("John Sullivan")))
+
+
+def test_answers_carry_scores_and_sources(engine: Engine) -> None:
+    a = engine.ask("What did Peskov say?")
+    assert a.confident
+    assert all(0 < h.score <= 1.0 for h in a.hits)
+    assert a.hits[0].statement.sources[0].outlet == "TASS"
+
+
+def test_nothing_found_says_so_with_suggestions(engine: Engine) -> None:
+    a = engine.country("Narnia")
+    assert not a.hits and a.message and a.intent.kind == "none"
+    b = engine.who("Peskof")
+    assert b.hits and b.hits[0].statement.speaker == "Dmitry Peskov"
+    c = engine.ask("qwzx vvbnm")
+    assert not c.confident and c.message
+
+
+def test_did_you_mean_for_a_near_miss(engine: Engine) -> None:
+    a = engine.country("Latvija Estija")
+    labels = [s.label for s in a.suggestions] + [h.statement.country for h in a.hits]
+    assert "Latvia" in labels or "Estonia" in labels
+
+
+# ---------------------------------------------------------------- keys and listings
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Georgia", "Peskov", "Georgian president", "who quoted a psalm", "что сказал Песков " * 9],
+)
+def test_keys_are_short_and_reproduce_the_answer(engine: Engine, question: str) -> None:
+    a = engine.ask(question)
+    assert 0 < len(a.intent.key.encode("utf-8")) <= MAX_KEY_BYTES
+    b = engine.by_key(a.intent.key)
+    assert texts(b)[:3] == texts(a)[:3]
+    for s in a.suggestions:
+        assert len(s.key.encode("utf-8")) <= MAX_KEY_BYTES
+
+
+def test_listings(engine: Engine) -> None:
+    countries = dict(engine.countries())
+    assert countries["Russia"] == 25 and countries["Tajikistan"] == 1
+    outlets = dict(engine.outlets())
+    assert outlets["Interfax"] >= 10
+    (doc,) = engine.documents()
+    assert doc.published == "2024-11-06"
+    st0 = engine.statements[0]
+    assert engine.get(st0.id) == st0 and engine.get("nope") is None
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "",
+        "   ",
+        "\x00\x01\x02",
+        "?!...;;",
+        "🙂🙂🙂",
+        "<b>hi</b> & <script>alert(1)</script>",
+        "'; DROP TABLE statements; --",
+        "x" * 10_000,
+        "Peskov " * 2000,
+        "\ud800",
+    ],
+)
+def test_bad_input_gets_an_answer_not_a_traceback(engine: Engine, question: str) -> None:
+    a = engine.ask(question)
+    assert a.hits or a.message
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(max_size=300))
+def test_any_text_is_answered(engine: Engine, question: str) -> None:
+    a = engine.ask(question)
+    assert a.hits or a.message
+    engine.country(question)
+    engine.who(question)
+    engine.by_key(question)
+
+
+# ---------------------------------------------------------------- another compilation
+
+
+@pytest.fixture(scope="module")
+def invented(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return Engine.open(TEST_SOURCES, tmp_path_factory.mktemp("invented-index"))
+
+
+def test_the_invented_compilation_is_searchable(invented: Engine) -> None:
+    assert invented.ask("Tonisson").hits[0].statement.speaker == "Jüri Tõnisson"
+    assert invented.ask("Talibov").hits[0].statement.speaker == "Ruslan Talıbov"
+    assert invented.ask("Simonyte").hits[0].statement.speaker == "Agnė Šimonytė"
+    g = invented.ask("Georgia")
+    assert g.hits[0].statement.kind == "note"
+    assert any("napkin" in t for t in texts(invented.ask("rail link drawing on a napkin"))[:3])
+
+
+# ---------------------------------------------------------------- the index on disk
+
+
+def test_a_broken_index_is_reported_and_rebuilt(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    idx = tmp_path / "index"
+    first = Engine.open(TEST_SOURCES, idx)
+    (idx / "vectors.faiss").write_bytes(b"garbage")
+    with caplog.at_level(logging.INFO):
+        again = Engine.open(TEST_SOURCES, idx)
+    assert "rebuild" in caplog.text
+    assert len(again.statements) == len(first.statements)
+    assert Engine.open(TEST_SOURCES, idx).manifest["count"] == len(first.statements)
+
+
+def test_changed_sources_trigger_a_rebuild(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    text = next(TEST_SOURCES.glob("*.txt")).read_bytes()
+    (src / "a.txt").write_bytes(text)
+    e1 = Engine.open(src, tmp_path / "idx")
+    (src / "b.txt").write_bytes((REAL_SOURCES / next(REAL_SOURCES.glob("*.txt")).name).read_bytes())
+    e2 = Engine.open(src, tmp_path / "idx")
+    assert len(e2.statements) > len(e1.statements)
+    assert len(e2.documents()) == 2
+
+
+def test_a_broken_source_file_does_not_stop_the_others(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "good.txt").write_bytes(next(TEST_SOURCES.glob("*.txt")).read_bytes())
+    (src / "junk.txt").write_bytes(b"\x00\xff" * 100)
+    e = Engine.open(src, tmp_path / "idx")
+    assert e.statements and any("junk.txt" in p for p in e.problems)
+
+
+# ---------------------------------------------------------------- the CLI contract
+
+
+def test_ask_reads_stdin_and_writes_one_json_line_per_question(engine: Engine) -> None:
+    questions = ["Georgia", "", "Peskov", "<b>", "is the ruble tradeable now?"]
+    p = subprocess.run(
+        [sys.executable, "-m", "index", "ask", "--json"],
+        input="\n".join(questions) + "\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=True,
+    )
+    lines = [json.loads(line) for line in p.stdout.splitlines()]
+    assert [x["query"] for x in lines] == questions
+    first = lines[0]
+    assert set(first) >= {"query", "intent", "results", "suggestions"}
+    assert set(first["results"][0]) >= {
+        "id",
+        "document",
+        "country",
+        "speaker",
+        "role",
+        "kind",
+        "text",
+        "sources",
+        "score",
+    }
+    assert first["results"][0]["sources"][0].keys() == {"outlet", "date", "raw"}
+    assert "Traceback" not in p.stderr

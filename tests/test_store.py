@@ -1,0 +1,375 @@
+"""The index bundle: round trip, exact vs IVF, corruption, staleness and atomic saves."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from index import store
+from index.model import Document, Source, Statement
+from index.store import (
+    Bundle,
+    IndexCorrupt,
+    IndexMissing,
+    IndexProblem,
+    IndexStale,
+    describe_index,
+    load_bundle,
+    make_faiss_index,
+    recall,
+    save_bundle,
+    source_hashes,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+DIM = 32
+
+
+@pytest.fixture(autouse=True)
+def _no_threshold_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(store.ENV_EXACT_THRESHOLD, raising=False)
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    rows = rows.astype(np.float32)
+    return np.ascontiguousarray(rows / np.linalg.norm(rows, axis=1, keepdims=True))
+
+
+def clustered(n: int, *, dim: int = 64, clusters: int = 40, seed: int = 0) -> np.ndarray:
+    """Unit vectors around shared random centres (the centres depend only on ``clusters``)."""
+    centres = unit(np.random.default_rng(1234).standard_normal((clusters, dim)))
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal((n, dim)) / np.sqrt(dim)
+    return unit(centres[rng.integers(0, clusters, n)] + noise)
+
+
+def make_statements(n: int) -> list[Statement]:
+    return [
+        Statement(
+            id=f"doc-{i}",
+            document="doc",
+            country="Франция" if i % 2 else "Germany",
+            speaker=f"Speaker {i}",
+            role="minister" if i % 3 else None,
+            kind="person",
+            text=f"Statement number {i} «quoted» 🙂",
+            sources=(Source("Interfax", "2024-06-11", "Interfax, 11.06.24"),),
+            parent="doc-0" if i % 5 == 4 else None,
+            line=i + 1,
+            position=i,
+        )
+        for i in range(n)
+    ]
+
+
+DOCUMENTS = [
+    Document(id="doc", path="data/sources/doc.txt", title="Reactions", intro=("a", "b"), sha256="x")
+]
+MANIFEST = {"model": "test-model-1", "sources": {"doc.txt": "aa11"}}
+
+
+def write_bundle(path: Path, n: int = 20, seed: int = 0, **manifest: object) -> np.ndarray:
+    vectors = unit(np.random.default_rng(seed).standard_normal((n, DIM)))
+    save_bundle(
+        path,
+        index=make_faiss_index(vectors),
+        statements=make_statements(n),
+        documents=DOCUMENTS,
+        manifest={**MANIFEST, **manifest},
+    )
+    return vectors
+
+
+def leftovers(path: Path) -> list[str]:
+    return sorted(p.name for p in path.parent.iterdir() if p.name != path.name)
+
+
+def edit_manifest(path: Path, **changes: object) -> None:
+    manifest = json.loads((path / store.MANIFEST).read_text())
+    manifest.update(changes)
+    (path / store.MANIFEST).write_text(json.dumps(manifest))
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "index"
+    vectors = write_bundle(path, n=20)
+    bundle = load_bundle(path, expect=MANIFEST | {"dim": DIM})
+    assert isinstance(bundle, Bundle)
+    assert bundle.statements == make_statements(20)
+    assert bundle.documents == DOCUMENTS
+    manifest = bundle.manifest
+    assert manifest["format"] == store.FORMAT_VERSION
+    assert (manifest["model"], manifest["dim"], manifest["count"]) == ("test-model-1", DIM, 20)
+    assert manifest["index_type"] == "Flat"
+    assert manifest["sources"] == {"doc.txt": "aa11"}
+    assert manifest["built_at"]
+    scores, ids = bundle.index.search(vectors[3:4], 3)
+    assert ids[0][0] == 3
+    assert scores[0][0] == pytest.approx(1.0, abs=1e-5)
+    assert leftovers(path) == []
+    assert path.stat().st_mode & 0o777 == 0o755  # readable by a bot running as another user
+
+
+def test_files_are_plain_json_no_pickle(tmp_path: Path) -> None:
+    path = tmp_path / "index"
+    write_bundle(path, n=3)
+    assert sorted(p.name for p in path.iterdir()) == sorted(
+        [store.MANIFEST, store.VECTORS, store.STATEMENTS, store.DOCUMENTS]
+    )
+    lines = (path / store.STATEMENTS).read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[1])["country"] == "Франция"
+    assert json.loads((path / store.DOCUMENTS).read_text())[0]["intro"] == ["a", "b"]
+
+
+def test_empty_corpus_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "index"
+    index = make_faiss_index(np.empty((0, DIM), dtype=np.float32))
+    save_bundle(path, index=index, statements=[], documents=[], manifest=MANIFEST)
+    bundle = load_bundle(path)
+    assert bundle.statements == []
+    assert bundle.index.ntotal == 0
+
+
+def test_threshold_picks_exact_or_ivf_and_ivf_recall(tmp_path: Path) -> None:
+    vectors = clustered(5_000)
+    queries = clustered(200, seed=99)
+    exact = make_faiss_index(vectors, exact_threshold=10_000)
+    approx = make_faiss_index(vectors, exact_threshold=2_000)
+    assert describe_index(exact)["index_type"] == "Flat"
+    info = describe_index(approx)
+    assert info["index_type"].startswith("IVF")
+    assert info["index_type"].endswith(",SQ8")
+    assert 1 <= info["nprobe"] < faiss.extract_index_ivf(approx).nlist
+    _, truth = exact.search(queries, 10)
+    _, found = approx.search(queries, 10)
+    assert recall(found, truth) >= 0.9
+
+    path = tmp_path / "ivf"
+    save_bundle(
+        path, index=approx, statements=make_statements(5_000), documents=[], manifest=MANIFEST
+    )
+    edit_manifest(path, nprobe=3)  # the manifest's nprobe is applied on load
+    bundle = load_bundle(path)
+    assert bundle.manifest["index_type"] == info["index_type"]
+    assert faiss.extract_index_ivf(bundle.index).nprobe == 3
+
+
+def test_threshold_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    vectors = clustered(500)
+    monkeypatch.setenv(store.ENV_EXACT_THRESHOLD, "100")
+    assert describe_index(make_faiss_index(vectors))["index_type"].startswith("IVF")
+    assert describe_index(make_faiss_index(vectors, exact_threshold=1_000))["index_type"] == "Flat"
+    monkeypatch.setenv(store.ENV_EXACT_THRESHOLD, "lots")
+    with pytest.raises(ValueError, match=store.ENV_EXACT_THRESHOLD):
+        make_faiss_index(vectors)
+
+
+def test_rejects_unnormalised_vectors() -> None:
+    with pytest.raises(ValueError, match="normalised"):
+        make_faiss_index(np.full((4, DIM), 3.0, dtype=np.float32))
+
+
+def test_save_rejects_count_mismatch(tmp_path: Path) -> None:
+    index = make_faiss_index(unit(np.ones((3, DIM))))
+    with pytest.raises(ValueError, match="3 vectors but 2 statements"):
+        save_bundle(
+            tmp_path / "i", index=index, statements=make_statements(2), documents=[], manifest={}
+        )
+    assert not (tmp_path / "i").exists()
+
+
+def test_missing_bundle(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissing, match="does not exist") as missing:
+        load_bundle(tmp_path / "nowhere")
+    assert str(tmp_path / "nowhere") in str(missing.value)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(IndexMissing, match="empty"):
+        load_bundle(tmp_path / "empty")
+
+
+def _truncate_vectors(path: Path) -> None:
+    data = (path / store.VECTORS).read_bytes()
+    (path / store.VECTORS).write_bytes(data[: len(data) // 2])
+
+
+def _garbage_vectors(path: Path) -> None:
+    size = (path / store.VECTORS).stat().st_size
+    (path / store.VECTORS).write_bytes(os.urandom(size))
+
+
+def _truncate_vectors_unchecked(path: Path) -> None:
+    edit_manifest(path, files=None)  # no sizes to compare: FAISS itself must notice
+    _truncate_vectors(path)
+
+
+def _drop_statement(path: Path) -> None:
+    lines = (path / store.STATEMENTS).read_text(encoding="utf-8").splitlines(keepends=True)
+    (path / store.STATEMENTS).write_text("".join(lines[:-1]), encoding="utf-8")
+    edit_manifest(path, files=None)
+
+
+def _empty_statements(path: Path) -> None:
+    (path / store.STATEMENTS).write_text("{}\n" * 20)
+    edit_manifest(path, files=None)
+
+
+CORRUPTIONS = {
+    "truncated-vectors": (_truncate_vectors, "vectors.faiss is .* bytes but the manifest says"),
+    "garbage-vectors": (_garbage_vectors, "FAISS cannot read vectors.faiss"),
+    "truncated-unchecked": (_truncate_vectors_unchecked, "FAISS cannot read vectors.faiss"),
+    "no-statements": (lambda p: (p / store.STATEMENTS).unlink(), "statements.jsonl is missing"),
+    "no-manifest": (lambda p: (p / store.MANIFEST).unlink(), "manifest.json is missing"),
+    "bad-json": (
+        lambda p: (p / store.MANIFEST).write_text('{"format": 1,'),
+        "manifest.json is not valid JSON",
+    ),
+    "bad-field": (lambda p: edit_manifest(p, model=None), "'model' should be str"),
+    "count-manifest": (lambda p: edit_manifest(p, count=21), "counts disagree: manifest 21"),
+    "count-statements": (_drop_statement, "counts disagree: .*statements.jsonl 19"),
+    "dimension": (
+        lambda p: edit_manifest(p, dim=DIM + 1),
+        "dimension 32 but the manifest says 33",
+    ),
+    "bad-statement": (_empty_statements, "statements.jsonl line 1 is not a statement"),
+}
+
+
+@pytest.mark.parametrize(("damage", "message"), CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
+def test_corrupt_bundle(tmp_path: Path, damage: Callable[[Path], object], message: str) -> None:
+    path = tmp_path / "index"
+    write_bundle(path)
+    damage(path)
+    with pytest.raises(IndexCorrupt, match=message) as corrupt:
+        load_bundle(path)
+    assert str(path) in str(corrupt.value)
+    assert "corrupt index" in str(corrupt.value)
+    assert isinstance(corrupt.value, IndexProblem)
+
+
+@pytest.mark.parametrize(
+    ("expect", "message"),
+    [
+        ({"model": "other-model"}, "model is 'test-model-1', expected 'other-model'"),
+        ({"dim": 384}, "dim is 32, expected 384"),
+        ({"sources": {"doc.txt": "bb22"}}, "doc.txt changed"),
+        ({"sources": {"doc.txt": "aa11", "new.txt": "cc"}}, "new.txt is new"),
+        ({"sources": {}}, "doc.txt was removed"),
+    ],
+)
+def test_stale_bundle(tmp_path: Path, expect: dict[str, object], message: str) -> None:
+    path = tmp_path / "index"
+    write_bundle(path)
+    with pytest.raises(IndexStale, match=message) as stale:
+        load_bundle(path, expect=MANIFEST | expect)
+    assert str(path) in str(stale.value)
+    assert stale.value.reason
+
+
+def test_other_format_is_stale(tmp_path: Path) -> None:
+    path = tmp_path / "index"
+    write_bundle(path)
+    edit_manifest(path, format=store.FORMAT_VERSION + 1)
+    with pytest.raises(IndexStale, match="format"):
+        load_bundle(path)
+
+
+def test_source_hashes(tmp_path: Path) -> None:
+    (tmp_path / "b.txt").write_text("two")
+    (tmp_path / "a.txt").write_text("one")
+    hashes = source_hashes([tmp_path / "b.txt", tmp_path / "a.txt"])
+    assert list(hashes) == ["a.txt", "b.txt"]
+    assert hashes["a.txt"] == "7692c3ad3540bb803c020b3aee66cd8887123234ea0c6e7143c0add73ff431ed"
+
+
+def test_failed_save_keeps_previous_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "index"
+    write_bundle(path, n=20)
+    real_fsync = store._fsync
+
+    def crash_on_documents(file: Path) -> None:
+        if file.name == store.DOCUMENTS:
+            raise OSError("disk full")
+        real_fsync(file)
+
+    monkeypatch.setattr(store, "_fsync", crash_on_documents)
+    with pytest.raises(OSError, match="disk full"):
+        write_bundle(path, n=30, seed=1, model="test-model-2")
+    bundle = load_bundle(path)
+    assert bundle.manifest["model"] == "test-model-1"
+    assert len(bundle.statements) == bundle.index.ntotal == 20
+    assert leftovers(path) == []
+
+
+def test_failed_swap_puts_previous_bundle_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "index"
+    write_bundle(path, n=20)
+    real_rename = os.rename
+
+    def rename(src: os.PathLike[str], dst: os.PathLike[str]) -> None:
+        if Path(src).name.startswith(".index.tmp-"):
+            raise OSError("rename failed")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(store.os, "rename", rename)
+    with pytest.raises(OSError, match="rename failed"):
+        write_bundle(path, n=30, seed=1, model="test-model-2")
+    monkeypatch.undo()
+    assert load_bundle(path).manifest["model"] == "test-model-1"
+    assert leftovers(path) == []
+
+
+CRASH = """
+import os, sys
+from pathlib import Path
+from index import store
+
+path = Path(sys.argv[1])
+bundle = store.load_bundle(path)
+real_write = store._write_text
+
+def write(file, text):
+    if file.name == store.DOCUMENTS:
+        os._exit(3)  # the process dies: no cleanup runs
+    real_write(file, text)
+
+store._write_text = write
+store.save_bundle(path, index=bundle.index, statements=bundle.statements,
+                  documents=bundle.documents, manifest={**bundle.manifest, "model": "crashed"})
+"""
+
+
+def test_killed_save_leaves_previous_bundle_and_is_cleaned_next_time(tmp_path: Path) -> None:
+    path = tmp_path / "index"
+    write_bundle(path, n=20)
+    done = subprocess.run([sys.executable, "-c", CRASH, str(path)], cwd=REPO, check=False)
+    assert done.returncode == 3
+    assert [name for name in leftovers(path) if name.startswith(".index.tmp-")]
+    assert load_bundle(path).manifest["model"] == "test-model-1"
+    write_bundle(path, n=25, seed=2, model="test-model-3")
+    assert leftovers(path) == []
+    assert load_bundle(path).manifest["model"] == "test-model-3"
+
+
+def test_save_killed_between_renames_is_recovered(tmp_path: Path) -> None:
+    path = tmp_path / "index"
+    write_bundle(path, n=20)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True
+    )
+    old = path.with_name(f".index.old-{int(dead.stdout)}-abcd")
+    path.rename(old)  # as if the saver died after moving the old bundle away
+    with pytest.raises(IndexMissing, match="interrupted save"):
+        load_bundle(path)
+    write_bundle(path, n=25, seed=2, model="test-model-3")
+    assert leftovers(path) == []
+    assert load_bundle(path).manifest["model"] == "test-model-3"
