@@ -240,7 +240,7 @@ _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
 @dataclass(frozen=True)
 class Word:
-    """One word of a text: its surface form, folded form and character span."""
+    """One word of a text: surface form, folded form and span (offsets into the NFC text)."""
 
     text: str
     norm: str
