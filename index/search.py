@@ -202,6 +202,7 @@ class Engine:
         self.statements = list(statements)
         self._documents = {d.id: d for d in documents}
         self.faiss = faiss_index
+        _enable_reconstruct(faiss_index)
         self._encode = encode
         self.manifest = manifest or {}
         self.problems = list(problems)  # files that failed to load, as messages
@@ -565,6 +566,17 @@ class Engine:
         if kind == "q":
             return _cap_bytes(key, MAX_KEY_BYTES)
         return f"{kind}:{_short_hash(value)}"
+
+
+def _enable_reconstruct(index: Any) -> None:
+    """IVF indexes reconstruct stored vectors (for re-scoring lexical hits) only with a direct map."""
+    try:
+        import faiss
+
+        ivf = faiss.extract_index_ivf(index)
+    except (ImportError, RuntimeError):  # a flat index: reconstruct works as is
+        return
+    ivf.make_direct_map()
 
 
 def _clean(query: str) -> str:

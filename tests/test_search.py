@@ -327,3 +327,14 @@ def test_ask_reads_stdin_and_writes_one_json_line_per_question(engine: Engine) -
     }
     assert first["results"][0]["sources"][0].keys() == {"outlet", "date", "raw"}
     assert "Traceback" not in p.stderr
+
+
+def test_an_approximate_index_answers_like_the_exact_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: Engine
+) -> None:
+    """Past the size threshold the index is IVF; re-scoring lexical hits must still work."""
+    monkeypatch.setenv("REACTIONS_EXACT_THRESHOLD", "10")
+    ivf = Engine.open(REAL_SOURCES, tmp_path / "ivf")
+    assert ivf.manifest["index_type"].startswith("IVF")
+    for q in ("Who talked about socialism?", "is the ruble tradeable now?", "Peskov on Ukraine"):
+        assert texts(ivf.ask(q))[0] == texts(engine.ask(q))[0]
