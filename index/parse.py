@@ -553,6 +553,7 @@ def parse_text(text: str, path: str = "<text>", doc_id: str | None = None) -> Pa
     taken: set[str] = set()
     footer: list[str] = []
     seen: dict[str, Statement] = {}  # norm text -> kept statement, for duplicate detection
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}  # (heading, citations) -> texts
 
     def add(
         country: str,
@@ -564,7 +565,8 @@ def parse_text(text: str, path: str = "<text>", doc_id: str | None = None) -> Pa
     ) -> Statement | None:
         body = squash(body)
         key = norm_key(body)
-        dup = _find_duplicate(key, country, sources, seen)
+        group = groups.setdefault((country, tuple(s.raw for s in sources)), [])
+        dup = _find_duplicate(key, group, seen)
         if dup is not None:
             warnings.append(
                 Warning_(
@@ -591,6 +593,7 @@ def parse_text(text: str, path: str = "<text>", doc_id: str | None = None) -> Pa
         )
         statements.append(st)
         seen[key] = st
+        group.append(key)
         return st
 
     for h_pos, h in enumerate(heads):
@@ -697,23 +700,23 @@ def _short(s: str, n: int = 50) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def _find_duplicate(
-    key: str, country: str, sources: list[Source], seen: dict[str, Statement]
-) -> Statement | None:
+def _find_duplicate(key: str, group: list[str], seen: dict[str, Statement]) -> Statement | None:
     """The kept statement this one repeats: the same text, or nearly the same text under the
-    same heading with the same citations (an edit such as "Trump's" for "Donald Trump's")."""
+    same heading with the same citations (``group``), as with "Trump's" for "Donald Trump's"."""
     if key in seen:
         return seen[key]
-    if len(key) < 40:
+    if len(key) < 40 or not group:
         return None
     from rapidfuzz import fuzz, process
 
-    raws = [s.raw for s in sources]
-    pool = [
-        k for k, st in seen.items() if st.country == country and [s.raw for s in st.sources] == raws
-    ]
-    best = process.extractOne(key, pool, scorer=fuzz.ratio, processor=None, score_cutoff=93)
-    return None if best is None else seen[best[0]]
+    digits = re.findall(r"\d+", key)
+    for cand, _score, _ in process.extract(
+        key, group, scorer=fuzz.ratio, processor=None, score_cutoff=93, limit=5
+    ):
+        # "rose by 3.6%" and "rose by 2.6%" are different news, however alike the words.
+        if re.findall(r"\d+", cand) == digits:
+            return seen[cand]
+    return None
 
 
 def _check(

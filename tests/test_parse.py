@@ -844,6 +844,23 @@ def test_similar_no_remarks_notes_of_two_countries_are_both_kept() -> None:
     assert notes == [("Armenia", "note"), ("Georgia", "note")]
 
 
+def test_alike_items_with_different_figures_are_not_duplicates() -> None:
+    item = "  • The Riga Stock Exchange index rose by {}% on news of the summit, led by banks and shipping. (LETA, 03.14.25)\n"
+    text = (
+        "A blog\n\nA Title\n\nMarch 14, 2025\n\nIntro.\n\nLatvia\n\n"
+        + item.format("3.6")
+        + item.format("2.6")
+        + item.format("3.6").replace("news of", "news about")
+        + "\nCredit line.\n"
+    )
+    parsed = parse_text(text)
+    assert [s.text[24:44] for s in parsed.statements] == [
+        "index rose by 3.6% o",
+        "index rose by 2.6% o",
+    ]
+    assert [w.code for w in parsed.warnings] == ["duplicate"]
+
+
 @pytest.mark.parametrize("dateline", ["January 01, 0001", "December 30, 9999"])
 def test_extreme_publication_dates_do_not_crash(dateline: str) -> None:
     text = f"A Title\n\n{dateline}\n\nEstonia\n\n  • Foo Bar, minister, said: “x” (ERR, 03.14.25)\n"
