@@ -268,6 +268,7 @@ class Engine:
             )
         # People by name; organisations ("Russian Foreign Ministry") are found by their words
         # through the role documents, so "Russian stocks" does not summon a ministry.
+        self._speaker_by_row = {r: sp.key for sp in self.speakers.values() for r in sp.ids}
         named = [
             (sp.key, sp.name)
             for sp in self.speakers.values()
@@ -340,9 +341,18 @@ class Engine:
         q = _clean(name)
         if not q:
             return self._empty(name)
-        people = self._match_people(q, loose=True) or self._match_role(q)
+        people = self._match_people(q, loose=True)
         if people:
             return self._people_answer(name, q, people, k=0)
+        role = self._match_role(q)
+        if role:
+            return self._people_answer(name, q, role, k=0, kind="role")
+        # "Kremlin spokesman": no role says so, but what they said does; take its speaker.
+        topic = self._topic_answer(name, q, 3)
+        if topic.confident and topic.hits:
+            sp = self._speaker_of(topic.hits[0].statement)
+            if sp is not None:
+                return self._people_answer(name, q, [(sp, 90.0)], k=0, kind="role")
         return self._nothing(name, "person", f"Nobody called “{q}” is quoted in the compilations.")
 
     def by_key(self, key: str) -> Answer:
@@ -356,6 +366,10 @@ class Engine:
         if kind == "q":
             return self.ask(value)
         return self.ask(key)
+
+    def _speaker_of(self, st: Statement) -> Speaker | None:
+        sid = self._speaker_by_row.get(self._row[st.id])
+        return None if sid is None else self.speakers[sid]
 
     # ------------------------------------------------------------ understanding
 

@@ -338,3 +338,15 @@ def test_an_approximate_index_answers_like_the_exact_one(
     assert ivf.manifest["index_type"].startswith("IVF")
     for q in ("Who talked about socialism?", "is the ruble tradeable now?", "Peskov on Ukraine"):
         assert texts(ivf.ask(q))[0] == texts(engine.ask(q))[0]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "speaker"),
+    [
+        ("Kremlin spokesman", "Dmitry Peskov"),
+        ("Federation Council speaker", "Valentina Matviyenko"),
+    ],
+)
+def test_who_takes_role_phrases(engine: Engine, phrase: str, speaker: str) -> None:
+    a = engine.who(phrase)
+    assert a.intent.kind == "role" and {h.statement.speaker for h in a.hits} == {speaker}
