@@ -1,0 +1,356 @@
+"""What each command answers, as render output; shared by the Telegram handlers and the console."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from bot import chart, render
+from bot.render import Button, InlineEntry, Reply
+from index.model import Answer, Document, Intent, Statement
+
+Where = Literal["private", "group", "console"]
+INLINE_PAGE = 50  # Telegram's cap on results per answerInlineQuery
+INLINE_MAX = 200  # how deep inline pagination goes
+INLINE_QUERY_CHARS = 256  # Telegram's cap on an inline query
+DEEP_LINK_RE = re.compile(r"^(country|who)-([A-Za-z0-9_-]{1,60})$")
+
+
+class EngineLike(Protocol):
+    """The search engine API the bot renders (``index.search.Engine``)."""
+
+    def __hash__(self) -> int: ...  # engines key small caches of derived lists
+
+    def ask(self, query: str, k: int = 10) -> Answer: ...
+    def country(self, name: str) -> Answer: ...
+    def who(self, name: str) -> Answer: ...
+    def by_key(self, key: str) -> Answer: ...
+    def countries(self) -> list[tuple[str, int]]: ...
+    def documents(self) -> list[Document]: ...
+    def outlets(self) -> list[tuple[str, int]]: ...
+    def get(self, statement_id: str) -> Statement | None: ...
+
+
+@dataclass(frozen=True)
+class Chat:
+    """Where a command runs: the wording of help differs between private chats, groups, console."""
+
+    where: Where = "private"
+    bot_username: str | None = None
+    max_chars: int = 500
+
+
+@dataclass(frozen=True)
+class InlinePage:
+    """One page of inline results and the offset of the next ("" when none)."""
+
+    entries: tuple[InlineEntry, ...]
+    next_offset: str
+
+
+# --- input ------------------------------------------------------------------------------------
+
+
+def clean_query(text: str) -> str:
+    """Drop control and bidi-override characters, squash whitespace; HTML stays plain text."""
+    kept = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if ch in "\t\n\r\v\f":
+            kept.append(" ")
+        elif cat in ("Cc", "Cs") or (cat == "Cf" and ch != "\u200d"):  # keep emoji joiners
+            continue
+        else:
+            kept.append(ch)
+    return " ".join("".join(kept).split())
+
+
+def too_long(text: str, chat: Chat) -> Reply | None:
+    """A polite refusal when the text passes the length cap."""
+    if len(text) <= chat.max_chars:
+        return None
+    return Reply(
+        f"That is a long message ({len(text):,} characters). Please ask in under "
+        f"{chat.max_chars:,} characters: a country, a name or a short question works best, "
+        "e.g. <i>What did Peskov say?</i>"
+    )
+
+
+def _prepare(text: str, chat: Chat) -> tuple[str, Reply | None]:
+    refusal = too_long(text, chat)
+    if refusal is not None:
+        return "", refusal
+    query = clean_query(text)
+    if not query:
+        return "", render.render_empty(Answer("", Intent("empty")))
+    return query, None
+
+
+def deep_link_payload(kind: str, value: str) -> str:
+    """``country-Georgia`` / ``who-Dmitry_Peskov``: the /start payload that opens an answer."""
+    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", folded).strip("_")[:60]
+    return f"{kind}-{slug}"
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def country_counts(engine: EngineLike) -> tuple[tuple[str, int], ...]:
+    """(country, quoted statements): a country whose only entry is a "no remarks" note gets 0.
+
+    ``engine.countries()`` counts the note as a statement; the list and the chart should not.
+    """
+    counts = []
+    for name, n in engine.countries():
+        if n <= 1 and all(h.statement.kind == "note" for h in engine.country(name).hits):
+            n = 0
+        counts.append((name, n))
+    return tuple(counts)
+
+
+@functools.lru_cache(maxsize=8)
+def _examples(engine: EngineLike) -> tuple[str, str]:
+    """A country and a person from the corpus itself, for the welcome text."""
+    countries = sorted(engine.countries(), key=lambda c: -c[1])
+    if not countries:
+        return "", ""
+    country = countries[0][0]
+    speakers: dict[str, int] = {}
+    for hit in engine.country(country).hits:
+        st = hit.statement
+        if st.kind == "person" and st.speaker:
+            speakers[st.speaker] = speakers.get(st.speaker, 0) + 1
+    person = max(speakers, key=lambda s: speakers[s]) if speakers else ""
+    return country, person.split()[-1] if person else ""
+
+
+def welcome(engine: EngineLike, chat: Chat) -> Reply:
+    """The /start greeting with examples taken from the corpus."""
+    country, person = _examples(engine)
+    docs = engine.documents()
+    about = render.clip_escaped(docs[0].title, 200) if len(docs) == 1 else "the compilations I hold"
+    lines = [
+        f"👋 I quote <b>who said what</b>, verbatim and with sources, from <i>{about}</i>",
+        "",
+        "Ask me about a country, a person, a role or a topic:",
+    ]
+    if person:
+        lines.append(f"• <i>What did {render.esc(person)} say?</i>")
+    if country:
+        lines.append(f"• <code>/country {render.esc(country)}</code>")
+    lines.append("• <i>Kremlin spokesman</i>, <i>markets</i>, <i>sanctions</i>")
+    lines.append("")
+    lines.append("/countries to browse · /help for everything")
+    buttons: list[Button] = []
+    if country:
+        buttons.append(
+            Button(f"{render.flag(country)} {country}".strip(), render.callback("c|", country))
+        )
+    if person:
+        buttons.append(Button(person, render.callback("w|", person)))
+    return Reply("\n".join(lines), (tuple(buttons),) if buttons else ())
+
+
+def start(engine: EngineLike, payload: str, chat: Chat) -> Reply:
+    """/start, or a deep link such as ``/start country-Georgia`` opening that answer."""
+    m = DEEP_LINK_RE.match(payload.strip())
+    if not m:
+        return welcome(engine, chat)
+    value = m.group(2).replace("_", " ").replace("-", " ").strip()
+    answer = engine.country(value) if m.group(1) == "country" else engine.who(value)
+    return render.render_answer(answer)
+
+
+def help_text(engine: EngineLike, text: str, chat: Chat) -> Reply:
+    """/help, worded for where it is asked."""
+    commands = [
+        "/country <i>name</i> — a country's reactions (no name: pick from a list)",
+        "/who <i>name or role</i> — what a person said, e.g. <code>/who Peskov</code>",
+        "/countries — every country with its number of statements",
+        "/sources — the compilations and the outlets they cite",
+        "/stats — a chart of statements per country",
+        "/about — what this bot is",
+    ]
+    if chat.where == "group":
+        bot = f"@{render.esc(chat.bot_username)}" if chat.bot_username else "the bot"
+        lines = [
+            "<b>In a group</b> I only read what is meant for me:",
+            "• commands, e.g. <code>/ask What did Peskov say?</code>",
+            f"• replies to my messages, or a message starting with {bot}",
+            "",
+            "/ask <i>question</i> — a free question",
+            *commands,
+        ]
+    elif chat.where == "console":
+        lines = [
+            "<b>Console</b>: type a question, or:",
+            *commands,
+            "/more or <code>n</code> — next page · a number — press that button · Ctrl-D — quit",
+        ]
+    else:
+        lines = [
+            "Just type a question: a country, a person, a role or a topic, e.g. "
+            "<i>What did Peskov say?</i>, <i>Georgia</i>, <i>Kremlin spokesman</i>.",
+            "",
+            *commands,
+        ]
+    if chat.bot_username and chat.where != "console":
+        lines += [
+            "",
+            f"In any chat, type <code>@{render.esc(chat.bot_username)} Zelensky</code> "
+            "to share a quote.",
+        ]
+    return Reply("\n".join(lines))
+
+
+def question(engine: EngineLike, text: str, chat: Chat) -> Reply:
+    """A free question: country, person, role or topic."""
+    query, refusal = _prepare(text, chat)
+    if refusal is not None:
+        return refusal
+    return render.render_answer(engine.ask(query))
+
+
+def country(engine: EngineLike, text: str, chat: Chat) -> Reply:
+    """/country <name>; no name lists the countries as buttons."""
+    name, refusal = _prepare(text, chat)
+    if refusal is not None:
+        if not text.strip():
+            return render.render_countries(country_counts(engine), intro="Which country?")
+        return refusal
+    return render.render_answer(engine.country(name))
+
+
+def who(engine: EngineLike, text: str, chat: Chat) -> Reply:
+    """/who <name or role>."""
+    name, refusal = _prepare(text, chat)
+    if refusal is not None:
+        if not text.strip():
+            return Reply("Whose words? Give a name or a role, e.g. <code>/who Peskov</code>.")
+        return refusal
+    return render.render_answer(engine.who(name))
+
+
+def countries(engine: EngineLike, text: str = "", chat: Chat | None = None) -> Reply:
+    """/countries."""
+    return render.render_countries(country_counts(engine))
+
+
+def sources(engine: EngineLike, text: str = "", chat: Chat | None = None) -> Reply:
+    """/sources."""
+    return render.render_sources(engine.documents(), engine.outlets())
+
+
+def about(engine: EngineLike, text: str = "", chat: Chat | None = None) -> Reply:
+    """/about."""
+    return render.render_about(
+        engine.documents(), country_counts(engine), chat.bot_username if chat else None
+    )
+
+
+def stats(engine: EngineLike, text: str = "", chat: Chat | None = None) -> Reply:
+    """/stats: a bar chart PNG of statements per country, with a caption."""
+    counts = tuple(sorted(country_counts(engine), key=lambda c: (-c[1], c[0])))
+    return Reply(render.render_stats_caption(counts), photo=chart.bar_chart_png(counts))
+
+
+def button(engine: EngineLike, data: str) -> Reply | None:
+    """A pressed button: its callback_data holds everything needed to answer (any replica)."""
+    kind, _, rest = data.partition("|")
+    if kind in ("p", "q"):
+        page_text, _, payload = rest.partition("|")
+        if not page_text.isdigit() or not payload:
+            return None
+        answer = engine.by_key(payload) if kind == "p" else engine.ask(payload)
+        return render.render_answer(answer, int(page_text))
+    if not rest:
+        return None
+    if kind == "k":
+        return render.render_answer(engine.by_key(rest))
+    if kind == "c":
+        return render.render_answer(engine.country(rest))
+    if kind == "w":
+        return render.render_answer(engine.who(rest))
+    return None
+
+
+@functools.lru_cache(maxsize=8)
+def _default_inline(engine: EngineLike) -> tuple[Statement, ...]:
+    """One statement a country (its first quote; the note when it has none)."""
+    picks = []
+    for name, _ in engine.countries():
+        hits = [h.statement for h in engine.country(name).hits]
+        quotes = [st for st in hits if st.kind != "note"]
+        if quotes or hits:
+            picks.append((quotes or hits)[0])
+    return tuple(picks)
+
+
+def inline(engine: EngineLike, text: str, offset: str) -> InlinePage:
+    """Inline mode: best hits first, 50 a page; an empty query gets one quote per country."""
+    start = int(offset) if offset.isdigit() else 0
+    query = clean_query(text[:INLINE_QUERY_CHARS])
+    if start >= INLINE_MAX:
+        return InlinePage((), "")
+    statements: Sequence[Statement]
+    if query:
+        answer = engine.ask(query, k=min(start + INLINE_PAGE + 1, INLINE_MAX))
+        statements = [h.statement for h in answer.hits]
+    else:
+        statements = _default_inline(engine)
+    page = statements[start : start + INLINE_PAGE]
+    more = len(statements) > start + INLINE_PAGE and start + INLINE_PAGE < INLINE_MAX
+    seen: set[str] = set()
+    entries = []
+    for st in page:  # Telegram rejects a page with a repeated id
+        entry = render.inline_entry(st)
+        if entry.id not in seen:
+            seen.add(entry.id)
+            entries.append(entry)
+    return InlinePage(tuple(entries), str(start + INLINE_PAGE) if more else "")
+
+
+Command = Callable[[EngineLike, str, Chat], Reply]
+
+COMMANDS: dict[str, Command] = {
+    "start": start,
+    "help": help_text,
+    "ask": question,
+    "country": country,
+    "who": who,
+    "countries": countries,
+    "sources": sources,
+    "about": about,
+    "stats": stats,
+}
+
+
+COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+|$)(.*)$", re.S)
+
+
+def split_command(line: str) -> tuple[str, str | None, str] | None:
+    """``/country@Bot Georgia`` -> ``("country", "Bot", "Georgia")``; None if not a command."""
+    m = COMMAND_RE.match(line.strip())
+    if not m:
+        return None
+    return m.group(1).lower(), m.group(2), m.group(3)
+
+
+def dispatch(engine: EngineLike, line: str, chat: Chat) -> Reply | None:
+    """A line of input -> the reply: a command, else a question (None: for another bot)."""
+    parts = split_command(line)
+    if parts is None:
+        return question(engine, line, chat)
+    name, target, args = parts
+    if target and chat.bot_username and target.lower() != chat.bot_username.lower():
+        return None
+    command = COMMANDS.get(name)
+    if command is None:
+        return Reply(f"I don’t know /{render.esc(name)}. /help lists what I can do.")
+    return command(engine, args, chat)
