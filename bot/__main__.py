@@ -1,0 +1,72 @@
+"""Entry point: read settings, then run webhook, polling, or a console chat without a token."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from telegram import Update
+from telegram.error import InvalidToken, TelegramError
+
+from bot.commands import EngineLike
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError
+
+log = logging.getLogger("bot")
+BOOTSTRAP_RETRIES = 3  # a network blip while starting should not kill the process
+
+
+def open_engine() -> EngineLike:
+    """Open the search engine (paths and model from the environment; builds the index once)."""
+    from index.search import Engine
+
+    engine: EngineLike = Engine.open()
+    return engine
+
+
+def main() -> int:
+    """Run the bot as the environment says; the exit code is 2 for configuration errors."""
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"reactions-bot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level_number, settings.token)
+    if settings.mode == "console":
+        from bot.console import run_console
+
+        return run_console(settings, open_engine)
+
+    from bot.app import build_application
+
+    log.info("Opening the search engine…")
+    application = build_application(settings, open_engine())
+    try:
+        if settings.mode == "webhook":
+            log.info("Starting in webhook mode on port %d", settings.port)
+            application.run_webhook(
+                listen="0.0.0.0",
+                port=settings.port,
+                url_path=settings.webhook_path,
+                webhook_url=settings.full_webhook_url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+                bootstrap_retries=BOOTSTRAP_RETRIES,
+            )
+        else:
+            log.info("Starting in polling mode")
+            application.run_polling(
+                allowed_updates=Update.ALL_TYPES, bootstrap_retries=BOOTSTRAP_RETRIES
+            )
+    except InvalidToken:
+        # The exception's text contains the token: say what happened without it.
+        log.error("Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather")
+        return 2
+    except TelegramError as exc:  # e.g. setWebhook refused the URL, or no network at start
+        log.error("Could not start the bot: %s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

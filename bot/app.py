@@ -1,0 +1,157 @@
+"""The application factory: ``build_application(settings, engine)`` wires PTB to the handlers."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    LinkPreviewOptions,
+)
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import handlers
+from bot.commands import EngineLike
+from bot.ratelimit import RateLimiter
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = (
+    "I quote who said what about an event, verbatim and with the sources cited. "
+    "Ask about a country, a person, a role or a topic."
+)
+SHORT_DESCRIPTION = "Who said what: verbatim, sourced reactions by country and person."
+PRIVATE_COMMANDS = [
+    BotCommand("country", "A country's reactions"),
+    BotCommand("who", "What a person said"),
+    BotCommand("countries", "Every country, with counts"),
+    BotCommand("sources", "Compilations and outlets cited"),
+    BotCommand("stats", "Chart of statements per country"),
+    BotCommand("help", "How to ask"),
+    BotCommand("about", "What this bot is"),
+]
+GROUP_COMMANDS = [
+    BotCommand("ask", "Ask a question"),
+    BotCommand("country", "A country's reactions"),
+    BotCommand("who", "What a person said"),
+    BotCommand("countries", "Every country, with counts"),
+    BotCommand("help", "How to ask in a group"),
+]
+CONCURRENT_UPDATES = 32  # one slow reply (a chart, a slow network) must not hold up the rest
+# httpcore scans every pooled connection on each request; PTB's default pool of 256 made that
+# scan a fifth of the event loop's time under load. 16 connections still allow ~150 requests/s
+# at 100 ms round trips, far above Telegram's ~30 messages/s (bench/bench_bot.py).
+CONNECTION_POOL = 16
+
+
+def build_application(
+    settings: Settings, engine: EngineLike, *, flood_control: bool = True
+) -> Application:
+    """Build the bot: HTML defaults, outgoing flood control, handlers, the engine in bot_data.
+
+    ``flood_control=False`` drops AIORateLimiter (it caps sending at Telegram's ~30 messages a
+    second); only benchmarks that measure the bot itself, not Telegram's limits, want that.
+    """
+    if not settings.token:
+        raise ValueError("build_application needs TELEGRAM_BOT_TOKEN (without it, use the console)")
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                # A group question deleted before the answer is sent still gets its answer.
+                allow_sending_without_reply=True,
+            )
+        )
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .connection_pool_size(CONNECTION_POOL)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if flood_control:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
+    if settings.api_base_url:
+        builder = builder.base_url(settings.api_base_url)
+    if settings.api_base_file_url:
+        builder = builder.base_file_url(settings.api_base_file_url)
+    application = builder.build()
+    application.bot_data.update(
+        {
+            handlers.ENGINE: engine,
+            handlers.SETTINGS: settings,
+            handlers.LIMITER: RateLimiter(settings.rate_limit),
+            handlers.EXECUTOR: ThreadPoolExecutor(1, thread_name_prefix="engine"),
+        }
+    )
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    """Register the handlers; order matters (deep links before /start, commands before text)."""
+    new = filters.UpdateType.MESSAGE  # not edits: an edited question must not be answered twice
+    groups = filters.ChatType.GROUPS
+    private = filters.ChatType.PRIVATE
+    application.add_handlers(
+        [
+            CommandHandler(
+                "start", handlers.start_deep_link, new & filters.Regex(r"^/start\S*\s+\S")
+            ),
+            CommandHandler("start", handlers.start_bot, new),
+            CommandHandler("help", handlers.show_help, new),
+            CommandHandler("country", handlers.show_country, new),
+            CommandHandler("who", handlers.show_who, new),
+            CommandHandler("ask", handlers.answer_ask, new),
+            CommandHandler("countries", handlers.list_countries, new),
+            CommandHandler("sources", handlers.list_sources, new),
+            CommandHandler("about", handlers.show_about, new),
+            CommandHandler("stats", handlers.show_stats, new),
+            MessageHandler(new & filters.COMMAND, handlers.answer_unknown_command),
+            MessageHandler(new & filters.TEXT & private, handlers.answer_message),
+            MessageHandler(new & filters.TEXT & groups, handlers.answer_group_message),
+            CallbackQueryHandler(handlers.answer_button),
+            InlineQueryHandler(handlers.answer_inline),
+        ]
+    )
+    application.add_error_handler(handlers.handle_error)
+
+
+async def _post_init(application: Application) -> None:
+    """Publish the command menus and the description; a failure here must not stop the bot."""
+    bot = application.bot
+    try:
+        await bot.set_my_commands(PRIVATE_COMMANDS, scope=BotCommandScopeAllPrivateChats())
+        await bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
+        # Descriptions are rate-limited by Telegram: only write them when they changed.
+        if (await bot.get_my_description()).description != DESCRIPTION:
+            await bot.set_my_description(DESCRIPTION)
+        if (await bot.get_my_short_description()).short_description != SHORT_DESCRIPTION:
+            await bot.set_my_short_description(SHORT_DESCRIPTION)
+    except TelegramError as exc:
+        log.warning("Could not publish the command menu or description: %s", exc)
+    log.info("Bot @%s is up", bot.username)
+
+
+async def _post_shutdown(application: Application) -> None:
+    """Stop the engine's worker thread."""
+    executor = application.bot_data.get(handlers.EXECUTOR)
+    if isinstance(executor, ThreadPoolExecutor):
+        executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,324 @@
+"""Telegram handlers: read the update, ask ``bot.commands`` for the reply, send it."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any, TypeVar
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot import commands, render
+from bot.commands import Chat, EngineLike
+from bot.ratelimit import RateLimiter
+from bot.render import Keyboard, Reply
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# bot_data keys
+ENGINE = "engine"
+EXECUTOR = "engine_executor"
+LIMITER = "rate_limiter"
+SETTINGS = "settings"
+INLINE_CACHE_SECONDS = 300  # the corpus changes only on redeploy; Telegram may cache this long
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+# --- plumbing ---------------------------------------------------------------------------------
+
+
+async def _engine_call(context: Context, fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(engine, *args)`` on the engine's own thread, keeping the event loop free.
+
+    One worker thread: the engine (tokenizer, FAISS) is not promised to be thread-safe, and its
+    answers take milliseconds, so a queue in front of one thread costs little.
+    """
+    executor: Executor = context.bot_data[EXECUTOR]
+    engine: EngineLike = context.bot_data[ENGINE]
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor, functools.partial(fn, engine, *args))
+
+
+def markup(buttons: Keyboard) -> InlineKeyboardMarkup | None:
+    """Plain render buttons -> Telegram's inline keyboard."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in buttons]
+    )
+
+
+def _chat(update: Update, context: Context) -> Chat:
+    settings: Settings = context.bot_data[SETTINGS]
+    private = update.effective_chat is None or update.effective_chat.type == ChatType.PRIVATE
+    return Chat(
+        where="private" if private else "group",
+        bot_username=context.bot.username,
+        max_chars=settings.max_query_chars,
+    )
+
+
+async def _send(update: Update, context: Context, reply: Reply) -> None:
+    """Answer the message in its chat; in groups quote it, so the answer's context is clear."""
+    message = update.effective_message
+    if message is None:
+        return
+    quote = message.chat.type != ChatType.PRIVATE
+    if reply.photo is not None:
+        await message.reply_photo(
+            photo=reply.photo,
+            caption=reply.html,
+            reply_markup=markup(reply.buttons),
+            do_quote=quote,
+        )
+    else:
+        await message.reply_text(reply.html, reply_markup=markup(reply.buttons), do_quote=quote)
+
+
+async def _allowed(update: Update, context: Context) -> bool:
+    """Spend one of the user's questions; tell them once when they run out."""
+    user = update.effective_user
+    limiter: RateLimiter = context.bot_data[LIMITER]
+    if user is None:
+        return True
+    verdict = limiter.check(user.id)
+    if verdict == "ok":
+        return True
+    if verdict == "warn":
+        wait = max(1, round(limiter.retry_after(user.id)))
+        text = (
+            f"You are asking faster than I can keep up ({limiter.per_minute} questions a "
+            f"minute). Please try again in {wait} s."
+        )
+        if update.callback_query is not None:
+            await update.callback_query.answer(text)
+        else:
+            await _send(update, context, Reply(text))
+    elif update.callback_query is not None:
+        await update.callback_query.answer()  # stop the button's spinner, say nothing
+    return False
+
+
+def _command_args(message: Message) -> str:
+    """The text after ``/command`` (or ``/command@Bot``), as typed."""
+    parts = commands.split_command(message.text or "")
+    return parts[2] if parts else ""
+
+
+async def _answer_command(
+    update: Update, context: Context, command: Callable[[EngineLike, str, Chat], Reply]
+) -> None:
+    message = update.effective_message
+    if message is None or not await _allowed(update, context):
+        return
+    reply = await _engine_call(context, command, _command_args(message), _chat(update, context))
+    await _send(update, context, reply)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+async def start_deep_link(update: Update, context: Context) -> None:
+    """Open the answer a deep link names: ``/start country-Georgia``, ``/start who-Peskov``."""
+    await _answer_command(update, context, commands.start)
+
+
+async def start_bot(update: Update, context: Context) -> None:
+    """Greet the user with examples."""
+    await _answer_command(update, context, commands.start)
+
+
+async def show_help(update: Update, context: Context) -> None:
+    """Explain how to ask, worded for private chats or groups."""
+    await _answer_command(update, context, commands.help_text)
+
+
+async def show_country(update: Update, context: Context) -> None:
+    """Quote a country's reactions; without a name, offer a keyboard of countries."""
+    await _answer_command(update, context, commands.country)
+
+
+async def show_who(update: Update, context: Context) -> None:
+    """Quote what a person (or the holder of a role) said."""
+    await _answer_command(update, context, commands.who)
+
+
+async def answer_ask(update: Update, context: Context) -> None:
+    """Answer ``/ask <question>`` (the way to ask in groups)."""
+    await _answer_command(update, context, commands.question)
+
+
+async def list_countries(update: Update, context: Context) -> None:
+    """List the countries with their statement counts, as buttons."""
+    await _answer_command(update, context, commands.countries)
+
+
+async def list_sources(update: Update, context: Context) -> None:
+    """List the compilations and the outlets they cite."""
+    await _answer_command(update, context, commands.sources)
+
+
+async def show_about(update: Update, context: Context) -> None:
+    """Say what this bot is and what it knows."""
+    await _answer_command(update, context, commands.about)
+
+
+async def show_stats(update: Update, context: Context) -> None:
+    """Send a bar chart of statements per country (rendered off the event loop)."""
+    await _answer_command(update, context, commands.stats)
+
+
+async def answer_unknown_command(update: Update, context: Context) -> None:
+    """Point to /help for a command we do not have (in groups only when addressed to us)."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    parts = commands.split_command(message.text)
+    if parts is None:
+        return
+    name, target, _ = parts
+    bot_username = context.bot.username or ""
+    if message.chat.type != ChatType.PRIVATE and (target or "").lower() != bot_username.lower():
+        return  # another bot's command, or one not meant for anyone in particular
+    await _send(
+        update,
+        context,
+        Reply(f"I don’t know /{render.esc(name)}. /help lists what I can do."),
+    )
+
+
+# --- free text --------------------------------------------------------------------------------
+
+
+async def answer_message(update: Update, context: Context) -> None:
+    """Private chat: any text is a question."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    if message.via_bot is not None and message.via_bot.id == context.bot.id:
+        return  # one of our own inline results, posted into this chat
+    if not await _allowed(update, context):
+        return
+    reply = await _engine_call(context, commands.question, message.text, _chat(update, context))
+    await _send(update, context, reply)
+
+
+async def answer_group_message(update: Update, context: Context) -> None:
+    """Group: answer replies to the bot and messages that start with @BotName; ignore chatter."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    text = message.text
+    replied = message.reply_to_message
+    to_bot = (
+        replied is not None
+        and replied.from_user is not None
+        and replied.from_user.id == context.bot.id
+    )
+    mention = f"@{context.bot.username}".lower() if context.bot.username else None
+    if mention and text.lower().startswith(mention):
+        text = text[len(mention) :].lstrip(" ,:")
+    elif not to_bot:
+        return
+    if not await _allowed(update, context):
+        return
+    reply = await _engine_call(context, commands.question, text, _chat(update, context))
+    await _send(update, context, reply)
+
+
+# --- buttons and inline mode ------------------------------------------------------------------
+
+
+async def answer_button(update: Update, context: Context) -> None:
+    """A pressed button: pages and suggestions edit the message; list picks send a new one."""
+    query = update.callback_query
+    if query is None:
+        return
+    if not await _allowed(update, context):
+        return
+    try:
+        await query.answer()  # first: it stops the spinner on the user's button
+    except BadRequest as exc:  # the query is too old to answer; the edit may still work
+        log.debug("callback answer failed: %s", exc)
+    data = query.data or ""
+    reply = await _engine_call(context, commands.button, data)
+    if reply is None:
+        return
+    if data.startswith(("c|", "w|")) and query.message is not None:
+        # From a list of countries or the welcome: keep the list, answer below it.
+        await context.bot.send_message(
+            chat_id=query.message.chat.id, text=reply.html, reply_markup=markup(reply.buttons)
+        )
+        return
+    try:
+        await query.edit_message_text(reply.html, reply_markup=markup(reply.buttons))
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():  # the same page pressed twice
+            raise
+
+
+async def answer_inline(update: Update, context: Context) -> None:
+    """Inline mode: quotes as articles, 50 a page, best first; an empty query gets a sampler."""
+    inline_query = update.inline_query
+    if inline_query is None:
+        return
+    page = await _engine_call(context, commands.inline, inline_query.query, inline_query.offset)
+    results = [
+        InlineQueryResultArticle(
+            id=entry.id,
+            title=entry.title,
+            description=entry.description,
+            input_message_content=InputTextMessageContent(entry.html, parse_mode=ParseMode.HTML),
+        )
+        for entry in page.entries
+    ]
+    await inline_query.answer(
+        results,
+        # None, not "": with Defaults set, PTB 22.8 turns an empty-string argument into "[]"
+        # (ExtBot._insert_defaults treats "" as an empty list of poll options), and clients
+        # would then ask for offset "[]". Leaving it out means "no more results" too.
+        next_offset=page.next_offset or None,
+        cache_time=INLINE_CACHE_SECONDS,
+        is_personal=False,
+    )
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+async def handle_error(update: object, context: Context) -> None:
+    """Log the error with its traceback and tell the user, politely, if there is one."""
+    error = context.error
+    if isinstance(error, Forbidden):  # the user blocked the bot: no one to tell
+        log.info("Forbidden: %s", error)
+        return
+    kind = "update"
+    if isinstance(update, Update):
+        kind = f"update {update.update_id}"
+    log.error("Error while handling %s", kind, exc_info=error)
+    if not isinstance(update, Update):
+        return
+    text = "Sorry, something went wrong on my side. Please try again in a moment."
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=False)
+        elif update.effective_message is not None and update.inline_query is None:
+            await update.effective_message.reply_text(text)
+    except TelegramError as exc:  # the apology failed too; the log already has the cause
+        log.warning("Could not tell the user about the error: %s", exc)

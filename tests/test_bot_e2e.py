@@ -1,0 +1,503 @@
+"""End to end: the real Application (polling) and the real engine against a local Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from telegram.error import InvalidToken
+
+from bot import logs
+from bot.app import build_application
+from bot.settings import Settings
+from tests.bot_fakes import polling
+from tests.fakebotapi import Call, FakeBotApi
+
+ROOT = Path(__file__).resolve().parent.parent
+USER = 1001
+GROUP = -1001234567890
+WAIT = 30.0
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+Scenario = Callable[[FakeBotApi], Awaitable[None]]
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotApi]:
+    """A started local Bot API server."""
+    with FakeBotApi() as server:
+        yield server
+
+
+def settings_for(api: FakeBotApi, **overrides: Any) -> Settings:
+    return Settings(
+        token=api.token,
+        api_base_url=api.base_url,
+        api_base_file_url=api.base_file_url,
+        **overrides,
+    )
+
+
+def run_bot(api: FakeBotApi, engine: Any, scenario: Scenario, **overrides: Any) -> None:
+    """Run the real bot with long polling while ``scenario`` plays the user, then stop it."""
+
+    async def main() -> None:
+        application = build_application(settings_for(api, **overrides), engine)
+        async with polling(application):
+            await scenario(api)
+
+    asyncio.run(main())
+
+
+async def wait(
+    api: FakeBotApi,
+    method: str,
+    predicate: Callable[[Call], bool] | None = None,
+    after: int = 0,
+) -> Call:
+    """``api.wait_for`` off the event loop (it blocks), so the bot keeps running meanwhile."""
+    return await asyncio.to_thread(api.wait_for, method, predicate, WAIT, after)
+
+
+def to_chat(chat_id: int) -> Callable[[Call], bool]:
+    return lambda call: call.params.get("chat_id") == chat_id
+
+
+def shown_text(api: FakeBotApi, call: Call) -> str:
+    """The message as the user sees it (entities parsed by the server)."""
+    result = call.result
+    return str(api.message(result["chat"]["id"], result["message_id"]).get("text") or "")
+
+
+# --- private chat -----------------------------------------------------------------------------
+
+
+def test_private_question_quotes_peskov_with_his_source(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("What did Peskov say?")
+        call = await wait(api, "sendMessage", to_chat(USER))
+        text = shown_text(api, call)
+        assert "Dmitry Peskov" in text.splitlines()[0]
+        assert "I still know nothing about Putin's intention to congratulate Trump" in text
+        assert "TASS, 11.06.24" in text
+        assert call.params["parse_mode"] == "HTML"
+
+    run_bot(api, engine, scenario)
+
+
+def test_country_command_quotes_every_georgian_statement(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("/country Georgia")
+        text = shown_text(api, await wait(api, "sendMessage", to_chat(USER)))
+        assert text.splitlines()[0].endswith("Georgia — 3 statements")
+        for speaker in ("Irakli Kobakhidze", "Mamuka Mdinaradze", "Salome Zourabichvili"):
+            assert speaker in text
+        assert "peace and traditional values win" in text
+
+    run_bot(api, engine, scenario)
+
+
+def test_deep_link_opens_the_answer(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("/start country-Georgia")
+        text = shown_text(api, await wait(api, "sendMessage", to_chat(USER)))
+        assert "Georgia — 3 statements" in text
+        n = len(api.calls)
+        api.user_sends("/start")
+        text = shown_text(api, await wait(api, "sendMessage", to_chat(USER), after=n))
+        assert "who said what" in text
+
+    run_bot(api, engine, scenario)
+
+
+def test_no_remarks_country_says_so(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("/country Tajikistan")
+        text = shown_text(api, await wait(api, "sendMessage", to_chat(USER)))
+        assert "Tajikistan — no remarks" in text
+        assert "no remarks on the U.S. presidential election" in text
+
+    run_bot(api, engine, scenario)
+
+
+def test_unknown_country_offers_a_suggestion_button(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("/country Atlantis")
+        call = await wait(api, "sendMessage", to_chat(USER))
+        text = shown_text(api, call)
+        assert "Atlantis" in text
+        keyboard = call.params["reply_markup"]["inline_keyboard"]
+        datas = [b["callback_data"] for row in keyboard for b in row]
+        assert datas and all(d.startswith("k|") for d in datas)
+        n = len(api.calls)
+        api.user_presses_button(chat_id=USER, message_id=call.result["message_id"], data=datas[0])
+        await wait(api, "answerCallbackQuery", after=n)
+        edit = await wait(api, "editMessageText", after=n)
+        assert "statement" in str(edit.params["text"])
+
+    run_bot(api, engine, scenario)
+
+
+def test_next_button_edits_the_message_to_the_next_page(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("/country Russia")
+        call = await wait(api, "sendMessage", to_chat(USER))
+        assert "Page 1 of" in shown_text(api, call)
+        [[nxt]] = call.params["reply_markup"]["inline_keyboard"]
+        assert nxt["text"] == "Next ›" and len(nxt["callback_data"].encode()) <= 64
+        n = len(api.calls)
+        message_id = call.result["message_id"]
+        api.user_presses_button(chat_id=USER, message_id=message_id, data=nxt["callback_data"])
+        answered = await wait(api, "answerCallbackQuery", after=n)
+        edited = await wait(api, "editMessageText", after=n)
+        assert answered.at <= edited.at  # the spinner is stopped first
+        page2 = str(api.message(USER, message_id)["text"])
+        assert "Page 2 of" in page2
+        buttons = [
+            b["text"] for row in edited.params["reply_markup"]["inline_keyboard"] for b in row
+        ]
+        assert buttons[0] == "‹ Prev"
+
+    run_bot(api, engine, scenario)
+
+
+def test_country_list_buttons_answer_below_the_list(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("/country")
+        call = await wait(api, "sendMessage", to_chat(USER))
+        datas = [
+            b["callback_data"]
+            for row in call.params["reply_markup"]["inline_keyboard"]
+            for b in row
+        ]
+        assert "c|Georgia" in datas and "c|Tajikistan" in datas
+        n = len(api.calls)
+        api.user_presses_button(
+            chat_id=USER, message_id=call.result["message_id"], data="c|Georgia"
+        )
+        answer = await wait(api, "sendMessage", to_chat(USER), after=n)
+        assert "Georgia — 3 statements" in shown_text(api, answer)
+        assert "Which country?" in str(api.message(USER, call.result["message_id"])["text"])
+
+    run_bot(api, engine, scenario)
+
+
+def test_stats_sends_a_png_chart(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("/stats")
+        call = await wait(api, "sendPhoto", to_chat(USER))
+        assert call.files["photo"].startswith(b"\x89PNG")
+        assert "Statements per country" in str(call.params["caption"])
+
+    run_bot(api, engine, scenario)
+
+
+def test_html_looking_input_is_answered_as_text(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("<b>hi</b> & <script>")
+        call = await wait(api, "sendMessage", to_chat(USER))  # only accepted calls match
+        assert "<script>" not in str(call.params["text"])
+        n = len(api.calls)
+        api.user_sends("/who <b>hi</b> & <script>")  # an answer that repeats the input
+        call = await wait(api, "sendMessage", to_chat(USER), after=n)
+        assert "<script>" not in str(call.params["text"])
+        assert "<b>hi</b> & <script>" in shown_text(api, call)
+
+    run_bot(api, engine, scenario)
+
+
+def test_a_huge_message_gets_a_polite_answer(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("Peskov " * 1428 + "!!!!")  # 10,000 characters
+        text = shown_text(api, await wait(api, "sendMessage", to_chat(USER)))
+        assert "10,000 characters" in text and "under 500" in text
+
+    run_bot(api, engine, scenario)
+
+
+def test_rate_limit_is_polite_and_per_user(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        for _ in range(4):
+            api.user_sends("Georgia")
+        api.user_sends("Georgia", user_id=2002)
+        await wait(api, "sendMessage", to_chat(2002))  # another user is not limited
+        warning = await wait(api, "sendMessage", lambda c: "faster than" in str(c.params["text"]))
+        assert "2 questions a minute" in str(warning.params["text"])
+        # Updates are handled in order of arrival: once a later user's answer is out,
+        # every reply to the first user has been sent.
+        n = len(api.calls)
+        api.user_sends("Georgia", user_id=3003)
+        await wait(api, "sendMessage", to_chat(3003), after=n)
+        replies = [c for c in api.calls_to("sendMessage") if c.params["chat_id"] == USER]
+        assert len(replies) == 3  # two answers, one warning, then silence
+
+    run_bot(api, engine, scenario, rate_limit=2)
+
+
+def test_a_failure_is_logged_and_the_user_gets_an_apology(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.inject_error("sendMessage", 500, "Internal Server Error", times=1)
+        api.user_sends("/country Georgia")
+        call = await wait(api, "sendMessage", to_chat(USER))
+        assert "Sorry, something went wrong" in str(call.params["text"])
+
+    with caplog.at_level(logging.ERROR, logger="bot.handlers"):
+        run_bot(api, engine, scenario)
+    [record] = [r for r in caplog.records if r.name == "bot.handlers"]
+    assert record.exc_info is not None and "Internal Server Error" in caplog.text
+
+
+# --- groups -----------------------------------------------------------------------------------
+
+
+def test_group_commands_are_answered_and_chatter_is_ignored(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        group: dict[str, Any] = {"chat_id": GROUP, "chat_type": "supergroup"}
+        api.user_sends("hello all, what did Peskov say?", **group)
+        first = api.user_sends("/country@ReactionsTestBot Georgia", **group)
+        call = await wait(api, "sendMessage", to_chat(GROUP))
+        assert "Georgia — 3 statements" in shown_text(api, call)
+        assert call.params["reply_parameters"]["message_id"] == first["message_id"]
+        api.user_sends("Georgia is nice this time of year", **group)
+        api.user_sends("/country@SomeOtherBot Georgia", **group)
+        second = api.user_sends("/ask What did Zelenskyy say?", **group)
+        await wait(
+            api, "sendMessage", lambda c: to_chat(GROUP)(c) and "Zelenskyy" in str(c.params["text"])
+        )
+        # Everything sent before the last command has been handled by now: only two replies.
+        replies = [c for c in api.calls_to("sendMessage") if c.params["chat_id"] == GROUP]
+        assert [c.params["reply_parameters"]["message_id"] for c in replies] == [
+            first["message_id"],
+            second["message_id"],
+        ]
+
+    run_bot(api, engine, scenario)
+
+
+def test_a_reply_to_the_bot_in_a_group_is_answered(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        group: dict[str, Any] = {"chat_id": GROUP, "chat_type": "group"}
+        api.user_sends("/help", **group)
+        helped = await wait(api, "sendMessage", to_chat(GROUP))
+        assert "/ask" in str(helped.params["text"])
+        n = len(api.calls)
+        api.user_sends(
+            "What did Zelenskyy say?", reply_to_message_id=helped.result["message_id"], **group
+        )
+        call = await wait(api, "sendMessage", to_chat(GROUP), after=n)
+        assert "peace through strength" in shown_text(api, call)
+        n = len(api.calls)
+        api.user_sends("@ReactionsTestBot Georgia", **group)  # addressed by name
+        call = await wait(api, "sendMessage", to_chat(GROUP), after=n)
+        assert "Georgia — 3 statements" in shown_text(api, call)
+
+    run_bot(api, engine, scenario)
+
+
+# --- inline mode ------------------------------------------------------------------------------
+
+
+def test_inline_mode_pages_through_results(api: FakeBotApi, engine: Any) -> None:
+    total = sum(n for _, n in engine.countries())
+
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends_inline_query("Trump election victory")
+        first = await wait(api, "answerInlineQuery")
+        results = first.params["results"]
+        assert 1 <= len(results) <= 50
+        assert first.params["cache_time"] == 300 and first.params["is_personal"] is False
+        assert all(r["type"] == "article" and " — " in r["title"] for r in results)
+        next_offset = first.params.get("next_offset", "")
+        if total > 50:
+            assert next_offset == "50"
+        if next_offset:
+            n = len(api.calls)
+            api.user_sends_inline_query("Trump election victory", offset=next_offset)
+            second = await wait(api, "answerInlineQuery", after=n)
+            ids = {r["id"] for r in results}
+            assert second.params["results"]
+            assert ids.isdisjoint(r["id"] for r in second.params["results"])
+        n = len(api.calls)
+        api.user_sends_inline_query("Zelensky")
+        zel = await wait(api, "answerInlineQuery", after=n)
+        top = zel.params["results"][0]
+        assert top["title"] == "Volodymyr Zelenskyy — Ukraine"
+        assert "Meduza, 11.06.24" in top["input_message_content"]["message_text"]
+        n = len(api.calls)
+        api.user_sends_inline_query("")
+        sampler = await wait(api, "answerInlineQuery", after=n)
+        assert len(sampler.params["results"]) == len(engine.countries())
+
+    run_bot(api, engine, scenario)
+
+
+# --- secrets ----------------------------------------------------------------------------------
+
+
+def test_the_token_never_reaches_the_logs(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    logs.protect(api.token)
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO, logger="httpx")  # as if someone turned the URLs back on
+
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("/country Georgia")
+        await wait(api, "sendMessage")
+
+    try:
+        run_bot(api, engine, scenario)
+    finally:
+        logs.protect()
+    assert any(r.name == "httpx" for r in caplog.records), "httpx logged nothing: test is moot"
+    assert logs.REDACTED in caplog.text
+    assert api.token not in caplog.text
+    assert "TEST-token" not in caplog.text
+    assert not any("TEST-token" in r.getMessage() for r in caplog.records)
+
+
+def test_a_rejected_token_is_not_logged(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    wrong = "123456:WRONG-token-zyxw"
+    logs.protect(wrong)
+    caplog.set_level(logging.DEBUG)
+
+    async def main() -> None:
+        application = build_application(Settings(token=wrong, api_base_url=api.base_url), engine)
+        with pytest.raises(InvalidToken):
+            await application.initialize()
+
+    try:
+        asyncio.run(main())
+    finally:
+        logs.protect()
+    assert "WRONG-token" not in caplog.text
+
+
+def test_a_rejected_token_exits_2_without_printing_it(
+    api: FakeBotApi, engine: Any, tmp_path: Path
+) -> None:
+    wrong = "123456:WRONG-token-zyxw"
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": wrong,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "LOG_LEVEL": "DEBUG",
+        "PYTHONPATH": str(ROOT),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,  # no stray .env
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert "rejected TELEGRAM_BOT_TOKEN" in output
+    assert "WRONG-token" not in output
+
+
+# --- webhook ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def post_when_listening(url: str, update: dict[str, Any], secret: str) -> httpx.Response:
+    """POST an update as Telegram would; PTB sets the webhook before it starts listening."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        try:
+            return httpx.post(url, json=update, headers={SECRET_HEADER: secret}, timeout=10)
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_webhook_mode_checks_the_secret_and_answers(api: FakeBotApi, engine: Any) -> None:
+    port, secret = free_port(), "test_secret-1"
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        # Behind a TLS-terminating proxy: Telegram posts to https://..., the bot listens here.
+        "WEBHOOK_URL": "https://bot.example.test",
+        "WEBHOOK_SECRET": secret,
+        "PORT": str(port),
+        "PYTHONPATH": str(ROOT),
+    }
+    with tempfile.TemporaryDirectory() as cwd:
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "bot"],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            hook = api.wait_for("setWebhook", timeout=120)
+            public = str(hook.params["url"])
+            assert public.startswith("https://bot.example.test/tg-")
+            assert api.token not in public and "TEST-token" not in public
+            url = f"http://127.0.0.1:{port}/{public.rsplit('/', 1)[1]}"
+            assert hook.params["secret_token"] == secret
+            message = api.user_sends("/country Georgia")
+            update = {"update_id": 10_000, "message": message}
+            wrong = post_when_listening(url, update, "nope")
+            assert wrong.status_code == 403
+            ok = post_when_listening(url, update, secret)
+            assert ok.status_code == 200
+            call = api.wait_for("sendMessage", to_chat(USER), timeout=WAIT)
+            assert "Georgia — 3 statements" in shown_text(api, call)
+            assert len(api.calls_to("sendMessage")) == 1  # the forged update got nothing
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            output, _ = bot.communicate(timeout=60)
+    assert bot.returncode == 0, output
+    assert "TEST-token" not in output
+
+
+# --- console ----------------------------------------------------------------------------------
+
+
+def test_console_answers_piped_questions(engine: Any, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        input="/country Georgia\nWhat did Peskov say?\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "no TELEGRAM_BOT_TOKEN" in out
+    assert "Georgia — 3 statements" in out
+    assert "peace and traditional values win" in out
+    assert "I still know nothing about Putin's intention to congratulate Trump" in out
+    assert "TASS, 11.06.24" in out
