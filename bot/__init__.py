@@ -1,0 +1,1 @@
+"""Telegram bot (and local console) that quotes who said what about an event, with sources."""
