@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from urllib.parse import quote
 
 REDACTED = "[REDACTED]"
-QUIET_LOGGERS = ("httpx", "httpcore")  # their INFO lines carry the token in request URLs
+# httpx/httpcore INFO lines carry the token in request URLs; faiss announces its CPU loader.
+QUIET_LOGGERS = ("httpx", "httpcore", "faiss")
 
 
 class RedactFilter(logging.Filter):

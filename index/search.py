@@ -543,11 +543,12 @@ class Engine:
         sugg = () if confident else self._suggest(q)
         return Answer(query, intent, hits, confident=confident, suggestions=sugg)
 
-    def _suggest(self, q: str) -> tuple[Suggestion, ...]:
+    def _suggest(self, q: str, kind: str = "topic") -> tuple[Suggestion, ...]:
         out: list[Suggestion] = []
-        for m in self.countries_matcher.suggest(q, limit=2):
-            out.append(Suggestion(m.country, self._key("c", m.country)))
-        for nm in self.names.suggest(q, limit=3):
+        if kind != "person":
+            for m in self.countries_matcher.suggest(q, limit=3 if kind == "country" else 2):
+                out.append(Suggestion(m.country, self._key("c", m.country)))
+        for nm in self.names.suggest(q, limit=3) if kind != "country" else ():
             sp = self.speakers[nm.key]
             out.append(Suggestion(sp.label, self._key("s", sp.key)))
         return tuple(dict.fromkeys(out))[:5]
@@ -559,7 +560,7 @@ class Engine:
             Intent("none", None, self._key("q", q)),
             (),
             confident=False,
-            suggestions=self._suggest(q) if q else (),
+            suggestions=self._suggest(q, kind) if q else (),
             message=message,
         )
 
