@@ -417,6 +417,10 @@ class CountryMatcher:
             for heading in self._heading_of.get(name, ()):
                 suggestions.setdefault(p, heading)
         self._fuzzy_choices = list(self._fuzzy_targets)
+        # A typo changes a phrase's length by at most two: compare only with phrases that near.
+        self._by_length: dict[int, list[str]] = {}
+        for p in self._fuzzy_choices:
+            self._by_length.setdefault(len(p), []).append(p)
         self._suggestions = suggestions
         self._suggestion_choices = list(suggestions)
 
@@ -448,7 +452,12 @@ class CountryMatcher:
                 phrase = " ".join(w.norm for w in part)
                 if len(phrase) < _FUZZY_MIN_TOKEN or not phrase.replace(" ", "").isalpha():
                     continue
-                best = _closest(phrase, self._fuzzy_choices, self._fuzzy_targets)
+                near = [
+                    c
+                    for n in range(len(phrase) - 2, len(phrase) + 3)
+                    for c in self._by_length.get(n, ())
+                ]
+                best = _closest(phrase, near, self._fuzzy_targets)
                 if best is None:
                     continue
                 name, score = best

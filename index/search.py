@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +217,9 @@ class Engine:
         for i, s in enumerate(self.statements):
             self._by_country[s.country].append(i)
         self.countries_matcher = CountryMatcher(self._by_country)
+        # One question is looked at several times (person? role? country? topic?): match once.
+        self._countries_in = lru_cache(maxsize=4096)(self.countries_matcher.match)
+        self._names_in = lru_cache(maxsize=4096)(partial(self.names.match, limit=8))
 
     # ------------------------------------------------------------ construction
 
@@ -376,7 +380,7 @@ class Engine:
     def _match_people(self, q: str, *, loose: bool = False) -> list[tuple[Speaker, float]]:
         cutoff = 70.0 if loose else 80.0
         found: dict[str, float] = {}
-        for m in self.names.match(q, limit=8):
+        for m in self._names_in(q):
             if m.score >= cutoff:
                 found[m.key] = max(found.get(m.key, 0.0), float(m.score))
         if not found:
@@ -385,7 +389,7 @@ class Engine:
         return [(self.speakers[k], s) for k, s in found.items() if s >= best - 5]
 
     def _match_countries(self, q: str, *, loose: bool = False) -> list[str]:
-        matches = self.countries_matcher.match(q)
+        matches = self._countries_in(q)
         if not matches and loose:
             b = self.countries_matcher.suggest(q, limit=1)
             matches = [m for m in b if m.score >= 80]
@@ -398,7 +402,7 @@ class Engine:
     def _country_terms(self, q: str, countries: Sequence[str]) -> set[str]:
         """Query tokens that refer to the matched countries (names, adjectives, typos)."""
         out: set[str] = set()
-        for m in self.countries_matcher.match(q):
+        for m in self._countries_in(q):
             if m.country in countries:
                 out |= set(tokens(m.text))
         return out
@@ -446,7 +450,7 @@ class Engine:
                 for r in sp.ids:
                     role = self.statements[r].role
                     if role:
-                        role_countries |= {m.country for m in self.countries_matcher.match(role)}
+                        role_countries |= {m.country for m in self._countries_in(role)}
                 if not role_countries & set(countries):
                     continue
             best.append((sp, 100.0))
@@ -482,7 +486,7 @@ class Engine:
                 scores[r] = max(scores.get(r, 0.0), s / 100.0)
         content: list[str] = []
         if kind == "person":  # words beside the name: "Peskov on Ukraine"
-            named = {t for m in self.names.match(q, limit=8) for w in m.tokens for t in tokens(w)}
+            named = {t for m in self._names_in(q) for w in m.tokens for t in tokens(w)}
             content = [t for t in self._content_terms(q) if t not in named]
         if content and len(rows) > 1:  # "Peskov on Ukraine": their statements, most relevant first
             rel = self._relevance(q, rows)
