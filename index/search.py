@@ -279,16 +279,17 @@ class Engine:
             if sp.name and self.statements[sp.ids[0]].kind == "person"
         ]
         self.names = NameMatcher(named)
-        # Role documents: role words (with synonyms) of each speaker, for "Georgian president".
-        self._role_terms: dict[str, set[str]] = {}
+        # Role words of each speaker, inverted, for "Georgian president" or "LDPR leader".
+        self._role_index: dict[str, set[str]] = defaultdict(set)
+        self._speaker_order = {key: n for n, key in enumerate(self.speakers)}
         for sp in self.speakers.values():
-            roles = {self.statements[r].role for r in sp.ids if self.statements[r].role}
-            words = set()
-            for role in roles:
-                words |= {simple_stem(t) for t in tokens(role or "")}
+            words: set[str] = set()
+            for role in self._roles_of(sp):
+                words |= {simple_stem(t) for t in tokens(role)}
             if sp.name and sp.role is None:  # an organisation: its name is its role
                 words |= {simple_stem(t) for t in tokens(sp.name)}
-            self._role_terms[sp.key] = words
+            for w in words:
+                self._role_index[w].add(sp.key)
 
     # ------------------------------------------------------------ public API
 
@@ -429,33 +430,41 @@ class Engine:
         return out
 
     def _match_role(self, q: str) -> list[tuple[Speaker, float]]:
+        """Speakers whose role holds every word of the question (synonyms too), in its country."""
         countries = self._match_countries(q)
         words = [t for t in self._content_terms(q, countries, keep_generic=True) if not t.isdigit()]
         if not words:
             return []
+        cand: set[str] | None = None
+        for w in words:  # an inverted index: a million statements cost what a few do
+            ok: set[str] = set()
+            for alt in ROLE_SYNONYMS.get(w, (w,)):
+                sets = [self._role_index.get(simple_stem(p)) for p in alt.split()]
+                if all(sets):
+                    ok |= set.intersection(*sets)  # type: ignore[arg-type]
+            cand = ok if cand is None else cand & ok
+            if not cand:
+                return []
+        want = set(countries)
         best: list[tuple[Speaker, float]] = []
-        for sp in self.speakers.values():
-            terms = self._role_terms[sp.key]
-            if not terms:
+        for key in sorted(cand or (), key=self._speaker_order.__getitem__):
+            sp = self.speakers[key]
+            if (
+                want
+                and not want & set(sp.countries)
+                and not any(
+                    want & {m.country for m in self._countries_in(role)}
+                    for role in self._roles_of(sp)
+                )
+            ):
                 continue
-            hit = 0
-            for w in words:
-                alts = ROLE_SYNONYMS.get(w, (w,))
-                if any(all(simple_stem(p) in terms for p in alt.split()) for alt in alts):
-                    hit += 1
-            if hit < len(words):
-                continue
-            if countries:
-                role_countries = set(sp.countries)
-                for r in sp.ids:
-                    role = self.statements[r].role
-                    if role:
-                        role_countries |= {m.country for m in self._countries_in(role)}
-                if not role_countries & set(countries):
-                    continue
             best.append((sp, 100.0))
-        # A role is specific only when it picks out few speakers.
-        return best if 0 < len(best) <= 3 else []
+            if len(best) > 3:  # a role is specific only when it picks out few speakers
+                return []
+        return best
+
+    def _roles_of(self, sp: Speaker) -> list[str]:
+        return list(dict.fromkeys(r for i in sp.ids if (r := self.statements[i].role)))
 
     # ------------------------------------------------------------ answers
 
