@@ -9,7 +9,7 @@ Kind = Literal["person", "organisation", "unnamed", "market", "event", "note"]
 KINDS: tuple[str, ...] = ("person", "organisation", "unnamed", "market", "event", "note")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
     """One citation such as ``Interfax, 11.06.24``; ``date`` is ISO or None when unreadable."""
 
@@ -22,7 +22,7 @@ class Source:
         return self.raw
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Document:
     """A compilation's metadata."""
 
@@ -43,7 +43,7 @@ class Document:
         return {"id": self.id, "title": self.title, "date": self.published}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Statement:
     """One verbatim, sourced statement."""
 
@@ -65,7 +65,7 @@ class Statement:
         return d
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Intent:
     """What the engine understood: ``kind`` is country, person, role, topic, empty or none."""
 
@@ -74,13 +74,13 @@ class Intent:
     key: str = ""  # compact (<= 48 bytes UTF-8) key that reproduces this answer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hit:
     statement: Statement
     score: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Suggestion:
     """A "did you mean" entry: what to show and the key that answers it."""
 
@@ -88,7 +88,7 @@ class Suggestion:
     key: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
     query: str
     intent: Intent
