@@ -279,6 +279,8 @@ class Engine:
             if sp.name and self.statements[sp.ids[0]].kind == "person"
         ]
         self.names = NameMatcher(named)
+        self._roles: dict[str, tuple[str, ...]] = {}
+        self._role_country: dict[str, frozenset[str]] = {}
         # Role words of each speaker, inverted, for "Georgian president" or "LDPR leader".
         self._role_index: dict[str, set[str]] = defaultdict(set)
         self._speaker_order = {key: n for n, key in enumerate(self.speakers)}
@@ -380,10 +382,18 @@ class Engine:
 
     def _match_people(self, q: str, *, loose: bool = False) -> list[tuple[Speaker, float]]:
         cutoff = 70.0 if loose else 80.0
+        # A word that names a country exactly ("Russia", "Jordan") is not a misspelt surname.
+        country_words = {
+            t for m in self._countries_in(q) if m.how != "fuzzy" for t in tokens(m.text)
+        }
         found: dict[str, float] = {}
         for m in self._names_in(q):
-            if m.score >= cutoff:
-                found[m.key] = max(found.get(m.key, 0.0), float(m.score))
+            if m.score < cutoff:
+                continue
+            words = {t for w in m.tokens for t in tokens(w)}
+            if m.score < 100 and words and words <= country_words:
+                continue
+            found[m.key] = max(found.get(m.key, 0.0), float(m.score))
         if not found:
             return []
         best = max(found.values())
@@ -452,10 +462,7 @@ class Engine:
             if (
                 want
                 and not want & set(sp.countries)
-                and not any(
-                    want & {m.country for m in self._countries_in(role)}
-                    for role in self._roles_of(sp)
-                )
+                and not any(want & self._role_countries(role) for role in self._roles_of(sp))
             ):
                 continue
             best.append((sp, 100.0))
@@ -463,8 +470,20 @@ class Engine:
                 return []
         return best
 
-    def _roles_of(self, sp: Speaker) -> list[str]:
-        return list(dict.fromkeys(r for i in sp.ids if (r := self.statements[i].role)))
+    def _roles_of(self, sp: Speaker) -> tuple[str, ...]:
+        roles = self._roles.get(sp.key)
+        if roles is None:
+            roles = tuple(dict.fromkeys(r for i in sp.ids if (r := self.statements[i].role)))
+            self._roles[sp.key] = roles
+        return roles
+
+    def _role_countries(self, role: str) -> frozenset[str]:
+        """Countries a role names; lives as long as the engine (roles do not change)."""
+        got = self._role_country.get(role)
+        if got is None:
+            got = frozenset(m.country for m in self.countries_matcher.match(role))
+            self._role_country[role] = got
+        return got
 
     # ------------------------------------------------------------ answers
 

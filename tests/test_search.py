@@ -350,3 +350,28 @@ def test_an_approximate_index_answers_like_the_exact_one(
 def test_who_takes_role_phrases(engine: Engine, phrase: str, speaker: str) -> None:
     a = engine.who(phrase)
     assert a.intent.kind == "role" and {h.statement.speaker for h in a.hits} == {speaker}
+
+
+def test_an_exact_country_beats_a_surname_one_typo_away() -> None:
+    """At scale some surname is always a typo away from a country: 'Russia' vs 'Rusia'."""
+    import faiss
+    import numpy as np
+
+    from index.model import Statement
+
+    rows = [
+        Statement("a1", "d", "Russia", "Ivan Rusia", "analyst", "person", "Ivan Rusia said: “x.”"),
+        Statement(
+            "a2", "d", "Russia", "Olga Petrova", "minister", "person", "Olga Petrova said: “y.”"
+        ),
+        Statement(
+            "a3", "d", "Latvia", "Anna Berzina", "mayor", "person", "Anna Berzina said: “z.”"
+        ),
+    ]
+    vecs = np.eye(3, 8, dtype=np.float32)
+    index = faiss.IndexFlatIP(8)
+    index.add(vecs)
+    e = Engine(rows, [], index, lambda texts: np.tile(vecs[2], (len(texts), 1)))
+    a = e.ask("What did Russia say?")
+    assert a.intent.kind == "country" and len(a.hits) == 2
+    assert e.ask("Rusia").intent.kind == "person"  # the surname itself still finds its person
