@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import json
 import sys
 from collections import Counter
@@ -212,6 +213,8 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             out.write(render_text(answer))
         return 0
+    gc.collect()  # a long-lived process: the engine's objects need no more collecting
+    gc.freeze()
     stdin = getattr(sys.stdin, "buffer", None)
     lines = (raw.decode("utf-8", "replace") for raw in stdin) if stdin else iter(sys.stdin)
     for line in lines:
