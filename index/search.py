@@ -153,9 +153,15 @@ def _cap_bytes(s: str, limit: int) -> str:
 
 def analyze(text: str) -> list[str]:
     """Lexical terms: folded, stemmed tokens without stopwords."""
-    return [
-        simple_stem(t) for t in tokens(text) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())
-    ]
+    return [t for word in text.split() for t in _analyze_word(word)]
+
+
+@lru_cache(maxsize=200_000)
+def _analyze_word(word: str) -> tuple[str, ...]:
+    # Text is mostly the same few thousand words: analyse each once (halves BM25 builds).
+    return tuple(
+        simple_stem(t) for t in tokens(word) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())
+    )
 
 
 def embed_text(st: Statement) -> str:
