@@ -285,23 +285,21 @@ def bench_encoders(texts: list[str], queries: list[str], statements: list[str]) 
     torch.set_num_threads(1)
     st1 = TorchEncoder(threads=1)
     onnx1 = OnnxEncoder(cache_dir=config.cache_dir(), threads=1)
-    for name, encoder in (("sentence-transformers", st1), ("ONNX", onnx1)):
-        for q in queries[:20]:
-            encoder.encode([q])
+
+    def per_query(encoder: Any) -> list[float]:
         samples = []
         for _ in range(5):
             for q in queries:
                 t0 = time.perf_counter()
                 encoder.encode([q])
                 samples.append(time.perf_counter() - t0)
-        out[f"query {name}"] = samples
-    samples = []
-    for _ in range(5):
-        for q in queries:
-            t0 = time.perf_counter()
-            onnx_all.encode([q])
-            samples.append(time.perf_counter() - t0)
-    out[f"query ONNX, {cores} threads"] = samples
+        return samples
+
+    for name, encoder in (("sentence-transformers", st1), ("ONNX", onnx1)):
+        for q in queries[:20]:
+            encoder.encode([q])
+        out[f"query {name}"] = per_query(encoder)
+    out[f"query ONNX, {cores} threads"] = per_query(onnx_all)
     t0 = time.perf_counter()
     onnx1.encode(corpus)
     out["throughput ONNX (1 thread)"] = len(corpus) / (time.perf_counter() - t0)

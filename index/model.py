@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
-
-Kind = Literal["person", "organisation", "unnamed", "market", "event", "note"]
-KINDS: tuple[str, ...] = ("person", "organisation", "unnamed", "market", "event", "note")
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +49,7 @@ class Statement:
     country: str
     speaker: str | None
     role: str | None
-    kind: str
+    kind: str  # person, organisation, unnamed, market, event or note
     text: str
     sources: tuple[Source, ...] = ()
     parent: str | None = None  # id of the statement this one is nested under

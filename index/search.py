@@ -242,12 +242,13 @@ class Engine:
         """Load the index, building it first when missing, stale or broken."""
         from index.embed import load_encoder
         from index.parse import source_files
+        from index.store import source_hashes
 
         src = config.sources_dir(sources_dir)
         idx = config.index_dir(index_dir)
         files = source_files(src)
         encoder = load_encoder(model, cache_dir=config.cache_dir())
-        hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+        hashes = source_hashes(files)
         parts, problems = _load_or_build(idx, files, hashes, encoder, model, rebuild, progress)
         return cls(
             parts.statements,
