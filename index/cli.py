@@ -167,6 +167,7 @@ def answer_json(answer: Any, engine: Any) -> dict[str, Any]:
         "results": results,
         "suggestions": [{"label": s.label, "key": s.key} for s in answer.suggestions],
         "message": answer.message,
+        "reading": answer.reading or {},
     }
 
 
@@ -207,7 +208,10 @@ def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_ask(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     engine = _engine(args)
     if args.question:
-        answer = engine.ask(" ".join(args.question), k=args.k)
+        question = " ".join(args.question)
+        answer = engine.ask(question, k=args.k)
+        if args.explain:
+            out.write(engine.read(question).explain(engine.catalog) + "\n\n")
         if args.json:
             out.write(json.dumps(answer_json(answer, engine), ensure_ascii=False) + "\n")
         else:
@@ -224,35 +228,73 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+EVAL_DIR = config.ROOT / "data" / "eval"
+# The question sets `eval` runs by default: name, questions, sources (None: the archive's own).
+EVAL_SETS: tuple[tuple[str, str, str | None], ...] = (
+    ("public", "questions.jsonl", None),
+    ("compound", "compound.jsonl", None),
+    ("archive", "archive.jsonl", "archive"),
+)
+
+
 def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    sets: list[tuple[str, Path, Path | None]]
+    if args.questions:
+        sets = [(Path(args.questions).stem, Path(args.questions), None)]
+    else:
+        sets = [
+            (name, EVAL_DIR / file, EVAL_DIR / src if src else None)
+            for name, file, src in EVAL_SETS
+        ]
+    ok = True
+    for name, path, sources in sets:
+        engine = _eval_engine(args, sources)
+        ok &= _eval_one(engine, name, path, args, out)
+    return 0 if ok else 1
+
+
+def _eval_engine(args: argparse.Namespace, sources: Path | None) -> Any:
+    from index.search import Engine
+
+    if sources is None:
+        return _engine(args)
+    idx = Path(str(config.index_dir(args.index_dir)) + "-" + sources.name)
+    return Engine.open(sources, idx)
+
+
+def _eval_one(engine: Any, name: str, path: Path, args: argparse.Namespace, out: TextIO) -> bool:
     from index import evaluate as ev
 
-    engine = _engine(args)
-    questions = ev.load_questions(Path(args.questions))
-    sts = engine.statements
-    chunks = ev.peer_chunks(sts)
+    questions = ev.load_questions(path)
+    chunks = ev.peer_chunks(engine.statements)
     bm25 = ev.Bm25Peer(chunks)
     dense = ev.DensePeer(chunks, lambda t: engine._encode(t))
-    systems: dict[str, ev.Retriever] = {
-        "engine": lambda q: [h.statement.text for h in engine.ask(q, k=10).hits],
+    peers: dict[str, ev.Retriever] = {
         "bm25 (peer)": lambda q: [chunks[i] for i in bm25.rank(q)[:10]],
         "dense (peer)": lambda q: [chunks[i] for i in dense.rank(q)[:10]],
         "bm25+dense rrf (peer)": lambda q: [
             chunks[i] for i in ev.rrf(bm25.rank(q), dense.rank(q))[:10]
         ],
     }
-    out.write(f"{len(questions)} questions from {args.questions}\n\n")
+    answers = [engine.ask(q["question"], k=10) for q in questions]
+    results = {
+        "engine": ev.score(
+            questions,
+            [[h.statement.text for h in a.hits] for a in answers],
+            [a.confident for a in answers],
+        )
+    }
+    for peer, fn in peers.items():
+        results[peer] = ev.score(questions, [fn(q["question"]) for q in questions])
+    out.write(f"{name}: {len(questions)} questions from {_display_path(path)}\n")
     out.write(f"{'system':<24} {'top1':>6} {'recall':>7} {'mrr':>6}\n")
-    results = {}
-    for name, fn in systems.items():
-        s = ev.score(questions, [fn(q["question"]) for q in questions])
-        results[name] = s
-        out.write(f"{name:<24} {s.top1:6.3f} {s.recall:7.3f} {s.mrr:6.3f}\n")
+    for system, s in results.items():
+        out.write(f"{system:<24} {s.top1:6.3f} {s.recall:7.3f} {s.mrr:6.3f}\n")
     misses = results["engine"].misses
     if misses:
-        out.write("\nengine misses:\n" + "".join(f"  {m}\n" for m in misses))
-    ok = results["engine"].top1 >= args.min_top1 and results["engine"].recall >= args.min_recall
-    return 0 if ok else 1
+        out.write("engine misses:\n" + "".join(f"  {m}\n" for m in misses))
+    out.write("\n")
+    return results["engine"].top1 >= args.min_top1 and results["engine"].recall >= args.min_recall
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -272,9 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("question", nargs="*")
     a.add_argument("--k", type=int, default=10, help="results for a topic question")
     a.add_argument("--json", action="store_true")
+    a.add_argument("--explain", action="store_true", help="print how the question was read")
     v = sub.add_parser("eval", help="top-1, recall and MRR beside three peers")
     v.add_argument(
-        "questions", nargs="?", default=str(config.ROOT / "data" / "eval" / "questions.jsonl")
+        "questions", nargs="?", help="one set (default: the public, compound and archive sets)"
     )
     v.add_argument("--min-top1", type=float, default=0.0)
     v.add_argument("--min-recall", type=float, default=0.0)

@@ -48,11 +48,25 @@ def load_questions(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def score(questions: Sequence[dict[str, Any]], answers: Sequence[list[str]]) -> Score:
-    """Top-1, recall and MRR by the shared rule (see data/eval/README.md)."""
+def score(
+    questions: Sequence[dict[str, Any]],
+    answers: Sequence[list[str]],
+    confident: Sequence[bool] | None = None,
+) -> Score:
+    """Top-1, recall and MRR by the shared rule (see data/eval/README.md); ``confident`` is
+    each answer's flag (a retriever without one is always sure of itself)."""
     top1 = recall = rr = 0.0
     misses = []
-    for q, texts in zip(questions, answers, strict=True):
+    sure = list(confident) if confident is not None else [True] * len(answers)
+    for q, texts, is_sure in zip(questions, answers, sure, strict=True):
+        if q.get("match") == "none":  # unanswerable: right when nothing comes back, or unsure
+            ok = not texts or not is_sure
+            top1 += ok
+            recall += ok
+            rr += ok
+            if not ok:
+                misses.append(f"{q.get('id', '?')}: {q['question']!r} (answered confidently)")
+            continue
         got = [norm(t) for t in texts]
         exp = [norm(e) for e in q["expect"]]
         rank = next((i + 1 for i, t in enumerate(got[:10]) if any(e in t for e in exp)), None)

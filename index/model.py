@@ -93,6 +93,8 @@ class Answer:
     confident: bool = False
     suggestions: tuple[Suggestion, ...] = field(default_factory=tuple)
     message: str | None = None  # a plain explanation when there is nothing to show
+    documents: tuple[Document, ...] = ()  # the compilations the hits come from, in hit order
+    reading: dict[str, Any] | None = None  # how the question was understood (Query.to_dict)
 
 
 def statement_from_dict(d: dict[str, Any]) -> Statement:

@@ -1,0 +1,149 @@
+"""Stage 4, answer: ranked rows + the reading -> an ``Answer`` (intent, stable key, hits,
+grouping by compilation, an honest confidence, suggestions and a plain message)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from index.catalog import Catalog
+from index.model import Answer, Document, Hit, Intent, Suggestion
+from index.rank import Ranked
+from index.understand import Query, clean
+
+MAX_KEY_BYTES = 48
+SUGGESTIONS = 5
+EMPTY_MESSAGE = (
+    "Ask about a country, a person or a topic — e.g. “Georgia”, “Peskov”, "
+    "“Who talked about socialism?”"
+)
+
+
+def cap_bytes(s: str, limit: int) -> str:
+    """Cut a string to at most ``limit`` UTF-8 bytes without splitting a character."""
+    b = s.encode("utf-8")
+    return s if len(b) <= limit else b[:limit].decode("utf-8", "ignore").rstrip()
+
+
+def make_key(kind: str, value: str) -> str:
+    """A compact (<= 48 bytes) key that reproduces an answer: c:Country, s:speaker, q:question."""
+    key = f"{kind}:{value}"
+    if len(key.encode("utf-8")) <= MAX_KEY_BYTES:
+        return key
+    if kind == "q":
+        return cap_bytes(key, MAX_KEY_BYTES)
+    return f"{kind}:{hashlib.sha1(value.encode('utf-8')).hexdigest()[:8]}"
+
+
+class Answerer:
+    """Turns the ranker's rows into the ``Answer`` the bot and the CLI render."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.cat = catalog
+
+    def answer(self, asked: str, q: Query, ranked: Ranked) -> Answer:
+        if not q.text:
+            return self.empty(asked)
+        if not len(ranked.rows):
+            return self.nothing(asked, q, self._why(q, ranked))
+        hits = tuple(
+            Hit(self.cat.statements[int(r)], round(float(s), 4))
+            for r, s in zip(ranked.rows, ranked.scores, strict=True)
+        )
+        intent = self.intent(q)
+        message = None
+        if ranked.relaxed:
+            message = (
+                f"Nothing here speaks of “{q.topic}”; this is everything that fits the rest "
+                "of the question."
+            )
+        return Answer(
+            asked,
+            intent,
+            hits,
+            confident=ranked.confident,
+            suggestions=() if ranked.confident else self.suggest(q.text),
+            message=message,
+            documents=self._documents(hits),
+            reading=q.to_dict(),
+        )
+
+    def intent(self, q: Query) -> Intent:
+        """What the answer is about, for its header, with a key that reproduces it."""
+        cat = self.cat
+        only_names = not (
+            q.topic_terms or q.roles or q.outlets or q.time or q.kinds or q.countries or q.events
+        )
+        if q.speakers:
+            labels = [cat.speakers[k].label for k in q.speakers]
+            key = make_key("s", q.speakers[0]) if len(labels) == 1 and only_names else None
+            kind = "role" if q.role_words else "person"  # /who Kremlin spokesman -> Peskov
+            return Intent(kind, " / ".join(labels), key or make_key("q", q.text))
+        if q.roles:
+            value = " ".join(q.role_words) if len(q.roles) > 1 else q.roles[0]
+            return Intent("role", value, make_key("q", q.text))
+        scope = [*q.regions]
+        if q.countries and not q.regions:
+            scope += list(q.countries)
+        scope += [cat.outlet_label.get(o, o) for o in q.outlets[:1]]
+        if q.events and q.event_certain:
+            doc = cat.documents.get(q.events[0])
+            scope += [doc.title.split(":")[0]] if doc else []
+        if q.time and q.time.text:
+            scope.append(q.time.text)
+        if len(q.countries) == 1 and not q.regions and len(scope) == 1 and not q.topic_terms:
+            return Intent("country", q.countries[0], make_key("c", q.countries[0]))
+        if scope and not q.topic_terms:
+            kind = "region" if q.regions else ("outlet" if q.outlets else "scope")
+            return Intent(kind, " · ".join(scope), make_key("q", q.text))
+        return Intent("topic", " · ".join(scope) or None, make_key("q", q.text))
+
+    def _documents(self, hits: tuple[Hit, ...]) -> tuple[Document, ...]:
+        seen = dict.fromkeys(h.statement.document for h in hits)
+        return tuple(d for i in seen if (d := self.cat.documents.get(i)) is not None)
+
+    def _why(self, q: Query, ranked: Ranked) -> str:
+        if q.absent:
+            kind, _, name = q.absent[0].partition(":")
+            return {
+                "country": f"The archive has no statements from {name}.",
+                "outlet": f"The archive quotes nothing from {name}.",
+                "region": f"The archive has no statements from the {name}.",
+            }.get(kind, f"Nothing in the archive about {name}.")
+        if ranked.empty_reason == "vague":
+            return EMPTY_MESSAGE
+        if ranked.empty_reason not in (None, "nothing", "scope"):
+            who = self._scope_words(q)
+            return f"Nothing {who}{' ' if who else ''}{ranked.empty_reason}.".replace("  ", " ")
+        return "Nothing in the compilations matches that well."
+
+    def _scope_words(self, q: Query) -> str:
+        if q.speakers:
+            return "by " + " / ".join(self.cat.speakers[k].label for k in q.speakers)
+        return ""
+
+    def suggest(self, text: str, kind: str = "topic") -> tuple[Suggestion, ...]:
+        """Countries and people closest to the question's words, as answer keys."""
+        cat = self.cat
+        out: list[Suggestion] = []
+        if kind != "person":
+            for m in cat.countries_matcher.suggest(text, limit=3 if kind == "country" else 2):
+                out.append(Suggestion(m.country, make_key("c", m.country)))
+        for nm in cat.names.suggest(text, limit=3) if kind != "country" else ():
+            sp = cat.speakers[nm.key]
+            out.append(Suggestion(sp.label, make_key("s", sp.key)))
+        return tuple(dict.fromkeys(out))[:SUGGESTIONS]
+
+    def nothing(self, asked: str, q: Query | None, message: str, kind: str = "topic") -> Answer:
+        text = q.text if q is not None else clean(asked)
+        return Answer(
+            asked,
+            Intent("none", None, make_key("q", text)),
+            (),
+            confident=False,
+            suggestions=self.suggest(text, kind) if text else (),
+            message=message,
+            reading=q.to_dict() if q is not None else None,
+        )
+
+    def empty(self, asked: str) -> Answer:
+        return Answer(asked, Intent("empty", None, ""), (), message=EMPTY_MESSAGE)

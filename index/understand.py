@@ -1,0 +1,719 @@
+"""Stage 2, understand: a question -> a ``Query`` of explicit slots (who spoke, about whom,
+where, when, which event, what kind, what topic), each optional, read before anything ranks."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from index.catalog import Catalog, load_data, outlet_key, stems
+from index.lexical import simple_stem
+from index.textnorm import STOPWORDS, Word, tokens, words
+
+MAX_QUERY_CHARS = 1000  # longer questions are cut here: nobody's question is a novel
+NAME_CUTOFF = 80.0  # a name matched below this (0-100) is not read as a person
+NAME_CUTOFF_LOOSE = 70.0  # /who: the user said it is a name
+NAME_BAND = 5.0  # people within this of the best match are all meant ("Aliyev" / "Aliev")
+MENTION_SHARE = 0.05  # a capitalised topic word rarer than this is a name to find verbatim
+MAX_ROLE_SPEAKERS = 3  # a role in a non-set question is specific only when it picks out few
+GENERIC_SHARE = 0.3  # a word in more than this share of statements says nothing ("Trump")
+EVENT_MIN_SHARE = 0.5  # share of an event's distinctive title words a question must name
+
+_MONTHS_EN = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+# Month stems in English, Russian and Ukrainian (folded, transliterated): any ending matches.
+_MONTH_STEMS: tuple[tuple[str, ...], ...] = (
+    ("jan", "yanvar", "sich"),
+    ("feb", "fevral", "lyut", "liut"),
+    ("mar", "mart", "berez"),
+    ("apr", "aprel", "kvit"),
+    ("may", "mai", "trav"),
+    ("jun", "iyun", "cherv"),
+    ("jul", "iyul", "lyp", "lip"),
+    ("aug", "avgust", "serp"),
+    ("sep", "sentyabr", "veres"),
+    ("oct", "oktyabr", "zhovt"),
+    ("nov", "noyabr", "listopad", "lystopad"),
+    ("dec", "dekabr", "grud", "hrud"),
+)
+_YEAR = re.compile(r"^(19|20)\d\d$")
+_DAY = re.compile(r"^(\d{1,2})(st|nd|rd|th)?$")
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_AMBIGUOUS_MONTHS = frozenset({"may", "mar", "march"})  # a verb, a noun: only beside a date
+
+
+def _month(w: Word) -> int | None:
+    """1-12 for a month word in any of the three languages ('Nov', 'November', 'ноября')."""
+    norm = w.norm
+    if len(norm) < 3 or not norm.isalpha():
+        return None
+    cyrillic = bool(_CYRILLIC.search(w.text))
+    for i, names in enumerate(_MONTH_STEMS):
+        en = _MONTHS_EN[i]
+        if not cyrillic and (norm == en or (len(norm) in (3, 4) and en.startswith(norm))):
+            return i + 1
+        if cyrillic and any(norm.startswith(s) for s in names[1:]):
+            return i + 1
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSlot:
+    """When: inclusive yyyymmdd bounds, a month-day in any year, and/or newest/oldest first."""
+
+    start: int = 0
+    end: int = 0
+    month_day: int = 0  # mmdd when the question names a day without a year
+    month: int = 0  # when the question names a month without a year
+    order: str | None = None  # "newest" or "oldest"
+    text: str = ""
+
+    def rows(self, first: np.ndarray, last: np.ndarray) -> np.ndarray | None:
+        """Rows cited in the period (by their first or last citation date), or None when
+        only an order was asked."""
+        masks = []
+        if self.start:
+            masks.append(
+                ((first >= self.start) & (first <= self.end))
+                | ((last >= self.start) & (last <= self.end))
+            )
+        if self.month_day:
+            masks.append((first % 10000 == self.month_day) | (last % 10000 == self.month_day))
+        if self.month:
+            masks.append(((first // 100) % 100 == self.month) | ((last // 100) % 100 == self.month))
+        if not masks:
+            return None
+        mask = masks[0]
+        for m in masks[1:]:
+            mask &= m
+        return np.flatnonzero(mask)
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """The structured reading of one question; every slot optional, all plain data."""
+
+    text: str
+    speakers: tuple[str, ...] = ()  # speaker keys (people by any spelling, organisations)
+    speaker_score: float = 0.0  # the weakest name match among them, 0-100
+    roles: tuple[str, ...] = ()  # role phrases resolved against the archive's roles
+    role_words: tuple[str, ...] = ()  # the question's words that named the role
+    about: tuple[str, ...] = ()  # people or countries spoken about, as the question says them
+    about_speakers: tuple[str, ...] = ()  # speaker keys of the people spoken about
+    countries: tuple[str, ...] = ()  # where the speakers are (regions expanded)
+    regions: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()  # outlet keys as the archive cites them
+    time: TimeSlot | None = None
+    events: tuple[str, ...] = ()  # compilation ids
+    event_certain: bool = False
+    kinds: tuple[str, ...] = ()  # market, unnamed, note
+    topic: str = ""  # the words left over, as the user wrote them
+    topic_terms: tuple[str, ...] = ()  # the topic's specific words (not ask words, not generic)
+    mentions: tuple[str, ...] = ()  # names in the topic to find verbatim ("Zorin")
+    wants_set: bool = False  # "Which ministers ...": every statement that fits
+    asks_speaker: bool = False  # "Who said ...": a speaker is the answer, names are the topic
+    others: bool = False  # "What did others say about X": not X
+    absent: tuple[str, ...] = ()  # what the question names that the archive lacks
+    loose: bool = field(default=False, compare=False)
+
+    @property
+    def filters(self) -> bool:
+        return bool(
+            self.speakers
+            or self.roles
+            or self.countries
+            or self.outlets
+            or (self.time and (self.time.start or self.time.month_day or self.time.month))
+            or (self.events and self.event_certain)
+            or self.kinds
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("loose", None)
+        return {k: v for k, v in d.items() if v not in ((), "", None, False, 0.0)}
+
+    def explain(self, catalog: Catalog | None = None) -> str:
+        """The reading, one slot a line, for ``ask --explain``."""
+        lines = [f"question: {self.text!r}"]
+        for k, v in self.to_dict().items():
+            if k == "text":
+                continue
+            if catalog is not None and k in ("speakers", "about_speakers"):
+                v = [catalog.speakers[s].label for s in v if s in catalog.speakers]
+            if catalog is not None and k == "events":
+                v = [catalog.documents[d].title for d in v if d in catalog.documents]
+            if k == "time" and isinstance(v, dict):
+                v = {a: b for a, b in v.items() if b}
+            lines.append(f"  {k}: {v}")
+        return "\n".join(lines)
+
+
+def clean(query: str) -> str:
+    """Drop control characters, collapse space and cut to a sane length."""
+    q = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in (query or ""))
+    q = re.sub(r"\s+", " ", q[:MAX_QUERY_CHARS]).strip()
+    return q if re.search(r"[^\W_]", q) else ""
+
+
+class Words:
+    """The reader's word lists (``index/data/words.json``), as folded sets."""
+
+    def __init__(self) -> None:
+        d = load_data("words.json")
+        self.ask = frozenset(d["ask_words"])
+        self.about = frozenset(d["about_words"])
+        self.speech_nouns = frozenset(d["speech_nouns"])
+        self.speech_verbs = frozenset(d["speech_verbs"])
+        self.others = frozenset(d["others_words"])
+        self.set_words = frozenset(d["set_words"])
+        self.person_nouns = frozenset(d["person_nouns"])
+        self.generic = frozenset(d["generic_nouns"])
+        self.newest = tuple(d["newest_words"])
+        self.oldest = tuple(d["oldest_words"])
+        self.time_words = frozenset(d["time_words"])
+        k = load_data("kinds.json")
+        self.kind_of = {simple_stem(w): kind for kind, ws in k["kinds"].items() for w in ws}
+        self.note_needs = frozenset(k["kind_triggers"]["note_needs"])
+        r = load_data("roles.json")
+        self.role_synonyms: dict[str, tuple[tuple[str, ...], ...]] = {
+            simple_stem(w): tuple(tuple(stems(p)) for p in alts)
+            for w, alts in r["synonyms"].items()
+        }
+
+
+@dataclass
+class _Scan:
+    """One question's words and which of them a slot has taken."""
+
+    ws: list[Word]
+    used: list[bool]
+    about_at: int  # index of the first about-word after the subject, len(ws) if none
+
+    def free(self, i: int) -> bool:
+        return not self.used[i]
+
+    def take(self, i: int, j: int) -> None:
+        for n in range(i, j):
+            self.used[n] = True
+
+    def span_words(self, start: int, end: int) -> list[int]:
+        return [i for i, w in enumerate(self.ws) if w.start >= start and w.end <= end]
+
+
+class Reader:
+    """Reads questions against one archive's catalog (names, countries, roles, outlets, events)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.cat = catalog
+        self.w = Words()
+        self._outlets = self._outlet_phrases()
+        self._regions = self._region_phrases()
+        self._events = self._event_terms()
+
+    # ------------------------------------------------------------ tables
+
+    def _outlet_phrases(self) -> dict[tuple[str, ...], tuple[str, tuple[str, ...]]]:
+        """Folded alias phrase -> (label, outlet keys the archive cites) for every outlet."""
+        out: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {}
+        cited = self.cat.by_outlet
+        for group in load_data("outlets.json")["outlets"]:
+            label, aliases = group[0], group[1:]
+            keys = tuple(k for a in aliases if (k := outlet_key(a)) in cited)
+            for a in [label, *aliases]:
+                phrase = tuple(outlet_key(a).split())
+                if phrase and (phrase not in out or keys):
+                    out[phrase] = (label, tuple(dict.fromkeys(keys)))
+        for key in cited:  # outlets no table lists answer to their own name
+            phrase = tuple(key.split())
+            if phrase not in out:
+                out[phrase] = (self.cat.outlet_label.get(key, key), (key,))
+        return out
+
+    def _region_phrases(self) -> dict[tuple[str, ...], tuple[str, tuple[str, ...], bool]]:
+        """Folded region phrase -> (region, its countries in the archive, Cyrillic?)."""
+        out: dict[tuple[str, ...], tuple[str, tuple[str, ...], bool]] = {}
+        have = set(self.cat.by_country)
+        for r in load_data("regions.json")["regions"]:
+            countries = tuple(c for c in r["countries"] if c in have)
+            for lang in ("en", "ru", "uk"):
+                for phrase in r.get(lang, ()):
+                    key = tuple(tokens(phrase))
+                    if key and key not in out:
+                        out[key] = (r["name"], countries, lang != "en")
+        return out
+
+    def _event_terms(self) -> dict[str, dict[str, float]]:
+        """Each compilation's distinctive event words (its title before the headline), idf-weighted."""
+        docs = self.cat.documents
+        if len(docs) < 2:
+            return {}
+        terms: dict[str, set[str]] = {}
+        for d in docs.values():
+            head = re.split(r":|\s[–—-]\s", d.title, maxsplit=1)[0]
+            terms[d.id] = {
+                simple_stem(t)
+                for t in tokens(head)
+                if t not in STOPWORDS and t not in self.w.ask and len(t) > 2
+            }
+        df: dict[str, int] = {}
+        for ts in terms.values():
+            for t in ts:
+                df[t] = df.get(t, 0) + 1
+        n = len(terms)
+        return {
+            doc: {t: float(np.log(n / df[t])) for t in ts if df[t] < n} for doc, ts in terms.items()
+        }
+
+    # ------------------------------------------------------------ reading
+
+    def read(self, question: str, *, loose: bool = False) -> Query:
+        q = clean(question)
+        if not q:
+            return Query("")
+        ws = words(q)
+        about_at = next(
+            (i for i, w in enumerate(ws) if i > 0 and w.norm in self.w.about and w.norm != "of"),
+            len(ws),
+        )
+        scan = _Scan(ws, [False] * len(ws), about_at)
+        norms = [w.norm for w in ws]
+        asks_speaker = (
+            len(ws) > 2 and norms[0] in self.w.set_words and norms[1] not in ("is", "was")
+        )
+        wants_set = bool(norms) and norms[0] in self.w.set_words
+        others = any(n in self.w.others for n in norms)
+        absent: list[str] = []
+
+        time = self._time(scan)
+        outlets, outlet_absent = self._outlet(scan, q)
+        absent += outlet_absent
+        regions, region_countries, region_absent = self._region(scan)
+        absent += region_absent
+        events, event_certain = self._event(scan)
+        speakers, score, about_speakers, about = self._people(scan, q, asks_speaker, others, loose)
+        countries, about_countries, country_absent = self._countries(scan, q, speakers)
+        absent += country_absent
+        kinds = self._kinds(scan, speakers)
+        roles, role_words = self._roles(scan, countries, wants_set)
+        countries = tuple(dict.fromkeys([*countries, *region_countries]))
+        topic_idx = [
+            i
+            for i, w in enumerate(ws)
+            if not scan.used[i] and w.norm not in self.w.ask and w.norm not in STOPWORDS
+        ]
+        topic_idx = [i for i in topic_idx if norms[i] not in self.w.others]
+        topic = " ".join(ws[i].text for i in topic_idx)
+        terms = tuple(
+            norms[i]
+            for i in topic_idx
+            if len(norms[i]) > 1
+            and norms[i] not in self.w.person_nouns
+            and norms[i] not in self.w.generic
+            and norms[i] not in self.w.time_words
+            and self.cat.bm25.doc_freq(simple_stem(norms[i])) <= GENERIC_SHARE
+        )
+        mentions = self._mentions(ws, topic_idx)
+        return Query(
+            text=q,
+            speakers=speakers,
+            speaker_score=score,
+            roles=roles,
+            role_words=role_words,
+            about=tuple(dict.fromkeys([*about, *about_countries])),
+            about_speakers=about_speakers,
+            countries=countries,
+            regions=regions,
+            outlets=outlets,
+            time=time,
+            events=events,
+            event_certain=event_certain,
+            kinds=kinds,
+            topic=topic,
+            topic_terms=terms,
+            mentions=mentions,
+            wants_set=wants_set,
+            asks_speaker=asks_speaker,
+            others=others,
+            absent=tuple(dict.fromkeys(absent)),
+            loose=loose,
+        )
+
+    def _mentions(self, ws: Sequence[Word], topic_idx: Sequence[int]) -> tuple[str, ...]:
+        """The last word of each run of capitalised, rare topic words: a name to find as written."""
+        out: list[str] = []
+        run: list[int] = []
+        for i in [*topic_idx, -1]:
+            if i > 0 and ws[i].text[:1].isupper() and (not run or run[-1] == i - 1):
+                run.append(i)
+                continue
+            if run:
+                last = ws[run[-1]].norm
+                if 0 < self.cat.bm25.doc_freq(simple_stem(last)) <= MENTION_SHARE:
+                    out.append(last)
+            run = [i] if i > 0 and ws[i].text[:1].isupper() else []
+        return tuple(out)
+
+    # ------------------------------------------------------------ slots
+
+    def _time(self, scan: _Scan) -> TimeSlot | None:
+        ws = scan.ws
+        norms = [w.norm for w in ws]
+        start = end = month_day = month = 0
+        order = None
+        said: list[str] = []
+        for i, n in enumerate(norms):
+            m = _month(ws[i]) if scan.free(i) else None
+            if m is None:
+                continue
+            day = year = 0
+            take = [i]
+            for j in (i - 1, i + 1, i + 2):  # "7 November", "November 7", "November 7, 2024"
+                if 0 <= j < len(ws) and scan.free(j):
+                    dm = _DAY.match(norms[j])
+                    if _YEAR.match(norms[j]) and not year and j > i:
+                        year = int(norms[j])
+                        take.append(j)
+                    elif dm and not day and 1 <= int(dm.group(1)) <= 31 and j != i + 2:
+                        day = int(dm.group(1))
+                        take.append(j)
+            if not day and not year and (n in _AMBIGUOUS_MONTHS or len(n) <= 4):
+                continue  # "may" alone is a verb, "mar" a word
+            for j in take:
+                scan.take(j, j + 1)
+            said.append(" ".join(ws[j].text for j in sorted(take)))
+            if year and day:
+                start = end = year * 10000 + m * 100 + day
+            elif year:
+                start, end = year * 10000 + m * 100 + 1, year * 10000 + m * 100 + 31
+            elif day:
+                month_day = m * 100 + day
+            else:
+                month = m
+        for i, n in enumerate(norms):
+            if scan.free(i) and _YEAR.match(n) and not start:
+                y = int(n)
+                start, end = y * 10000 + 101, y * 10000 + 1231
+                scan.take(i, i + 1)
+                said.append(n)
+        order = self._order(scan, said)
+        if not (start or month_day or month or order):
+            return None
+        return TimeSlot(start, end, month_day, month, order, " ".join(said))
+
+    def _order(self, scan: _Scan, said: list[str]) -> str | None:
+        norms = [w.norm for w in scan.ws]
+        for i, n in enumerate(norms):
+            if not scan.free(i):
+                continue
+            nxt = norms[i + 1] if i + 1 < len(norms) else ""
+            prev = norms[i - 1] if i else ""
+            two = f"{prev} {n}"
+            if two in self.w.newest and prev:
+                scan.take(i - 1, i + 1)
+                said.append(two)
+                return "newest"
+            # "first"/"last" are ordinals only before a speech noun ("first comment").
+            if n in ("first", "last") and nxt not in self.w.speech_nouns | self.w.time_words:
+                continue
+            if n in self.w.newest and n not in ("now", "today", "current", "new"):
+                scan.take(i, i + 1)
+                said.append(n)
+                return "newest"
+            if n in self.w.oldest:
+                scan.take(i, i + 1)
+                said.append(n)
+                return "oldest"
+        return None
+
+    def _phrases_at(
+        self, scan: _Scan, table: dict[tuple[str, ...], Any], *, cyrillic_stems: bool = False
+    ) -> list[tuple[int, int, Any]]:
+        """Longest table phrases in the free words, left to right: (start, end, value)."""
+        norms = [w.norm for w in scan.ws]
+        longest = max((len(k) for k in table), default=0)
+        out = []
+        i = 0
+        while i < len(norms):
+            hit = None
+            for size in range(min(longest, len(norms) - i), 0, -1):
+                if not all(scan.free(j) for j in range(i, i + size)):
+                    continue
+                got = tuple(norms[i : i + size])
+                value = table.get(got)
+                if value is None and cyrillic_stems:
+                    value = next(
+                        (
+                            v
+                            for k, v in table.items()
+                            if len(k) == size
+                            and v[2]
+                            and all(_stem_eq(a, b) for a, b in zip(k, got, strict=True))
+                        ),
+                        None,
+                    )
+                if value is not None:
+                    hit = (i, i + size, value)
+                    break
+            if hit:
+                out.append(hit)
+                i = hit[1]
+            else:
+                i += 1
+        return out
+
+    def _outlet(self, scan: _Scan, q: str) -> tuple[tuple[str, ...], list[str]]:
+        keys: list[str] = []
+        absent: list[str] = []
+        for i, j, (label, found) in self._phrases_at(scan, self._outlets):
+            words_ = scan.ws[i:j]
+            if j - i == 1 and not self._outlet_word_ok(words_[0]):
+                continue
+            scan.take(i, j)
+            if found:
+                keys += found
+            else:
+                absent.append(f"outlet:{label}")
+        return tuple(dict.fromkeys(keys)), absent
+
+    def _outlet_word_ok(self, w: Word) -> bool:
+        """A one-word outlet that is also a word or a person ("X", "UP", "Meduza") needs care."""
+        if len(w.norm) < 2:
+            return False
+        common = w.norm in STOPWORDS or w.norm in self.w.ask or w.norm in self.w.about
+        if common:
+            return w.text.isupper() and len(w.text) > 1
+        return not (self.cat.names.match(w.text, limit=1) and w.norm not in self._outlet_only())
+
+    def _outlet_only(self) -> set[str]:
+        return {k[0] for k in self._outlets if len(k) == 1}
+
+    def _region(self, scan: _Scan) -> tuple[tuple[str, ...], list[str], list[str]]:
+        regions: list[str] = []
+        countries: list[str] = []
+        absent: list[str] = []
+        for i, j, (name, found, _) in self._phrases_at(scan, self._regions, cyrillic_stems=True):
+            phrase = " ".join(w.text for w in scan.ws[i:j])
+            if any(m.how != "fuzzy" for m in self.cat.countries_matcher.match(phrase)):
+                continue  # a heading the archive has ("European Union") wins over a region
+            scan.take(i, j)
+            regions.append(name)
+            if found:
+                countries += found
+            else:
+                absent.append(f"region:{name}")
+        return tuple(regions), countries, absent
+
+    def _event(self, scan: _Scan) -> tuple[tuple[str, ...], bool]:
+        if not self._events:
+            return (), False
+        norms = [w.norm for w in scan.ws]
+        stemmed = [simple_stem(n) for n in norms]
+        best: list[tuple[float, float, str, list[int]]] = []
+        for doc, terms in self._events.items():
+            idx = [i for i, s in enumerate(stemmed) if s in terms and scan.free(i)]
+            if not idx:
+                continue
+            got = sum(terms[stemmed[i]] for i in dict.fromkeys(idx))
+            share = got / max(sum(terms.values()), 1e-9)
+            best.append((got, share, doc, idx))
+        if not best:
+            return (), False
+        best.sort(key=lambda b: (-b[0], b[2]))
+        top = best[0]
+        docs = [b[2] for b in best if b[0] >= top[0] - 1e-9]
+        certain = len(docs) == 1 and (top[1] >= EVENT_MIN_SHARE or len(set(top[3])) >= 2)
+        if certain:
+            for i in top[3]:
+                scan.take(i, i + 1)
+        return tuple(docs), certain
+
+    def _people(
+        self, scan: _Scan, q: str, asks_speaker: bool, others: bool, loose: bool
+    ) -> tuple[tuple[str, ...], float, tuple[str, ...], list[str]]:
+        cutoff = NAME_CUTOFF_LOOSE if loose else NAME_CUTOFF
+        ws = scan.ws
+        exact_country_words = {
+            t
+            for m in self.cat.countries_matcher.match(q)
+            if m.how != "fuzzy"
+            for t in tokens(m.text)
+        }
+        found: dict[str, tuple[float, list[int]]] = {}
+        for m in self.cat.names.match(q, limit=8):
+            if m.score < cutoff:
+                continue
+            mwords = {t for w in m.tokens for t in tokens(w)}
+            if m.score < 100 and mwords and mwords <= exact_country_words:
+                continue  # "Russia", "Jordan": a country, not a misspelt surname
+            idx = [i for i, w in enumerate(ws) if w.norm in mwords and scan.free(i)]
+            if not idx:
+                continue
+            prev = found.get(m.key)
+            if prev is None or m.score > prev[0]:
+                found[m.key] = (float(m.score), idx)
+        if not found:
+            return (), 0.0, (), []
+        best = max(s for s, _ in found.values())
+        found = {k: v for k, v in found.items() if v[0] >= best - NAME_BAND}
+        speakers: list[str] = []
+        about: list[str] = []
+        about_text: list[str] = []
+        for key, (_, idx) in found.items():
+            for i in idx:
+                scan.take(i, i + 1)
+            if asks_speaker or self._spoken_about(ws, idx, others):
+                about.append(key)
+                about_text.append(" ".join(ws[i].text for i in idx))
+            else:
+                speakers.append(key)
+        score = min((found[k][0] for k in speakers), default=0.0)
+        return tuple(speakers), score, tuple(about), about_text
+
+    def _spoken_about(self, ws: Sequence[Word], idx: Sequence[int], others: bool) -> bool:
+        """Is the name at ``idx`` the one spoken about ("about Putin", "Putin's silence")?"""
+        first, last = min(idx), max(idx)
+        prev = ws[first - 1].norm if first else ""
+        if prev in self.w.about and prev not in ("of", "for"):
+            return True
+        if prev in self.w.speech_verbs and first >= 2 and ws[0].norm in self.w.set_words:
+            return True  # "Who criticised Zelensky?"
+        text = ws[last].text
+        nxt = ws[last + 1].norm if last + 1 < len(ws) else ""
+        if text.endswith(("'s", "’s")) and nxt and nxt not in self.w.speech_nouns:
+            return True  # "Putin's silence"
+        return others
+
+    def _countries(
+        self, scan: _Scan, q: str, speakers: Sequence[str]
+    ) -> tuple[tuple[str, ...], list[str], list[str]]:
+        cm = self.cat.countries_matcher
+        ws = scan.ws
+        countries: list[str] = []
+        about: list[str] = []
+        for m in cm.match(q):
+            idx = [i for i in scan.span_words(*m.span) if scan.free(i)]
+            if not idx:
+                continue
+            prev = ws[min(idx) - 1].norm if min(idx) else ""
+            for i in idx:
+                scan.take(i, i + 1)
+            if (prev in self.w.about and prev not in ("of", "in", "from")) or min(
+                idx
+            ) > scan.about_at:
+                about.append(m.text)
+                for i in idx:  # the country stays in the topic
+                    scan.used[i] = False
+            elif m.country not in countries:
+                countries.append(m.country)
+        absent = []
+        if not countries and not speakers:  # "How did Germany react?", not "Russia-China ties"
+            subject = q[: ws[scan.about_at].start] if scan.about_at < len(ws) else q
+            absent = [f"country:{name}" for name in cm.absent(subject)]
+        if speakers:  # "Peskov on Russia": the person says where
+            countries = []
+        return tuple(countries), about, absent
+
+    def _kinds(self, scan: _Scan, speakers: Sequence[str]) -> tuple[str, ...]:
+        if speakers:
+            return ()
+        norms = [w.norm for w in scan.ws]
+        found: list[str] = []
+        for i, n in enumerate(norms):
+            if i >= scan.about_at or not scan.free(i):
+                continue
+            kind = self.w.kind_of.get(simple_stem(n))
+            if kind is None:
+                continue
+            if kind == "note" and not any(x in self.w.note_needs for x in norms):
+                continue
+            if (
+                kind == "unnamed"
+                and n in ("source", "sources")
+                and i
+                and norms[i - 1]
+                not in (
+                    "unnamed",
+                    "anonymous",
+                )
+            ):
+                continue
+            if kind not in found:
+                found.append(kind)
+            scan.take(i, i + 1)
+        return tuple(found)
+
+    def _roles(
+        self, scan: _Scan, countries: Sequence[str], wants_set: bool
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Role words before any "about": every one must be in some role ("foreign minister")."""
+        ws = scan.ws
+        idx = [
+            i
+            for i, w in enumerate(ws)
+            if i < scan.about_at
+            and scan.free(i)
+            and w.norm not in self.w.ask
+            and w.norm not in STOPWORDS
+            and w.norm not in self.w.person_nouns
+            and w.norm not in self.w.generic
+            and w.norm not in self.w.speech_verbs
+            and not w.norm.isdigit()
+        ]
+        if not idx:
+            return (), ()
+        wanted = []
+        for i in idx:
+            s = simple_stem(ws[i].norm)
+            wanted.append(self.w.role_synonyms.get(s, ((s,),)))
+        roles = self.cat.roles_with(wanted)
+        if countries:
+            want = set(countries)
+            roles = [
+                r
+                for r in roles
+                if want & self.cat.countries_of_role(r)
+                or any(self.cat.statements[int(x)].country in want for x in self.cat.role_rows[r])
+            ]
+        if not roles:
+            return (), ()
+        people = {
+            self.cat.speaker_of_row.get(int(r), f"row{int(r)}")
+            for role in roles
+            for r in self.cat.role_rows[role]
+        }
+        if len(people) > MAX_ROLE_SPEAKERS and not wants_set:
+            return (), ()
+        for i in idx:
+            scan.take(i, i + 1)
+        return tuple(roles), tuple(ws[i].text for i in idx)
+
+
+def _stem_eq(a: str, b: str) -> bool:
+    """Cyrillic case forms: Прибалтика ~ Прибалтике, Центральная ~ Центральной."""
+    if a == b:
+        return True
+    n = max(len(a) - 2, 4)
+    return len(b) >= n and a[:n] == b[:n]
+
+
+__all__ = ["Query", "Reader", "TimeSlot", "clean"]
