@@ -124,9 +124,11 @@ class Ranker:
         if q.time is not None and q.time.order and rows is None and not q.topic_terms:
             rows = self._newest_compilation(q.time.order)
         if not q.topic_terms:
-            if rows is None:
+            if rows is not None:
+                return self._listed(q, rows)
+            if not q.topic:  # "what did they say?"
                 return Ranked(empty, np.zeros(0), "list", False, "vague")
-            return self._listed(q, rows)
+            # Only words every statement shares ("Trump election"): rank by them all the same.
         return self._topic(q, rows, k)
 
     def _newest_compilation(self, order: str) -> np.ndarray:
@@ -143,12 +145,14 @@ class Ranker:
         return Ranked(rows, np.ones(len(rows)), "list", sure)
 
     def _ordered(self, q: Query, rows: np.ndarray) -> np.ndarray:
+        return rows[self._order(q, rows)]
+
+    def _order(self, q: Query, rows: np.ndarray) -> np.ndarray:
+        """The permutation that puts rows newest (or oldest) first when the question asks."""
         if q.time is None or not q.time.order or not len(rows):
-            return rows
+            return np.arange(len(rows))
         dates = self.cat.row_date[rows]
-        if q.time.order == "newest":
-            return rows[np.argsort(-dates, kind="stable")]
-        return rows[np.argsort(dates, kind="stable")]
+        return np.argsort(-dates if q.time.order == "newest" else dates, kind="stable")
 
     def _topic(self, q: Query, rows: np.ndarray | None, k: int) -> Ranked:
         cfg = self.cfg
@@ -185,7 +189,9 @@ class Ranker:
             # Within a scope the user named, the scope is sure; the topic only orders it.
             sure = sure or lexical_hit
             if not lexical_hit and top_dense < cfg.sure_dense_with_words:
-                return self._relaxed(q, rows)
+                # Nothing in scope speaks of the topic: show the scope whole, closest first.
+                perm = self._order(q, cand)
+                return Ranked(cand[perm], score[perm], "topic", False, relaxed=True)
         elif not lexical_hit and top_dense < cfg.min_dense:
             return Ranked(np.zeros(0, np.int64), np.zeros(0), "topic", False, "nothing")
         if q.speakers and q.speaker_score < cfg.sure_name:

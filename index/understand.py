@@ -229,6 +229,7 @@ class Reader:
         self._outlets = self._outlet_phrases()
         self._regions = self._region_phrases()
         self._events = self._event_terms()
+        self._intro_terms = self._intro_words()
 
     # ------------------------------------------------------------ tables
 
@@ -283,6 +284,18 @@ class Reader:
         return {
             doc: {t: float(np.log(n / df[t])) for t in ts if df[t] < n} for doc, ts in terms.items()
         }
+
+    def _intro_words(self) -> dict[str, str]:
+        """Words only one compilation's title and intro use ("cyberattack") -> that compilation.
+        They hint at an event without naming it: a boost, never a filter."""
+        if len(self.cat.documents) < 2:
+            return {}
+        seen: dict[str, set[str]] = {}
+        for d in self.cat.documents.values():
+            for t in tokens(" ".join([d.title, *d.intro])):
+                if t not in STOPWORDS and t not in self.w.ask and len(t) > 3 and not t.isdigit():
+                    seen.setdefault(simple_stem(t), set()).add(d.id)
+        return {t: next(iter(docs)) for t, docs in seen.items() if len(docs) == 1}
 
     # ------------------------------------------------------------ reading
 
@@ -537,7 +550,12 @@ class Reader:
             share = got / max(sum(terms.values()), 1e-9)
             best.append((got, share, doc, idx))
         if not best:
-            return (), False
+            hinted = [
+                doc
+                for i, st in enumerate(stemmed)
+                if scan.free(i) and (doc := self._intro_terms.get(st))
+            ]
+            return tuple(dict.fromkeys(hinted)), False
         best.sort(key=lambda b: (-b[0], b[2]))
         top = best[0]
         docs = [b[2] for b in best if b[0] >= top[0] - 1e-9]
