@@ -551,9 +551,9 @@ class Reader:
             best.append((got, share, doc, idx))
         if not best:
             hinted = [
-                doc
+                self._intro_terms[st]
                 for i, st in enumerate(stemmed)
-                if scan.free(i) and (doc := self._intro_terms.get(st))
+                if scan.free(i) and st in self._intro_terms
             ]
             return tuple(dict.fromkeys(hinted)), False
         best.sort(key=lambda b: (-b[0], b[2]))
