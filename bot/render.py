@@ -21,6 +21,8 @@ HEADER_LIMIT = 600  # the header line(s) of an answer, escaped
 QUERY_ECHO = 80  # how much of the user's question a header repeats
 ELLIPSIS = "…"
 
+# Intents whose value names what the answer is scoped to: "<b>value</b> — N statements".
+SCOPED_KINDS = frozenset({"role", "region", "outlet", "scope"})
 KIND_LABELS = {
     "market": "Markets",
     "event": "Event",
@@ -262,13 +264,17 @@ def _header(answer: Answer) -> str:
             head = f"{name} — {plural(n, 'statement')}"
     elif intent.kind == "person" and value:
         head = f"<b>{clip_escaped(value, 200)}</b> — {plural(n, 'statement')}"
-    elif intent.kind == "role" and value:
+    elif intent.kind in SCOPED_KINDS and value:
         head = f"<b>{clip_escaped(value, 200)}</b> — {plural(n, 'statement')}"
         if asked and asked.casefold() != esc(value).casefold():
             head += f" <i>(for “{asked}”)</i>"
     else:
         head = f"Top matches for “{asked}”" if asked else "Top matches"
-    if not answer.confident:
+    if len(answer.documents) > 1:
+        head += f"\n<i>from {plural(len(answer.documents), 'compilation')}, newest first</i>"
+    if answer.message:
+        head += f"\n<i>{clip_escaped(answer.message, 300)}</i>"
+    elif not answer.confident:
         head += "\n<i>I’m not sure I understood, so these are the closest matches.</i>"
     return head
 
@@ -303,7 +309,17 @@ def answer_pages(answer: Answer) -> list[str]:
     show_country = answer.intent.kind != "country"
     page_line = 40  # room for "\n<i>Page 12 of 34</i>"
     room = MESSAGE_LIMIT - tg_len(head) - page_line - 2
-    blocks = [statement_html(h.statement, country=show_country, limit=room) for h in answer.hits]
+    docs = {d.id: d for d in answer.documents} if len(answer.documents) > 1 else {}
+    blocks = []
+    current = None
+    for h in answer.hits:
+        doc = docs.get(h.statement.document)
+        line = ""
+        if doc is not None and doc.id != current:  # a new compilation: say which, and when
+            current = doc.id
+            line = compilation_line(doc) + "\n"
+        limit = room - tg_len(line)
+        blocks.append(line + statement_html(h.statement, country=show_country, limit=limit))
     pages = pack(blocks, room)
     out = []
     for i, page in enumerate(pages):
@@ -401,6 +417,13 @@ def date_text(iso: str | None) -> str:
     months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
     year, month, day = int(m[1]), int(m[2]), int(m[3])
     return f"{day} {months[month - 1]} {year}" if 1 <= month <= 12 else iso
+
+
+def compilation_line(doc: Document) -> str:
+    """``📰 <b>Title</b> · 6 Nov 2024``: the heading of one compilation's group in an answer."""
+    title = re.split(r":\s", doc.title, maxsplit=1)[0]
+    line = f"📰 <b>{clip_escaped(title, 200)}</b>"
+    return line + (f" · {date_text(doc.published)}" if doc.published else "")
 
 
 def document_html(doc: Document) -> str:

@@ -247,6 +247,14 @@ class Catalog:
                 out.append(col.astype(np.int64))
         return np.unique(np.concatenate(out)) if out else np.zeros(0, np.int64)
 
+    @lru_cache(maxsize=1024)  # noqa: B019 - one catalog a process; a name is asked often
+    def text_rows(self, word: str) -> np.ndarray:
+        """Rows whose quote itself (not the speaker's name or role) holds the word."""
+        terms = set(analyze(word))
+        rows = self.term_rows(word)
+        keep = [r for r in rows if terms & set(analyze(self.statements[int(r)].text))]
+        return np.asarray(keep, dtype=np.int64)
+
     def archive_order(self, rows: np.ndarray) -> np.ndarray:
         """Rows grouped by compilation, newest compilation first, document order within."""
         if len(rows) == 0:

@@ -61,8 +61,8 @@ def _skel(folded: str) -> str:
     s = _YO.sub("e", _OU.sub("ov", s))
     s = _DOUBLE.sub(r"\1", s.replace("y", "i").replace("j", "i"))
     s = _INITIAL_GLIDE.sub("", _GLIDE.sub("", s))
-    # Dropping a glide can leave a double vowel again: Matveyev -> matveev, as Matveev.
-    return _ENKA.sub("enko", _DOUBLE.sub(r"\1", s))
+    # Dropping a glide can leave a double e again: Matveyev -> matveev, as Matveev (-eyev/-eev).
+    return _ENKA.sub("enko", s.replace("ee", "e"))
 
 
 def skeleton(token: str) -> str:

@@ -99,7 +99,7 @@ class Ranker:
             sets.append((union([cat.by_kind.get(k, np.zeros(0, np.int64)) for k in q.kinds]), ""))
         if q.about_speakers and not q.speakers:
             own = union([np.asarray(cat.speakers[k].ids, np.int64) for k in q.about_speakers])
-            mentions = union([cat.term_rows(w) for w in q.about])
+            mentions = union([cat.text_rows(w) for w in q.about])
             sets.append((np.setdiff1d(mentions, own), "about them"))
         if not sets:
             return None, None
@@ -158,7 +158,9 @@ class Ranker:
         cfg = self.cfg
         cat = self.cat
         # Within a scope, the topic alone is embedded ("cyberattack", not "What did Russia say").
-        focus = " ".join([q.topic, *q.about]) if rows is not None and q.topic else q.text
+        # Whom it is about already scoped the rows when they are people; else it is topic too.
+        about = () if q.about_speakers else q.about
+        focus = " ".join([q.topic, *about]) if rows is not None and q.topic else q.text
         vec = np.asarray(self.encode([focus]), dtype=np.float32)
         lex_text = " ".join([q.topic, *q.about])
         lex_all = cat.bm25.scores(lex_text)
@@ -208,7 +210,7 @@ class Ranker:
         keep = np.zeros(len(cand), bool)
         keep[:n] = True
         if q.mentions:  # "about Zorin": every statement that names him, after the best
-            named = np.concatenate([cat.term_rows(w) for w in q.mentions])
+            named = np.concatenate([cat.text_rows(w) for w in q.mentions])
             keep |= np.isin(cand, named)
         return Ranked(cand[keep], score[keep], "topic", sure)
 
@@ -232,7 +234,7 @@ class Ranker:
         cat = self.cat
         out = np.zeros(len(cand), dtype=np.float32)
         if q.about and not q.about_speakers:  # a country spoken about: statements naming it
-            mention = np.concatenate([cat.term_rows(w) for w in q.about] or [np.zeros(0, np.int64)])
+            mention = np.concatenate([cat.text_rows(w) for w in q.about] or [np.zeros(0, np.int64)])
             out += cfg.about_boost * np.isin(cand, mention)
         if q.events and not q.event_certain:
             docs = np.concatenate([cat.by_doc[d] for d in q.events])

@@ -44,3 +44,16 @@ def engine(session_dirs: dict[str, Path]) -> Iterator[object]:
     from index.search import Engine
 
     yield Engine.open(REAL_SOURCES, session_dirs["index"])
+
+
+ARCHIVE_SOURCES = ROOT / "data" / "eval" / "archive"
+
+
+@pytest.fixture(scope="session")
+def archive(tmp_path_factory: pytest.TempPathFactory, session_dirs: dict[str, Path]) -> object:
+    """The real engine over an archive: the seed compilation and three invented ones."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ["REACTIONS_CACHE_DIR"] = str(session_dirs["cache"])
+    from index.search import Engine
+
+    return Engine.open(ARCHIVE_SOURCES, tmp_path_factory.mktemp("archive-index"))

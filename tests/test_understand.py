@@ -1,0 +1,186 @@
+"""The question reader: every slot of a ``Query``, read from questions as users ask them."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.search import Engine
+from index.understand import clean
+
+
+def label(engine: Engine, keys: tuple[str, ...]) -> set[str]:
+    return {engine.speakers[k].label for k in keys}
+
+
+def test_a_person_and_a_topic(engine: Engine) -> None:
+    q = engine.read("What did Medvedev say about money for the war?")
+    assert label(engine, q.speakers) == {"Dmitry Medvedev"}
+    assert "money" in q.topic_terms and "war" in q.topic_terms
+    assert not q.countries and not q.about_speakers
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What did others say about Putin's silence?", "Who commented on Putin?"],
+)
+def test_a_person_spoken_about_is_not_the_speaker(engine: Engine, question: str) -> None:
+    q = engine.read(question)
+    assert not q.speakers
+    assert label(engine, q.about_speakers) == {"Vladimir Putin"}
+
+
+def test_others_are_not_the_person_they_talk_about(engine: Engine) -> None:
+    a = engine.ask("What did others say about Putin's silence?")
+    assert a.hits and all(h.statement.speaker != "Vladimir Putin" for h in a.hits)
+    assert all("Putin" in h.statement.text for h in a.hits)
+
+
+def test_a_possessive_before_a_speech_word_is_the_speaker(engine: Engine) -> None:
+    q = engine.read("Peskov's latest statement")
+    assert label(engine, q.speakers) == {"Dmitry Peskov"}
+    assert q.time is not None and q.time.order == "newest"
+
+
+def test_where_the_speakers_are_and_what_they_talk_about(engine: Engine) -> None:
+    q = engine.read("What did Russian experts say about China?")
+    assert q.countries == ("Russia",)
+    assert "china" in q.topic_terms and not q.absent  # China has no heading: a topic, not a gap
+
+
+def test_a_country_the_archive_lacks_is_absent(engine: Engine) -> None:
+    q = engine.read("How did Germany react?")
+    assert q.absent == ("country:Germany",)
+    a = engine.ask("How did Germany react?")
+    assert not a.hits and not a.confident and "Germany" in (a.message or "")
+
+
+@pytest.mark.parametrize(
+    ("question", "region", "countries"),
+    [
+        ("Baltic reactions", "Baltic states", {"Estonia", "Latvia", "Lithuania"}),
+        (
+            "What did the Caucasus countries say?",
+            "South Caucasus",
+            {"Armenia", "Azerbaijan", "Georgia"},
+        ),
+        ("Что сказали в Прибалтике?", "Baltic states", {"Estonia", "Latvia", "Lithuania"}),
+        (
+            "Центральна Азія",
+            "Central Asia",
+            {"Kazakhstan", "Kyrgyzstan", "Tajikistan", "Turkmenistan", "Uzbekistan"},
+        ),
+    ],
+)
+def test_regions_in_three_languages(
+    engine: Engine, question: str, region: str, countries: set[str]
+) -> None:
+    q = engine.read(question)
+    assert q.regions == (region,) and set(q.countries) == countries
+    a = engine.ask(question)
+    assert {h.statement.country for h in a.hits} == countries
+
+
+@pytest.mark.parametrize(
+    ("question", "outlet"),
+    [
+        ("What did the Financial Times report?", "ft"),
+        ("FT quotes", "ft"),
+        ("What did the New York Times report?", "nyt"),
+        ("Washington Post", "wp"),
+        ("Интерфакс", "interfax"),
+        ("RFE/RL", "rfe rl"),
+    ],
+)
+def test_outlets_by_any_alias(engine: Engine, question: str, outlet: str) -> None:
+    q = engine.read(question)
+    assert outlet in q.outlets
+    a = engine.ask(question)
+    assert a.hits and all(
+        any(
+            outlet in " ".join(s.outlet.casefold().replace("/", " ").split())
+            for s in h.statement.sources
+        )
+        for h in a.hits
+    )
+
+
+def test_an_outlet_never_cited_finds_nothing(engine: Engine) -> None:
+    a = engine.ask("What did Reuters report?")
+    assert not a.hits and not a.confident
+
+
+@pytest.mark.parametrize(
+    ("question", "month_day", "start"),
+    [
+        ("statements from November 7", 1107, 0),
+        ("what was said on Nov. 7?", 1107, 0),
+        ("заявления 7 ноября", 1107, 0),
+        ("statements from November 7, 2024", 0, 20241107),
+    ],
+)
+def test_days(engine: Engine, question: str, month_day: int, start: int) -> None:
+    q = engine.read(question)
+    assert q.time is not None and q.time.month_day == month_day and q.time.start == start
+    a = engine.ask(question)
+    assert a.hits and all(
+        any((s.date or "").endswith("-11-07") for s in h.statement.sources) for h in a.hits
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["who said Europe may not be up to that task", "Who said the March was peaceful?"],
+)
+def test_may_and_march_alone_are_no_dates(engine: Engine, question: str) -> None:
+    assert engine.read(question).time is None
+
+
+def test_a_set_question_with_a_role(engine: Engine) -> None:
+    q = engine.read("Which foreign ministers commented?")
+    assert q.wants_set and q.roles
+    a = engine.ask("Which foreign ministers commented?")
+    assert a.hits and all("foreign minister" in (h.statement.role or "").lower() for h in a.hits)
+
+
+def test_markets(engine: Engine) -> None:
+    q = engine.read("How did markets react?")
+    assert q.kinds == ("market",)
+    a = engine.ask("Which assets rallied after the election?")
+    assert a.hits and all(h.statement.kind == "market" for h in a.hits)
+
+
+def test_explain_prints_every_slot(engine: Engine) -> None:
+    text = engine.read("What did Latvia say about NATO on November 6?").explain(engine.catalog)
+    assert "countries: ('Latvia',)" in text and "topic_terms: ('nato',)" in text
+    assert "'month_day': 1106" in text
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "\x00\x01", "?!", "…"])
+def test_nothing_to_read(engine: Engine, raw: str) -> None:
+    assert clean(raw) == ""
+    assert engine.read(raw).text == ""
+    assert engine.ask(raw).intent.kind == "empty"
+
+
+# ---------------------------------------------------------------- over an archive
+
+
+def test_events_by_their_title_words(archive: Engine) -> None:
+    q = archive.read("What did Peskov say about the grain corridor suspension?")
+    assert q.event_certain and len(q.events) == 1
+    assert "2029" in q.events[0] and label(archive, q.speakers) == {"Dmitry Peskov"}
+    a = archive.ask("What did Peskov say about the grain corridor suspension?")
+    assert a.hits and {h.statement.document for h in a.hits} == set(q.events)
+
+
+def test_a_year(archive: Engine) -> None:
+    q = archive.read("What did Estonia say in 2031?")
+    assert q.time is not None and (q.time.start, q.time.end) == (20310101, 20311231)
+    a = archive.ask("What did Estonia say in 2031?")
+    assert a.hits and {h.statement.document[:4] for h in a.hits} == {"2031"}
+    assert {h.statement.country for h in a.hits} == {"Estonia"}
+
+
+def test_a_year_with_no_compilation_finds_nothing(archive: Engine) -> None:
+    a = archive.ask("What did Latvia say in 2030?")
+    assert not a.hits and not a.confident
