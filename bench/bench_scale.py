@@ -358,11 +358,11 @@ def stage_times(
     engine: Any, questions: list[tuple[str, str]], encoder: Any, per_stage: int = 30
 ) -> list[tuple[str, str, float, float]]:
     """Per-stage time of the pieces engine.ask runs, each on the questions that reach it."""
-    from index.search import _clean
+    from index.understand import clean
 
     by_kind: dict[str, list[str]] = defaultdict(list)
     for kind, q in questions:
-        by_kind[kind].append(_clean(q))
+        by_kind[kind].append(clean(q))
     every = [q for qs in by_kind.values() for q in qs]
     topic = by_kind["topic"]
     rows = []
@@ -389,16 +389,18 @@ def stage_times(
         lambda q: np.argpartition(-lex[q], min(50, n - 1))[:50],
     )
     measure("names.match (people)", every, lambda q: engine.names.match(q, limit=8))
-    measure("_match_countries", every, engine._match_countries)
-    measure("_match_role", [*by_kind["role"], *topic], engine._match_role)
-    measure("names.suggest (did you mean)", topic, lambda q: engine.names.suggest(q, limit=3))
-    measure("_suggest", topic, engine._suggest)
-    countries = [engine._match_countries(q) for q in by_kind["country"]]
-    measure(
-        "_country_answer (all rows of a country)",
-        [q for q, c in zip(by_kind["country"], countries, strict=True) if c],
-        lambda q: engine._country_answer(q, engine._match_countries(q)),
-    )
+    cm = engine.catalog.countries_matcher
+    measure("countries_matcher.match", every, cm.match)
+    measure("understand: reader.read (every slot)", every, engine.reader.read)
+    readings = {q: engine.reader.read(q) for q in every}
+    measure("rank: scope (filters)", every, lambda q: engine.ranker.scope(readings[q]))
+    measure("answer: suggest (did you mean)", topic, engine.answerer.suggest)
+    for kind in ("country", "role", "person"):
+        measure(
+            f"rank: {kind} questions, whole",
+            by_kind[kind],
+            lambda q: engine.ranker.rank(readings[q]),
+        )
     return rows
 
 

@@ -83,6 +83,10 @@ def clear_caches(engine: object) -> int:
     """Empty every per-question cache the engine holds (functools caches among its attributes),
     so the next ask costs what a question never seen before costs. Returns how many."""
     cleared = 0
+    own = getattr(engine, "clear_caches", None)
+    if callable(own):
+        own()
+        cleared += 1
     for value in vars(engine).values():
         clear = getattr(value, "cache_clear", None)
         if callable(clear):

@@ -134,6 +134,11 @@ class Catalog:
         )
         self._build_speakers()
         self._build_roles()
+        self._text_rows = lru_cache(maxsize=1024)(self._text_rows_uncached)
+
+    def clear_caches(self) -> None:
+        """Forget per-question lookups (benchmarks measure questions never seen before)."""
+        self._text_rows.cache_clear()
 
     # ------------------------------------------------------------ speakers
 
@@ -247,8 +252,11 @@ class Catalog:
                 out.append(col.astype(np.int64))
         return np.unique(np.concatenate(out)) if out else np.zeros(0, np.int64)
 
-    @lru_cache(maxsize=1024)  # noqa: B019 - one catalog a process; a name is asked often
     def text_rows(self, word: str) -> np.ndarray:
+        """Rows whose quote itself (not the speaker's name or role) holds the word (cached)."""
+        return self._text_rows(word)
+
+    def _text_rows_uncached(self, word: str) -> np.ndarray:
         """Rows whose quote itself (not the speaker's name or role) holds the word."""
         terms = set(analyze(word))
         rows = self.term_rows(word)

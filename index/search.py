@@ -92,6 +92,11 @@ class Engine:
             problems=problems,
         )
 
+    def clear_caches(self) -> None:
+        """Forget every per-question cache, so the next ask costs what a new question costs."""
+        self._read.cache_clear()
+        self.catalog.clear_caches()
+
     # ------------------------------------------------------------ lookups
 
     @property
