@@ -13,4 +13,4 @@ test: venv
 	.venv/bin/python -m pytest
 
 eval: venv
-	.venv/bin/python -m index eval data/eval/questions.jsonl
+	.venv/bin/python -m index eval
