@@ -122,7 +122,7 @@ class Catalog:
                 by_outlet[key].append(i)
             for src in s.sources:
                 self.outlet_label.setdefault(outlet_key(src.outlet), src.outlet)
-        self.country_rows_list = by_country
+        self.is_note = np.fromiter((s.kind == "note" for s in self.statements), bool, n)
         self.by_country = _rows(by_country)
         self.by_doc = _rows(by_doc)
         self.by_kind = _rows(by_kind)
@@ -263,11 +263,13 @@ class Catalog:
         keep = [r for r in rows if terms & set(analyze(self.statements[int(r)].text))]
         return np.asarray(keep, dtype=np.int64)
 
-    def archive_order(self, rows: np.ndarray) -> np.ndarray:
-        """Rows grouped by compilation, newest compilation first, document order within."""
+    def archive_order(self, rows: np.ndarray, *, notes_last: bool = False) -> np.ndarray:
+        """Rows grouped by compilation, newest compilation first, document order within;
+        ``notes_last``: "no remarks" notes after the statements of their compilation."""
         if len(rows) == 0:
             return rows
-        order = np.lexsort((self.position[rows], self.doc_of_row[rows]))
+        note = self.is_note[rows] if notes_last else np.zeros(len(rows), bool)
+        order = np.lexsort((self.position[rows], note, self.doc_of_row[rows]))
         return rows[order]
 
     def newest_document(self) -> Document | None:

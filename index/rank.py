@@ -140,7 +140,9 @@ class Ranker:
 
     def _listed(self, q: Query, rows: np.ndarray) -> Ranked:
         """No topic: everything in scope, grouped by compilation, newest first."""
-        rows = self._ordered(q, self.cat.archive_order(rows))
+        # A "no remarks" note answers its own country; in wider lists statements lead.
+        notes_last = len(q.countries) != 1 or bool(q.regions)
+        rows = self._ordered(q, self.cat.archive_order(rows, notes_last=notes_last))
         sure = not q.speakers or q.speaker_score >= self.cfg.sure_name
         return Ranked(rows, np.ones(len(rows)), "list", sure)
 
