@@ -245,7 +245,12 @@ def run(args: argparse.Namespace) -> str:
 
     log("engine (BM25, speakers, names, countries)")
     timed(BM25, "__init__", "BM25")
-    timed(Engine, "_build_speakers", "speakers + role terms + names")
+    from index.catalog import Catalog
+    from index.understand import Reader
+
+    timed(Catalog, "_build_speakers", "speakers (merged spellings) + names")
+    timed(Catalog, "_build_roles", "roles per statement")
+    timed(Reader, "__init__", "question reader (outlets, regions, events)")
     timed(NameMatcher, "__init__", "NameMatcher (inside speakers)")
     timed(CountryMatcher, "__init__", "CountryMatcher")
     planted: dict[str, np.ndarray] = {}

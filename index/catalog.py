@@ -146,11 +146,16 @@ class Catalog:
         groups: dict[str, list[int]] = defaultdict(list)
         spellings: dict[str, list[str]] = defaultdict(list)
         person_key: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        known: dict[tuple[str, str, bool], str] = {}  # each spelling is looked at once
         for i, s in enumerate(self.statements):
             if s.speaker:
-                gkey = "n:" + fold(s.speaker)
-                if s.kind == "person":
-                    gkey = self._same_person(person_key, s.country, s.speaker, gkey)
+                seen = (s.country, s.speaker, s.kind == "person")
+                gkey = known.get(seen)
+                if gkey is None:
+                    gkey = "n:" + fold(s.speaker)
+                    if s.kind == "person":
+                        gkey = self._same_person(person_key, s.country, s.speaker, gkey)
+                    known[seen] = gkey
                 groups[gkey].append(i)
                 if s.speaker not in spellings[gkey]:
                     spellings[gkey].append(s.speaker)
@@ -278,6 +283,7 @@ class Catalog:
         return next(self.documents[d] for d, r in self.doc_rank.items() if r == 0)
 
 
+@lru_cache(maxsize=65_536)  # a few hundred outlets cite a million statements
 def outlet_key(name: str) -> str:
     """An outlet name's folded words: "The Financial Times" and "financial times" agree."""
     words = tokens(name)
