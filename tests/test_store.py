@@ -1,4 +1,4 @@
-"""The index bundle: round trip, exact vs IVF, corruption, staleness and atomic saves."""
+"""The index bundle: round trip, exact vs IVF, corruption, integrity, staleness, atomic saves."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from index.store import (
     describe_index,
     load_bundle,
     make_faiss_index,
+    manifest_seal,
     recall,
     save_bundle,
     source_hashes,
@@ -92,10 +93,52 @@ def leftovers(path: Path) -> list[str]:
     return sorted(p.name for p in path.parent.iterdir() if p.name != path.name)
 
 
-def edit_manifest(path: Path, **changes: object) -> None:
+def edit_manifest(path: Path, *, reseal: bool = True, **changes: object) -> None:
+    """Change manifest fields; ``reseal`` as if the manifest had been written so at build."""
     manifest = json.loads((path / store.MANIFEST).read_text())
     manifest.update(changes)
+    if reseal:
+        manifest[store.SEAL] = manifest_seal(manifest)
     (path / store.MANIFEST).write_text(json.dumps(manifest))
+
+
+def rehash(path: Path) -> None:
+    """Record the data files' current sizes and hashes: damage done before the build hashed."""
+    edit_manifest(
+        path,
+        **{
+            store.SIZES: {name: (path / name).stat().st_size for name in store.DATA_FILES},
+            store.HASHES: {name: store.sha256_file(path / name) for name in store.DATA_FILES},
+        },
+    )
+
+
+def damage_block(file: Path) -> None:
+    """Overwrite up to 4 KiB in the middle of ``file`` with other bytes; the size stays."""
+    data = bytearray(file.read_bytes())
+    size = min(4096, len(data) // 4)
+    start = len(data) // 2 - size // 2
+    data[start : start + size] = bytes(b ^ 0xFF for b in data[start : start + size])
+    file.write_bytes(bytes(data))
+
+
+def damage_one_character(file: Path) -> None:
+    """Change one byte near the middle: in a text file a digit or letter into another of its
+    kind (the JSON still parses), in vectors.faiss one low bit (a float moves a little)."""
+    data = bytearray(file.read_bytes())
+    middle = len(data) // 2
+    if file.name == store.VECTORS:
+        data[middle] ^= 0x01
+    else:
+        at = min(
+            (i for i, b in enumerate(data) if chr(b).isascii() and chr(b).isalnum()),
+            key=lambda i: abs(i - middle),
+        )
+        was = chr(data[at])
+        data[at] = ord(
+            ("1" if was == "0" else "0") if was.isdigit() else ("b" if was == "a" else "a")
+        )
+    file.write_bytes(bytes(data))
 
 
 def test_round_trip(tmp_path: Path) -> None:
@@ -111,6 +154,10 @@ def test_round_trip(tmp_path: Path) -> None:
     assert manifest["index_type"] == "Flat"
     assert manifest["sources"] == {"doc.txt": "aa11"}
     assert manifest["built_at"]
+    assert set(manifest[store.HASHES]) == set(manifest[store.SIZES]) == set(store.DATA_FILES)
+    for name in store.DATA_FILES:
+        assert manifest[store.HASHES][name] == store.sha256_file(path / name)
+    assert manifest[store.SEAL] == manifest_seal(manifest)
     scores, ids = bundle.index.search(vectors[3:4], 3)
     assert ids[0][0] == 3
     assert scores[0][0] == pytest.approx(1.0, abs=1e-5)
@@ -205,26 +252,26 @@ def _garbage_vectors(path: Path) -> None:
     (path / store.VECTORS).write_bytes(os.urandom(size))
 
 
-def _truncate_vectors_unchecked(path: Path) -> None:
-    edit_manifest(path, files=None)  # no sizes to compare: FAISS itself must notice
-    _truncate_vectors(path)
+def _garbage_vectors_hashed(path: Path) -> None:
+    _garbage_vectors(path)
+    rehash(path)  # the hashes agree: FAISS itself must notice
 
 
 def _drop_statement(path: Path) -> None:
     lines = (path / store.STATEMENTS).read_text(encoding="utf-8").splitlines(keepends=True)
     (path / store.STATEMENTS).write_text("".join(lines[:-1]), encoding="utf-8")
-    edit_manifest(path, files=None)
+    rehash(path)
 
 
 def _empty_statements(path: Path) -> None:
     (path / store.STATEMENTS).write_text("{}\n" * 20)
-    edit_manifest(path, files=None)
+    rehash(path)
 
 
 CORRUPTIONS = {
     "truncated-vectors": (_truncate_vectors, "vectors.faiss is .* bytes but the manifest says"),
-    "garbage-vectors": (_garbage_vectors, "FAISS cannot read vectors.faiss"),
-    "truncated-unchecked": (_truncate_vectors_unchecked, "FAISS cannot read vectors.faiss"),
+    "garbage-vectors": (_garbage_vectors, "vectors.faiss does not match its sha256"),
+    "garbage-vectors-hashed": (_garbage_vectors_hashed, "FAISS cannot read vectors.faiss"),
     "no-statements": (lambda p: (p / store.STATEMENTS).unlink(), "statements.jsonl is missing"),
     "no-manifest": (lambda p: (p / store.MANIFEST).unlink(), "manifest.json is missing"),
     "bad-json": (
@@ -239,6 +286,27 @@ CORRUPTIONS = {
         "dimension 32 but the manifest says 33",
     ),
     "bad-statement": (_empty_statements, "statements.jsonl line 1 is not a statement"),
+    "unsealed-edit": (
+        lambda p: edit_manifest(p, nprobe=3, reseal=False),
+        "manifest.json does not match its own manifest_sha256",
+    ),
+    "no-hashes": (lambda p: edit_manifest(p, sha256=None), "field 'sha256' should be dict"),
+    "hash-missing": (
+        lambda p: edit_manifest(p, sha256={}),
+        "manifest.json has no sha256 for vectors.faiss",
+    ),
+    "size-missing": (
+        lambda p: edit_manifest(p, files={}),
+        "manifest.json has no size for vectors.faiss",
+    ),
+    "no-seal": (
+        lambda p: edit_manifest(p, manifest_sha256=None, reseal=False),
+        "manifest.json does not match its own manifest_sha256",
+    ),
+    "renamed-field": (
+        lambda p: edit_manifest(p, reseal=False, cuont=20),
+        "manifest.json does not match its own manifest_sha256",
+    ),
 }
 
 
@@ -271,6 +339,39 @@ def test_stale_bundle(tmp_path: Path, expect: dict[str, object], message: str) -
         load_bundle(path, expect=MANIFEST | expect)
     assert str(path) in str(stale.value)
     assert stale.value.reason
+
+
+DAMAGES = {"block": damage_block, "one-character": damage_one_character}
+
+
+@pytest.mark.parametrize("name", [store.MANIFEST, *store.DATA_FILES])
+@pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
+def test_damage_inside_any_file_is_caught(
+    tmp_path: Path, name: str, damage: Callable[[Path], None]
+) -> None:
+    """Bytes overwritten in place (the size unchanged) are noticed, naming the file."""
+    path = tmp_path / "index"
+    write_bundle(path, n=200)
+    size = (path / name).stat().st_size
+    damage(path / name)
+    assert (path / name).stat().st_size == size
+    with pytest.raises(IndexCorrupt, match=f"{name} (does not match|is not valid JSON)"):
+        load_bundle(path)
+
+
+def test_previous_format_is_stale_not_corrupt(tmp_path: Path) -> None:
+    """A bundle written before hashes (format 1: sizes only) is rebuilt, not refused."""
+    path = tmp_path / "index"
+    write_bundle(path)
+    manifest = json.loads((path / store.MANIFEST).read_text())
+    for key in (store.HASHES, store.SEAL):
+        del manifest[key]
+    manifest["format"] = 1
+    (path / store.MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(IndexStale, match="it has format 1, this version reads format 2"):
+        load_bundle(path)
+    with pytest.raises(IndexStale):
+        load_bundle(path, expect=MANIFEST | {"format": store.FORMAT_VERSION})
 
 
 def test_other_format_is_stale(tmp_path: Path) -> None:
