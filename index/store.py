@@ -43,6 +43,17 @@ SEAL = "manifest_sha256"
 # 1.25 GB/s (bench/RESULTS.md, "Bundle integrity"), and the sources are hashed with it too.
 _HASH_CHUNK = 1 << 20
 
+# Stored vectors are unit length (scores are inner products). make_faiss_index allows
+# |norm² - 1| up to UNIT_NORM_TOLERANCE; loading allows twice that, so rounding never
+# refuses a bundle that was accepted at build (a false alarm would rebuild on every start).
+UNIT_NORM_TOLERANCE = 1e-3
+_LOADED_NORM_TOLERANCE = 2 * UNIT_NORM_TOLERANCE
+# SQ8 codes decode to norm² within 0.0041 of 1 (all of 100k generated 384-d vectors, IVF1265);
+# a damaged vector or quantiser lands far outside 0.1.
+_QUANTISED_NORM_TOLERANCE = 0.1
+_NORM_SAMPLE = 4096  # quantised vectors decoded per load (all of them below this)
+_NORM_CHUNK_ROWS = 1 << 16  # rows per norm computation: bounded scratch memory
+
 ENV_EXACT_THRESHOLD = "REACTIONS_EXACT_THRESHOLD"
 DEFAULT_EXACT_THRESHOLD = 50_000
 DEFAULT_TARGET_RECALL = 0.95
@@ -178,7 +189,7 @@ def make_faiss_index(
         raise ValueError(f"vectors must be a 2-D (n, dim) array, got shape {x.shape}")
     n, dim = x.shape
     norms = np.einsum("ij,ij->i", x, x)
-    if n and not np.allclose(norms, 1.0, atol=1e-3):
+    if n and not np.allclose(norms, 1.0, atol=UNIT_NORM_TOLERANCE):
         raise ValueError("vectors must be L2-normalised (scores are inner products)")
     threshold = exact_threshold_from_env() if exact_threshold is None else exact_threshold
     if n < max(threshold, 2):
@@ -387,8 +398,9 @@ def load_bundle(
 ) -> Bundle:
     """Load and check a bundle; raises IndexMissing, IndexCorrupt or IndexStale (IndexProblem).
 
-    With ``verify`` (the default) every file must match the sha256 its manifest lists;
-    ``verify=False`` checks sizes only (for benchmarks of what verification costs).
+    With ``verify`` (the default) every file must match the sha256 its manifest lists and the
+    stored vectors must be finite and unit length; ``verify=False`` checks sizes only (for
+    benchmarks of what verification costs).
     """
     index_dir = Path(index_dir)
     if index_dir.exists() and not index_dir.is_dir():
@@ -409,6 +421,8 @@ def load_bundle(
             for name in DATA_FILES
         }
         index = _read_vectors(index_dir, opened[VECTORS])
+        if verify:
+            _check_vectors(index_dir, index)
         statements = _read_statements(index_dir, opened[STATEMENTS])
         documents = _read_documents(index_dir, opened[DOCUMENTS])
     if index.d != manifest["dim"]:
@@ -530,6 +544,99 @@ def _read_vectors(index_dir: Path, fh: IO[bytes]) -> faiss.Index:
     except (RuntimeError, MemoryError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise IndexCorrupt(index_dir, f"FAISS cannot read {VECTORS} ({first})") from exc
+
+
+def _check_vectors(index_dir: Path, index: faiss.Index) -> None:
+    """IndexCorrupt unless the stored vectors are finite and unit length.
+
+    A hash only proves the file is what was written; this catches vectors that were already
+    wrong when written (NaN or huge values change every answer). Exact indexes are checked
+    row by row; IVF indexes have their centroids checked, their ids checked to be 0..n-1 once
+    each, and a fixed sample of their quantised vectors decoded.
+    """
+    if isinstance(index, faiss.IndexFlat):
+        _check_rows(index_dir, _flat_rows(index), "row", _LOADED_NORM_TOLERANCE)
+        return
+    try:
+        ivf: Any = faiss.downcast_index(faiss.extract_index_ivf(index))
+    except RuntimeError:
+        log.debug("no integrity check for %s vectors", type(index).__name__)
+        return
+    quantizer: Any = faiss.downcast_index(ivf.quantizer)
+    if isinstance(quantizer, faiss.IndexFlat):
+        _check_rows(index_dir, _flat_rows(quantizer), "IVF centroid", None)
+    ids, starts = _ivf_ids(ivf)
+    if len(ids) != index.ntotal or not np.array_equal(
+        np.bincount(ids[(ids >= 0) & (ids < len(ids))], minlength=len(ids)), np.ones(len(ids))
+    ):
+        raise IndexCorrupt(
+            index_dir, f"{VECTORS}: the IVF lists do not hold each id 0..{index.ntotal - 1} once"
+        )
+    n = len(ids)
+    # The same rows every time: a bundle passes or fails, never by the luck of the draw.
+    rows = np.arange(n)
+    if n > _NORM_SAMPLE:
+        rows = np.sort(np.random.default_rng(0).choice(n, _NORM_SAMPLE, replace=False))
+    lists = np.searchsorted(starts, rows, side="right") - 1
+    decoded = np.empty((len(rows), ivf.d), dtype=np.float32)
+    try:
+        for i, (list_no, row) in enumerate(zip(lists.tolist(), rows.tolist(), strict=True)):
+            offset = row - int(starts[list_no])
+            ivf.reconstruct_from_offset(list_no, offset, faiss.swig_ptr(decoded[i]))
+    except RuntimeError:  # an IVF kind that cannot decode its codes: the ids were checked
+        log.debug("no decode check for %s vectors", type(ivf).__name__)
+        return
+    _check_rows(index_dir, decoded, "decoded vector", _QUANTISED_NORM_TOLERANCE, ids[rows])
+
+
+def _flat_rows(index: Any) -> np.ndarray:
+    """The (ntotal, d) float32 array an IndexFlat stores, as a view (no copy)."""
+    if index.ntotal == 0:
+        return np.empty((0, index.d), dtype=np.float32)
+    flat = faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d)
+    return np.asarray(flat).reshape(index.ntotal, index.d)
+
+
+def _ivf_ids(ivf: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Every id in list order, and where each list starts in that order."""
+    invlists = ivf.invlists
+    sizes = np.array([invlists.list_size(i) for i in range(ivf.nlist)], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    ids = np.empty(int(starts[-1]), dtype=np.int64)
+    for list_no in np.flatnonzero(sizes).tolist():
+        pointer = invlists.get_ids(list_no)
+        try:
+            faiss.memcpy(faiss.swig_ptr(ids[starts[list_no] :]), pointer, int(sizes[list_no]) * 8)
+        finally:
+            invlists.release_ids(list_no, pointer)
+    return ids, starts
+
+
+def _check_rows(
+    index_dir: Path,
+    rows: np.ndarray,
+    what: str,
+    tolerance: float | None,
+    labels: np.ndarray | None = None,
+) -> None:
+    """IndexCorrupt at the first row that is not finite or (with ``tolerance``) whose squared
+    norm is further than that from 1."""
+    for start in range(0, len(rows), _NORM_CHUNK_ROWS):
+        chunk = rows[start : start + _NORM_CHUNK_ROWS]
+        # A NaN or infinite value, or one too large to square, makes its row's norm² NaN or
+        # inf: one pass over the data finds both kinds of damage.
+        squares = np.einsum("ij,ij->i", chunk, chunk)
+        bad = ~np.isfinite(squares)
+        if tolerance is not None:
+            bad |= ~(np.abs(squares - 1.0) <= tolerance)
+        if bad.any():
+            at = int(np.argmax(bad))
+            row = start + at if labels is None else int(labels[start + at])
+            if not np.isfinite(chunk[at]).all():
+                problem = "holds NaN or infinite values"
+            else:
+                problem = f"is not unit length (squared norm {float(squares[at]):.6g})"
+            raise IndexCorrupt(index_dir, f"{VECTORS} {what} {row} {problem}")
 
 
 def _read_statements(index_dir: Path, fh: IO[bytes]) -> list[Statement]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -357,6 +358,85 @@ def test_damage_inside_any_file_is_caught(
     assert (path / name).stat().st_size == size
     with pytest.raises(IndexCorrupt, match=f"{name} (does not match|is not valid JSON)"):
         load_bundle(path)
+
+
+def _flat_with(vectors: np.ndarray) -> faiss.Index:
+    """An exact index over ``vectors`` as given (make_faiss_index would refuse bad rows)."""
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+BAD_ROWS = {
+    "nan": (math.nan, "row 3 holds NaN or infinite values"),
+    "inf": (math.inf, "row 3 holds NaN or infinite values"),
+    "huge": (1e38, r"row 3 is not unit length \(squared norm inf\)"),
+    "double": (2.0, r"row 3 is not unit length \(squared norm 4\)"),
+}
+
+
+@pytest.mark.parametrize(("value", "message"), BAD_ROWS.values(), ids=BAD_ROWS.keys())
+def test_bad_vectors_written_with_a_valid_hash_are_caught(
+    tmp_path: Path, value: float, message: str
+) -> None:
+    """Vectors already wrong when hashed (NaN, huge, not unit) are refused all the same."""
+    path = tmp_path / "index"
+    vectors = write_bundle(path, n=20)
+    vectors[3] = vectors[3] * value if value == 2.0 else value
+    faiss.write_index(_flat_with(vectors), str(path / store.VECTORS))
+    rehash(path)
+    with pytest.raises(IndexCorrupt, match=f"vectors.faiss {message}"):
+        load_bundle(path)
+    assert load_bundle(path, verify=False).index.ntotal == 20  # only the check refuses it
+
+
+def _save_ivf(path: Path, index: faiss.Index) -> None:
+    save_bundle(
+        path,
+        index=index,
+        statements=make_statements(index.ntotal),
+        documents=[],
+        manifest=MANIFEST | {"dim": index.d},
+    )
+
+
+BAD_IVF_ROWS = {
+    # FAISS files a NaN vector under no list at all: the row can never be found.
+    "nan": (math.nan, r"the IVF lists do not hold each id 0\.\.1999 once"),
+    "huge": (1e38, "decoded vector 1999 is not unit length"),
+    "triple": (3.0, "decoded vector 1999 is not unit length"),
+}
+
+
+@pytest.mark.parametrize(("value", "message"), BAD_IVF_ROWS.values(), ids=BAD_IVF_ROWS.keys())
+def test_bad_vector_in_an_ivf_index_is_caught(tmp_path: Path, value: float, message: str) -> None:
+    """Quantised vectors are decoded (all of them, this few) and their norms checked."""
+    vectors = clustered(2_000, dim=DIM)
+    index = make_faiss_index(vectors[:-1], exact_threshold=1_000)
+    bad = vectors[-1:] * value if value == 3.0 else np.full_like(vectors[-1:], value)
+    index.add(bad)  # encoded after training, as a bad embedding would be
+    _save_ivf(tmp_path / "index", index)
+    with pytest.raises(IndexCorrupt, match=message):
+        load_bundle(tmp_path / "index")
+
+
+def test_ivf_ids_must_be_each_row_once(tmp_path: Path) -> None:
+    vectors = clustered(2_000, dim=DIM)
+    index = faiss.index_factory(DIM, "IVF8,SQ8", faiss.METRIC_INNER_PRODUCT)
+    index.train(vectors)
+    ids = np.arange(2_000)
+    ids[5] = 6  # row 5 would never be found, row 6 twice
+    index.add_with_ids(vectors, ids)
+    _save_ivf(tmp_path / "index", index)
+    with pytest.raises(IndexCorrupt, match=r"do not hold each id 0\.\.1999 once"):
+        load_bundle(tmp_path / "index")
+
+
+def test_a_sound_ivf_bundle_passes_the_checks(tmp_path: Path) -> None:
+    """More vectors than the decode sample: the sampled rows of a good index all pass."""
+    vectors = clustered(store._NORM_SAMPLE + 1_000, dim=DIM)
+    _save_ivf(tmp_path / "index", make_faiss_index(vectors, exact_threshold=1_000))
+    assert load_bundle(tmp_path / "index").index.ntotal == len(vectors)
 
 
 def test_previous_format_is_stale_not_corrupt(tmp_path: Path) -> None:
