@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import subprocess
@@ -30,6 +31,7 @@ from index.store import (
     save_bundle,
     source_hashes,
 )
+from tests.conftest import TEST_SOURCES
 
 REPO = Path(__file__).resolve().parents[1]
 DIM = 32
@@ -452,6 +454,26 @@ def test_previous_format_is_stale_not_corrupt(tmp_path: Path) -> None:
         load_bundle(path)
     with pytest.raises(IndexStale):
         load_bundle(path, expect=MANIFEST | {"format": store.FORMAT_VERSION})
+
+
+def test_engine_rebuilds_an_index_damaged_in_place(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """4 KiB overwritten inside vectors.faiss: the engine says so, rebuilds and answers."""
+    from index.search import Engine
+
+    idx = tmp_path / "index"
+    first = Engine.open(TEST_SOURCES, idx)
+    size = (idx / store.VECTORS).stat().st_size
+    damage_block(idx / store.VECTORS)
+    assert (idx / store.VECTORS).stat().st_size == size
+    with caplog.at_level(logging.INFO):
+        again = Engine.open(TEST_SOURCES, idx)
+    assert "index is broken" in caplog.text
+    assert "vectors.faiss does not match its sha256" in caplog.text
+    assert len(again.statements) == len(first.statements)
+    assert again.ask("Tonisson").hits[0].statement.speaker == "Jüri Tõnisson"
+    assert load_bundle(idx).index.ntotal == len(first.statements)  # the rebuilt one is sound
 
 
 def test_other_format_is_stale(tmp_path: Path) -> None:
