@@ -39,8 +39,8 @@ DATA_FILES = (VECTORS, STATEMENTS, DOCUMENTS)
 SIZES = "files"
 HASHES = "sha256"
 SEAL = "manifest_sha256"
-# SHA-256, not BLAKE2b: with SHA-NI it streams at 1.73 GB/s here against BLAKE2b's
-# 1.25 GB/s (bench/RESULTS.md, "Bundle integrity"), and the sources are hashed with it too.
+# SHA-256, not BLAKE2b: with SHA-NI it streams at 1.7-1.9 GB/s here against BLAKE2b's
+# 1.3 GB/s (bench/RESULTS.md, "Bundle integrity"), and the sources are hashed with it too.
 _HASH_CHUNK = 1 << 20
 
 # Stored vectors are unit length (scores are inner products). make_faiss_index allows
