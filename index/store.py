@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import io
 import json
 import logging
 import math
@@ -12,11 +13,11 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import faiss
 import numpy as np
@@ -25,12 +26,33 @@ from index.model import Document, Statement, document_from_dict, statement_from_
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# 2: the manifest lists every file's sha256 and seals itself; format-1 bundles (sizes only)
+# are stale, so they are rebuilt rather than served unverified.
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 STATEMENTS = "statements.jsonl"
 DOCUMENTS = "documents.json"
 DATA_FILES = (VECTORS, STATEMENTS, DOCUMENTS)
+# Manifest fields written here: {file: bytes}, {file: sha256 hex}, and the sha256 of the
+# manifest's other fields (it cannot list a hash of its own bytes, so it hashes its content).
+SIZES = "files"
+HASHES = "sha256"
+SEAL = "manifest_sha256"
+# SHA-256, not BLAKE2b: with SHA-NI it streams at 1.7-1.9 GB/s here against BLAKE2b's
+# 1.3 GB/s (bench/RESULTS.md, "Bundle integrity"), and the sources are hashed with it too.
+_HASH_CHUNK = 1 << 20
+
+# Stored vectors are unit length (scores are inner products). make_faiss_index allows
+# |norm² - 1| up to UNIT_NORM_TOLERANCE; loading allows twice that, so rounding never
+# refuses a bundle that was accepted at build (a false alarm would rebuild on every start).
+UNIT_NORM_TOLERANCE = 1e-3
+_LOADED_NORM_TOLERANCE = 2 * UNIT_NORM_TOLERANCE
+# SQ8 codes decode to norm² within 0.0041 of 1 (all of 100k generated 384-d vectors, IVF1265);
+# a damaged vector or quantiser lands far outside 0.1.
+_QUANTISED_NORM_TOLERANCE = 0.1
+_NORM_SAMPLE = 4096  # quantised vectors decoded per load (all of them below this)
+_NORM_CHUNK_ROWS = 1 << 16  # rows per norm computation: bounded scratch memory
 
 ENV_EXACT_THRESHOLD = "REACTIONS_EXACT_THRESHOLD"
 DEFAULT_EXACT_THRESHOLD = 50_000
@@ -46,6 +68,8 @@ _REQUIRED = {
     "index_type": str,
     "sources": dict,
     "built_at": str,
+    SIZES: dict,
+    HASHES: dict,
 }
 
 
@@ -103,11 +127,28 @@ class Bundle:
 
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+        return _sha256_stream(fh)
+
+
+def _sha256_stream(fh: IO[bytes]) -> str:
+    """Hex SHA-256 of the rest of an open file, read in chunks (never whole into memory)."""
+    digest = hashlib.sha256()
+    for block in iter(lambda: fh.read(_HASH_CHUNK), b""):
+        digest.update(block)
     return digest.hexdigest()
+
+
+def manifest_seal(manifest: Mapping[str, Any]) -> str:
+    """SHA-256 of the manifest's fields other than the seal, as canonical JSON.
+
+    Hashing the parsed content rather than the file's bytes lets the seal live inside the
+    file it protects; any change to a value (a flipped digit in a count or a file hash)
+    changes it.
+    """
+    content = {key: value for key, value in manifest.items() if key != SEAL}
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def source_hashes(paths: Iterable[Path]) -> dict[str, str]:
@@ -148,7 +189,7 @@ def make_faiss_index(
         raise ValueError(f"vectors must be a 2-D (n, dim) array, got shape {x.shape}")
     n, dim = x.shape
     norms = np.einsum("ij,ij->i", x, x)
-    if n and not np.allclose(norms, 1.0, atol=1e-3):
+    if n and not np.allclose(norms, 1.0, atol=UNIT_NORM_TOLERANCE):
         raise ValueError("vectors must be L2-normalised (scores are inner products)")
     threshold = exact_threshold_from_env() if exact_threshold is None else exact_threshold
     if n < max(threshold, 2):
@@ -240,7 +281,7 @@ def save_bundle(
     """Write a bundle atomically: build it in a sibling temp dir, then swap it into place.
 
     ``manifest`` needs ``model`` and ``sources``; format, dim, count, index_type, nprobe,
-    built_at and the files' sizes are filled in here.
+    built_at, the files' sizes and sha256 hashes and the manifest's seal are filled in here.
     """
     index_dir = Path(index_dir)
     if index.ntotal != len(statements):
@@ -268,7 +309,10 @@ def save_bundle(
         _write_text(tmp / STATEMENTS, lines)
         docs = [dataclasses.asdict(d) for d in documents]
         _write_text(tmp / DOCUMENTS, [json.dumps(docs, ensure_ascii=False, indent=1), "\n"])
-        full["files"] = {name: (tmp / name).stat().st_size for name in DATA_FILES}
+        full[SIZES] = {name: (tmp / name).stat().st_size for name in DATA_FILES}
+        # Hashed after writing and fsync, so the hashes are of the bytes on disk.
+        full[HASHES] = {name: sha256_file(tmp / name) for name in DATA_FILES}
+        full[SEAL] = manifest_seal(full)
         _write_text(tmp / MANIFEST, [json.dumps(full, ensure_ascii=False, indent=2), "\n"])
         tmp.chmod(0o755)  # mkdtemp makes it private; the bot may run as another user
         _fsync_dir(tmp)
@@ -349,8 +393,15 @@ def _clean_leftovers(index_dir: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def load_bundle(index_dir: Path, *, expect: Mapping[str, Any] | None = None) -> Bundle:
-    """Load and check a bundle; raises IndexMissing, IndexCorrupt or IndexStale (IndexProblem)."""
+def load_bundle(
+    index_dir: Path, *, expect: Mapping[str, Any] | None = None, verify: bool = True
+) -> Bundle:
+    """Load and check a bundle; raises IndexMissing, IndexCorrupt or IndexStale (IndexProblem).
+
+    With ``verify`` (the default) every file must match the sha256 its manifest lists and the
+    stored vectors must be finite and unit length; ``verify=False`` checks sizes only (for
+    benchmarks of what verification costs).
+    """
     index_dir = Path(index_dir)
     if index_dir.exists() and not index_dir.is_dir():
         raise IndexCorrupt(index_dir, "it is not a directory")
@@ -362,24 +413,18 @@ def load_bundle(index_dir: Path, *, expect: Mapping[str, Any] | None = None) -> 
     manifest = _read_manifest(index_dir)
     if expect:
         _check_expected(index_dir, manifest, expect)
-    files = manifest.get("files")
-    for name in DATA_FILES:
-        path = index_dir / name
-        if not path.is_file():
-            raise IndexCorrupt(index_dir, f"{name} is missing")
-        if isinstance(files, dict) and name in files and path.stat().st_size != files[name]:
-            raise IndexCorrupt(
-                index_dir,
-                f"{name} is {path.stat().st_size} bytes but the manifest says {files[name]}"
-                " (truncated or partly written)",
-            )
-    try:
-        index = faiss.read_index(str(index_dir / VECTORS))
-    except (RuntimeError, MemoryError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise IndexCorrupt(index_dir, f"FAISS cannot read {VECTORS} ({first})") from exc
-    statements = _read_statements(index_dir)
-    documents = _read_documents(index_dir)
+    # Each file is checked and then parsed through the same open file, so what is parsed is
+    # what was hashed even if a concurrent save swaps the directory in between.
+    with contextlib.ExitStack() as stack:
+        opened = {
+            name: stack.enter_context(_open_checked(index_dir, name, manifest, verify=verify))
+            for name in DATA_FILES
+        }
+        index = _read_vectors(index_dir, opened[VECTORS])
+        if verify:
+            _check_vectors(index_dir, index)
+        statements = _read_statements(index_dir, opened[STATEMENTS])
+        documents = _read_documents(index_dir, opened[DOCUMENTS])
     if index.d != manifest["dim"]:
         raise IndexCorrupt(
             index_dir, f"{VECTORS} has dimension {index.d} but the manifest says {manifest['dim']}"
@@ -405,10 +450,17 @@ def _read_manifest(index_dir: Path) -> dict[str, Any]:
         raise IndexCorrupt(index_dir, f"{MANIFEST} is not valid JSON ({exc})") from exc
     if not isinstance(manifest, dict):
         raise IndexCorrupt(index_dir, f"{MANIFEST} is not a JSON object")
+    # The format comes first: an older bundle lacks the newer fields and is stale, not corrupt.
     version = manifest.get("format")
     if isinstance(version, int) and version != FORMAT_VERSION:
         raise IndexStale(
             index_dir, f"it has format {version}, this version reads format {FORMAT_VERSION}"
+        )
+    # Then the seal: any change since the build, even one that leaves valid JSON and valid
+    # fields (a digit of a count or of a file's hash), is reported as what it is.
+    if manifest.get(SEAL) != manifest_seal(manifest):
+        raise IndexCorrupt(
+            index_dir, f"{MANIFEST} does not match its own {SEAL} (changed after the build)"
         )
     for key, kind in _REQUIRED.items():
         value = manifest.get(key)
@@ -416,6 +468,12 @@ def _read_manifest(index_dir: Path) -> dict[str, Any]:
             raise IndexCorrupt(
                 index_dir, f"{MANIFEST} field {key!r} should be {kind.__name__}, got {value!r}"
             )
+    for name in DATA_FILES:
+        size, digest = manifest[SIZES].get(name), manifest[HASHES].get(name)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise IndexCorrupt(index_dir, f"{MANIFEST} has no size for {name}")
+        if not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+            raise IndexCorrupt(index_dir, f"{MANIFEST} has no sha256 for {name}")
     return manifest
 
 
@@ -437,27 +495,173 @@ def _check_expected(index_dir: Path, manifest: dict[str, Any], expect: Mapping[s
             raise IndexStale(index_dir, f"{key} is {have!r}, expected {wanted!r}")
 
 
-def _read_statements(index_dir: Path) -> list[Statement]:
-    statements = []
+@contextlib.contextmanager
+def _open_checked(
+    index_dir: Path, name: str, manifest: Mapping[str, Any], *, verify: bool
+) -> Iterator[IO[bytes]]:
+    """The bundle file ``name``, open at its start once its size (and with ``verify`` its
+    sha256) matches the manifest.
+
+    The hash is checked before anything parses the file: a damaged FAISS header could
+    otherwise ask for gigabytes before the damage showed. The second read comes from the
+    page cache.
+    """
     try:
-        with open(index_dir / STATEMENTS, encoding="utf-8") as fh:
-            for number, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    statements.append(statement_from_dict(json.loads(line)))
-                except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                    raise IndexCorrupt(
-                        index_dir, f"{STATEMENTS} line {number} is not a statement ({exc!r})"
-                    ) from exc
+        fh = open(index_dir / name, "rb")  # noqa: SIM115 (closed by the with below)
+    except FileNotFoundError:
+        raise IndexCorrupt(index_dir, f"{name} is missing") from None
+    except OSError as exc:
+        raise IndexCorrupt(index_dir, f"cannot read {name} ({exc})") from exc
+    with fh:
+        size, expected = os.fstat(fh.fileno()).st_size, manifest[SIZES][name]
+        if size != expected:
+            raise IndexCorrupt(
+                index_dir,
+                f"{name} is {size} bytes but the manifest says {expected}"
+                " (truncated or partly written)",
+            )
+        if verify:
+            try:
+                digest = _sha256_stream(fh)
+            except OSError as exc:
+                raise IndexCorrupt(index_dir, f"cannot read {name} ({exc})") from exc
+            if digest != manifest[HASHES][name]:
+                raise IndexCorrupt(
+                    index_dir,
+                    f"{name} does not match its sha256 in the manifest"
+                    f" ({digest[:12]}… instead of {manifest[HASHES][name][:12]}…):"
+                    " it changed after the build",
+                )
+            fh.seek(0)
+        yield fh
+
+
+def _read_vectors(index_dir: Path, fh: IO[bytes]) -> faiss.Index:
+    # FAISS reads through the open file (not the path), so it reads the bytes just hashed.
+    reader = faiss.PyCallbackIOReader(fh.read, _HASH_CHUNK)  # type: ignore[attr-defined]
+    try:
+        return faiss.read_index(reader)
+    except (RuntimeError, MemoryError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise IndexCorrupt(index_dir, f"FAISS cannot read {VECTORS} ({first})") from exc
+
+
+def _check_vectors(index_dir: Path, index: faiss.Index) -> None:
+    """IndexCorrupt unless the stored vectors are finite and unit length.
+
+    A hash only proves the file is what was written; this catches vectors that were already
+    wrong when written (NaN or huge values change every answer). Exact indexes are checked
+    row by row; IVF indexes have their centroids checked, their ids checked to be 0..n-1 once
+    each, and a fixed sample of their quantised vectors decoded.
+    """
+    if isinstance(index, faiss.IndexFlat):
+        _check_rows(index_dir, _flat_rows(index), "row", _LOADED_NORM_TOLERANCE)
+        return
+    try:
+        ivf: Any = faiss.downcast_index(faiss.extract_index_ivf(index))
+    except RuntimeError:
+        log.debug("no integrity check for %s vectors", type(index).__name__)
+        return
+    quantizer: Any = faiss.downcast_index(ivf.quantizer)
+    if isinstance(quantizer, faiss.IndexFlat):
+        _check_rows(index_dir, _flat_rows(quantizer), "IVF centroid", None)
+    ids, starts = _ivf_ids(ivf)
+    if len(ids) != index.ntotal or not np.array_equal(
+        np.bincount(ids[(ids >= 0) & (ids < len(ids))], minlength=len(ids)), np.ones(len(ids))
+    ):
+        raise IndexCorrupt(
+            index_dir, f"{VECTORS}: the IVF lists do not hold each id 0..{index.ntotal - 1} once"
+        )
+    n = len(ids)
+    # The same rows every time: a bundle passes or fails, never by the luck of the draw.
+    rows = np.arange(n)
+    if n > _NORM_SAMPLE:
+        rows = np.sort(np.random.default_rng(0).choice(n, _NORM_SAMPLE, replace=False))
+    lists = np.searchsorted(starts, rows, side="right") - 1
+    decoded = np.empty((len(rows), ivf.d), dtype=np.float32)
+    try:
+        for i, (list_no, row) in enumerate(zip(lists.tolist(), rows.tolist(), strict=True)):
+            offset = row - int(starts[list_no])
+            ivf.reconstruct_from_offset(list_no, offset, faiss.swig_ptr(decoded[i]))
+    except RuntimeError:  # an IVF kind that cannot decode its codes: the ids were checked
+        log.debug("no decode check for %s vectors", type(ivf).__name__)
+        return
+    _check_rows(index_dir, decoded, "decoded vector", _QUANTISED_NORM_TOLERANCE, ids[rows])
+
+
+def _flat_rows(index: Any) -> np.ndarray:
+    """The (ntotal, d) float32 array an IndexFlat stores, as a view (no copy)."""
+    if index.ntotal == 0:
+        return np.empty((0, index.d), dtype=np.float32)
+    flat = faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d)
+    return np.asarray(flat).reshape(index.ntotal, index.d)
+
+
+def _ivf_ids(ivf: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Every id in list order, and where each list starts in that order."""
+    invlists = ivf.invlists
+    sizes = np.array([invlists.list_size(i) for i in range(ivf.nlist)], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    ids = np.empty(int(starts[-1]), dtype=np.int64)
+    for list_no in np.flatnonzero(sizes).tolist():
+        pointer = invlists.get_ids(list_no)
+        try:
+            faiss.memcpy(faiss.swig_ptr(ids[starts[list_no] :]), pointer, int(sizes[list_no]) * 8)
+        finally:
+            invlists.release_ids(list_no, pointer)
+    return ids, starts
+
+
+def _check_rows(
+    index_dir: Path,
+    rows: np.ndarray,
+    what: str,
+    tolerance: float | None,
+    labels: np.ndarray | None = None,
+) -> None:
+    """IndexCorrupt at the first row that is not finite or (with ``tolerance``) whose squared
+    norm is further than that from 1."""
+    for start in range(0, len(rows), _NORM_CHUNK_ROWS):
+        chunk = rows[start : start + _NORM_CHUNK_ROWS]
+        # A NaN or infinite value, or one too large to square, makes its row's norm² NaN or
+        # inf: one pass over the data finds both kinds of damage.
+        squares = np.einsum("ij,ij->i", chunk, chunk)
+        bad = ~np.isfinite(squares)
+        if tolerance is not None:
+            bad |= ~(np.abs(squares - 1.0) <= tolerance)
+        if bad.any():
+            at = int(np.argmax(bad))
+            row = start + at if labels is None else int(labels[start + at])
+            if not np.isfinite(chunk[at]).all():
+                problem = "holds NaN or infinite values"
+            else:
+                problem = f"is not unit length (squared norm {float(squares[at]):.6g})"
+            raise IndexCorrupt(index_dir, f"{VECTORS} {what} {row} {problem}")
+
+
+def _read_statements(index_dir: Path, fh: IO[bytes]) -> list[Statement]:
+    statements = []
+    text = io.TextIOWrapper(fh, encoding="utf-8")
+    try:
+        for number, line in enumerate(text, 1):
+            if not line.strip():
+                continue
+            try:
+                statements.append(statement_from_dict(json.loads(line)))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise IndexCorrupt(
+                    index_dir, f"{STATEMENTS} line {number} is not a statement ({exc!r})"
+                ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise IndexCorrupt(index_dir, f"cannot read {STATEMENTS} ({exc})") from exc
+    finally:
+        text.detach()  # the caller owns (and closes) the binary file
     return statements
 
 
-def _read_documents(index_dir: Path) -> list[Document]:
+def _read_documents(index_dir: Path, fh: IO[bytes]) -> list[Document]:
     try:
-        rows = json.loads((index_dir / DOCUMENTS).read_text(encoding="utf-8"))
+        rows = json.loads(fh.read().decode("utf-8"))
         if not isinstance(rows, list):
             raise TypeError("not a JSON list")
         return [document_from_dict(row) for row in rows]

@@ -1,8 +1,10 @@
-"""The index bundle: round trip, exact vs IVF, corruption, staleness and atomic saves."""
+"""The index bundle: round trip, exact vs IVF, corruption, integrity, staleness, atomic saves."""
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import subprocess
 import sys
@@ -24,10 +26,12 @@ from index.store import (
     describe_index,
     load_bundle,
     make_faiss_index,
+    manifest_seal,
     recall,
     save_bundle,
     source_hashes,
 )
+from tests.conftest import TEST_SOURCES
 
 REPO = Path(__file__).resolve().parents[1]
 DIM = 32
@@ -92,10 +96,52 @@ def leftovers(path: Path) -> list[str]:
     return sorted(p.name for p in path.parent.iterdir() if p.name != path.name)
 
 
-def edit_manifest(path: Path, **changes: object) -> None:
+def edit_manifest(path: Path, *, reseal: bool = True, **changes: object) -> None:
+    """Change manifest fields; ``reseal`` as if the manifest had been written so at build."""
     manifest = json.loads((path / store.MANIFEST).read_text())
     manifest.update(changes)
+    if reseal:
+        manifest[store.SEAL] = manifest_seal(manifest)
     (path / store.MANIFEST).write_text(json.dumps(manifest))
+
+
+def rehash(path: Path) -> None:
+    """Record the data files' current sizes and hashes: damage done before the build hashed."""
+    edit_manifest(
+        path,
+        **{
+            store.SIZES: {name: (path / name).stat().st_size for name in store.DATA_FILES},
+            store.HASHES: {name: store.sha256_file(path / name) for name in store.DATA_FILES},
+        },
+    )
+
+
+def damage_block(file: Path) -> None:
+    """Overwrite up to 4 KiB in the middle of ``file`` with other bytes; the size stays."""
+    data = bytearray(file.read_bytes())
+    size = min(4096, len(data) // 4)
+    start = len(data) // 2 - size // 2
+    data[start : start + size] = bytes(b ^ 0xFF for b in data[start : start + size])
+    file.write_bytes(bytes(data))
+
+
+def damage_one_character(file: Path) -> None:
+    """Change one byte near the middle: in a text file a digit or letter into another of its
+    kind (the JSON still parses), in vectors.faiss one low bit (a float moves a little)."""
+    data = bytearray(file.read_bytes())
+    middle = len(data) // 2
+    if file.name == store.VECTORS:
+        data[middle] ^= 0x01
+    else:
+        at = min(
+            (i for i, b in enumerate(data) if chr(b).isascii() and chr(b).isalnum()),
+            key=lambda i: abs(i - middle),
+        )
+        was = chr(data[at])
+        data[at] = ord(
+            ("1" if was == "0" else "0") if was.isdigit() else ("b" if was == "a" else "a")
+        )
+    file.write_bytes(bytes(data))
 
 
 def test_round_trip(tmp_path: Path) -> None:
@@ -111,6 +157,10 @@ def test_round_trip(tmp_path: Path) -> None:
     assert manifest["index_type"] == "Flat"
     assert manifest["sources"] == {"doc.txt": "aa11"}
     assert manifest["built_at"]
+    assert set(manifest[store.HASHES]) == set(manifest[store.SIZES]) == set(store.DATA_FILES)
+    for name in store.DATA_FILES:
+        assert manifest[store.HASHES][name] == store.sha256_file(path / name)
+    assert manifest[store.SEAL] == manifest_seal(manifest)
     scores, ids = bundle.index.search(vectors[3:4], 3)
     assert ids[0][0] == 3
     assert scores[0][0] == pytest.approx(1.0, abs=1e-5)
@@ -205,26 +255,26 @@ def _garbage_vectors(path: Path) -> None:
     (path / store.VECTORS).write_bytes(os.urandom(size))
 
 
-def _truncate_vectors_unchecked(path: Path) -> None:
-    edit_manifest(path, files=None)  # no sizes to compare: FAISS itself must notice
-    _truncate_vectors(path)
+def _garbage_vectors_hashed(path: Path) -> None:
+    _garbage_vectors(path)
+    rehash(path)  # the hashes agree: FAISS itself must notice
 
 
 def _drop_statement(path: Path) -> None:
     lines = (path / store.STATEMENTS).read_text(encoding="utf-8").splitlines(keepends=True)
     (path / store.STATEMENTS).write_text("".join(lines[:-1]), encoding="utf-8")
-    edit_manifest(path, files=None)
+    rehash(path)
 
 
 def _empty_statements(path: Path) -> None:
     (path / store.STATEMENTS).write_text("{}\n" * 20)
-    edit_manifest(path, files=None)
+    rehash(path)
 
 
 CORRUPTIONS = {
     "truncated-vectors": (_truncate_vectors, "vectors.faiss is .* bytes but the manifest says"),
-    "garbage-vectors": (_garbage_vectors, "FAISS cannot read vectors.faiss"),
-    "truncated-unchecked": (_truncate_vectors_unchecked, "FAISS cannot read vectors.faiss"),
+    "garbage-vectors": (_garbage_vectors, "vectors.faiss does not match its sha256"),
+    "garbage-vectors-hashed": (_garbage_vectors_hashed, "FAISS cannot read vectors.faiss"),
     "no-statements": (lambda p: (p / store.STATEMENTS).unlink(), "statements.jsonl is missing"),
     "no-manifest": (lambda p: (p / store.MANIFEST).unlink(), "manifest.json is missing"),
     "bad-json": (
@@ -239,6 +289,27 @@ CORRUPTIONS = {
         "dimension 32 but the manifest says 33",
     ),
     "bad-statement": (_empty_statements, "statements.jsonl line 1 is not a statement"),
+    "unsealed-edit": (
+        lambda p: edit_manifest(p, nprobe=3, reseal=False),
+        "manifest.json does not match its own manifest_sha256",
+    ),
+    "no-hashes": (lambda p: edit_manifest(p, sha256=None), "field 'sha256' should be dict"),
+    "hash-missing": (
+        lambda p: edit_manifest(p, sha256={}),
+        "manifest.json has no sha256 for vectors.faiss",
+    ),
+    "size-missing": (
+        lambda p: edit_manifest(p, files={}),
+        "manifest.json has no size for vectors.faiss",
+    ),
+    "no-seal": (
+        lambda p: edit_manifest(p, manifest_sha256=None, reseal=False),
+        "manifest.json does not match its own manifest_sha256",
+    ),
+    "renamed-field": (
+        lambda p: edit_manifest(p, reseal=False, cuont=20),
+        "manifest.json does not match its own manifest_sha256",
+    ),
 }
 
 
@@ -271,6 +342,138 @@ def test_stale_bundle(tmp_path: Path, expect: dict[str, object], message: str) -
         load_bundle(path, expect=MANIFEST | expect)
     assert str(path) in str(stale.value)
     assert stale.value.reason
+
+
+DAMAGES = {"block": damage_block, "one-character": damage_one_character}
+
+
+@pytest.mark.parametrize("name", [store.MANIFEST, *store.DATA_FILES])
+@pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
+def test_damage_inside_any_file_is_caught(
+    tmp_path: Path, name: str, damage: Callable[[Path], None]
+) -> None:
+    """Bytes overwritten in place (the size unchanged) are noticed, naming the file."""
+    path = tmp_path / "index"
+    write_bundle(path, n=200)
+    size = (path / name).stat().st_size
+    damage(path / name)
+    assert (path / name).stat().st_size == size
+    with pytest.raises(IndexCorrupt, match=f"{name} (does not match|is not valid JSON)"):
+        load_bundle(path)
+
+
+def _flat_with(vectors: np.ndarray) -> faiss.Index:
+    """An exact index over ``vectors`` as given (make_faiss_index would refuse bad rows)."""
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+BAD_ROWS = {
+    "nan": (math.nan, "row 3 holds NaN or infinite values"),
+    "inf": (math.inf, "row 3 holds NaN or infinite values"),
+    "huge": (1e38, r"row 3 is not unit length \(squared norm inf\)"),
+    "double": (2.0, r"row 3 is not unit length \(squared norm 4\)"),
+}
+
+
+@pytest.mark.parametrize(("value", "message"), BAD_ROWS.values(), ids=BAD_ROWS.keys())
+def test_bad_vectors_written_with_a_valid_hash_are_caught(
+    tmp_path: Path, value: float, message: str
+) -> None:
+    """Vectors already wrong when hashed (NaN, huge, not unit) are refused all the same."""
+    path = tmp_path / "index"
+    vectors = write_bundle(path, n=20)
+    vectors[3] = vectors[3] * value if value == 2.0 else value
+    faiss.write_index(_flat_with(vectors), str(path / store.VECTORS))
+    rehash(path)
+    with pytest.raises(IndexCorrupt, match=f"vectors.faiss {message}"):
+        load_bundle(path)
+    assert load_bundle(path, verify=False).index.ntotal == 20  # only the check refuses it
+
+
+def _save_ivf(path: Path, index: faiss.Index) -> None:
+    save_bundle(
+        path,
+        index=index,
+        statements=make_statements(index.ntotal),
+        documents=[],
+        manifest=MANIFEST | {"dim": index.d},
+    )
+
+
+BAD_IVF_ROWS = {
+    # FAISS files a NaN vector under no list at all: the row can never be found.
+    "nan": (math.nan, r"the IVF lists do not hold each id 0\.\.1999 once"),
+    "huge": (1e38, "decoded vector 1999 is not unit length"),
+    "triple": (3.0, "decoded vector 1999 is not unit length"),
+}
+
+
+@pytest.mark.parametrize(("value", "message"), BAD_IVF_ROWS.values(), ids=BAD_IVF_ROWS.keys())
+def test_bad_vector_in_an_ivf_index_is_caught(tmp_path: Path, value: float, message: str) -> None:
+    """Quantised vectors are decoded (all of them, this few) and their norms checked."""
+    vectors = clustered(2_000, dim=DIM)
+    index = make_faiss_index(vectors[:-1], exact_threshold=1_000)
+    bad = vectors[-1:] * value if value == 3.0 else np.full_like(vectors[-1:], value)
+    index.add(bad)  # encoded after training, as a bad embedding would be
+    _save_ivf(tmp_path / "index", index)
+    with pytest.raises(IndexCorrupt, match=message):
+        load_bundle(tmp_path / "index")
+
+
+def test_ivf_ids_must_be_each_row_once(tmp_path: Path) -> None:
+    vectors = clustered(2_000, dim=DIM)
+    index = faiss.index_factory(DIM, "IVF8,SQ8", faiss.METRIC_INNER_PRODUCT)
+    index.train(vectors)
+    ids = np.arange(2_000)
+    ids[5] = 6  # row 5 would never be found, row 6 twice
+    index.add_with_ids(vectors, ids)
+    _save_ivf(tmp_path / "index", index)
+    with pytest.raises(IndexCorrupt, match=r"do not hold each id 0\.\.1999 once"):
+        load_bundle(tmp_path / "index")
+
+
+def test_a_sound_ivf_bundle_passes_the_checks(tmp_path: Path) -> None:
+    """More vectors than the decode sample: the sampled rows of a good index all pass."""
+    vectors = clustered(store._NORM_SAMPLE + 1_000, dim=DIM)
+    _save_ivf(tmp_path / "index", make_faiss_index(vectors, exact_threshold=1_000))
+    assert load_bundle(tmp_path / "index").index.ntotal == len(vectors)
+
+
+def test_previous_format_is_stale_not_corrupt(tmp_path: Path) -> None:
+    """A bundle written before hashes (format 1: sizes only) is rebuilt, not refused."""
+    path = tmp_path / "index"
+    write_bundle(path)
+    manifest = json.loads((path / store.MANIFEST).read_text())
+    for key in (store.HASHES, store.SEAL):
+        del manifest[key]
+    manifest["format"] = 1
+    (path / store.MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(IndexStale, match="it has format 1, this version reads format 2"):
+        load_bundle(path)
+    with pytest.raises(IndexStale):
+        load_bundle(path, expect=MANIFEST | {"format": store.FORMAT_VERSION})
+
+
+def test_engine_rebuilds_an_index_damaged_in_place(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """4 KiB overwritten inside vectors.faiss: the engine says so, rebuilds and answers."""
+    from index.search import Engine
+
+    idx = tmp_path / "index"
+    first = Engine.open(TEST_SOURCES, idx)
+    size = (idx / store.VECTORS).stat().st_size
+    damage_block(idx / store.VECTORS)
+    assert (idx / store.VECTORS).stat().st_size == size
+    with caplog.at_level(logging.INFO):
+        again = Engine.open(TEST_SOURCES, idx)
+    assert "index is broken" in caplog.text
+    assert "vectors.faiss does not match its sha256" in caplog.text
+    assert len(again.statements) == len(first.statements)
+    assert again.ask("Tonisson").hits[0].statement.speaker == "Jüri Tõnisson"
+    assert load_bundle(idx).index.ntotal == len(first.statements)  # the rebuilt one is sound
 
 
 def test_other_format_is_stale(tmp_path: Path) -> None:
