@@ -215,6 +215,13 @@ class Catalog:
             if role:
                 role_rows[role].append(i)
         self.role_rows = _rows(role_rows)
+        # role -> country -> who held it there: "Nepali foreign minister" counts Nepal's only.
+        self.role_holders: dict[str, dict[str, set[str]]] = {}
+        for role, rows_ in role_rows.items():
+            held: dict[str, set[str]] = defaultdict(set)
+            for r in rows_:
+                held[self.statements[r].country].add(self.speaker_of_row.get(r, f"row{r}"))
+            self.role_holders[role] = dict(held)
         self.role_words: dict[str, set[str]] = defaultdict(set)  # stem -> roles
         for role in self.role_rows:
             for w in stems(role):

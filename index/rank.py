@@ -83,10 +83,18 @@ class Ranker:
         if q.speakers:
             rows = union([np.asarray(cat.speakers[k].ids, np.int64) for k in q.speakers])
             sets.append((rows, "by them"))
+        in_countries = union([cat.by_country[c] for c in q.countries]) if q.countries else None
         if q.roles:
-            sets.append((union([cat.role_rows[r] for r in q.roles]), "by that role"))
-        if q.countries:
-            sets.append((union([cat.by_country[c] for c in q.countries]), "from there"))
+            rows_r = union([cat.role_rows[r] for r in q.roles])
+            if in_countries is not None:
+                # "Estonian prime minister" is the role's own country, whatever the heading.
+                want = set(q.countries)
+                named = [cat.role_rows[r] for r in q.roles if want & cat.countries_of_role(r)]
+                rows_r = union([np.intersect1d(rows_r, in_countries), *named])
+                in_countries = None
+            sets.append((rows_r, "by that role"))
+        if in_countries is not None:
+            sets.append((in_countries, "from there"))
         if q.outlets:
             sets.append((union([cat.by_outlet[o] for o in q.outlets]), "from that outlet"))
         if q.time is not None:

@@ -704,21 +704,21 @@ class Reader:
             s = simple_stem(ws[i].norm)
             wanted.append(self.w.role_synonyms.get(s, ((s,),)))
         roles = self.cat.roles_with(wanted)
-        if countries:
-            want = set(countries)
-            roles = [
-                r
-                for r in roles
-                if want & self.cat.countries_of_role(r)
-                or any(self.cat.statements[int(x)].country in want for x in self.cat.role_rows[r])
-            ]
+        want = set(countries)
+        people: set[str] = set()
+        kept = []
+        for r in roles:
+            holders = self.cat.role_holders[r]
+            if not want or want & self.cat.countries_of_role(r):  # the role names the country
+                people |= {p for ps in holders.values() for p in ps}
+            elif want & holders.keys():
+                people |= {p for c in want & holders.keys() for p in holders[c]}
+            else:
+                continue
+            kept.append(r)
+        roles = kept
         if not roles:
             return (), ()
-        people = {
-            self.cat.speaker_of_row.get(int(r), f"row{int(r)}")
-            for role in roles
-            for r in self.cat.role_rows[role]
-        }
         if len(people) > MAX_ROLE_SPEAKERS and not wants_set:
             return (), ()
         for i in idx:
