@@ -25,7 +25,7 @@ class RankConfig:
     country_boost: float = 0.15  # a country the question names but does not scope to
     event_boost: float = 0.1  # an event the question touches without naming it fully
     about_boost: float = 0.1  # statements that mention whom the question is about
-    cut_ratio: float = 0.75  # results stop below this share of the best fused score
+    cut_ratio: float = 0.65  # results stop below this share of the best fused score
     min_dense: float = 0.25  # with no word in common, weaker than this is "nothing"
     sure_dense: float = 0.5  # confident on meaning alone
     sure_dense_with_words: float = 0.3  # confident when the words match too

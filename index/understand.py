@@ -199,6 +199,7 @@ class Words:
             simple_stem(w): tuple(tuple(stems(p)) for p in alts)
             for w, alts in r["synonyms"].items()
         }
+        self.role_heads = frozenset(simple_stem(w) for w in r["heads"]) | set(self.role_synonyms)
 
 
 @dataclass
@@ -703,6 +704,8 @@ class Reader:
         for i in idx:
             s = simple_stem(ws[i].norm)
             wanted.append(self.w.role_synonyms.get(s, ((s,),)))
+        if not any(simple_stem(ws[i].norm) in self.w.role_heads for i in idx):
+            return (), ()  # "Ukraine grain": a word in an organisation's name is no role
         roles = self.cat.roles_with(wanted)
         want = set(countries)
         people: set[str] = set()
