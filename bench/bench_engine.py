@@ -30,7 +30,7 @@ import numpy as np
 from measure import ROOT, clear_caches, header_block, ms, pct, table
 
 PY = sys.executable
-QUESTIONS = ROOT / "data" / "eval" / "questions.jsonl"
+QUESTION_SETS = (ROOT / "data" / "eval" / "questions.jsonl", ROOT / "data" / "eval" / "compound.jsonl")
 
 # The child of a cold start: wall-clock stamps after startup, imports, open and the answer.
 COLD_CHILD = """
@@ -92,8 +92,12 @@ def child_env(index_dir: Path) -> dict[str, str]:
 
 
 def load_questions() -> list[str]:
-    with open(QUESTIONS, encoding="utf-8") as fh:
-        return [json.loads(line)["question"] for line in fh if line.strip()]
+    """The public and the compound questions: one-slot and compound readings alike."""
+    out: list[str] = []
+    for path in QUESTION_SETS:
+        with open(path, encoding="utf-8") as fh:
+            out += [json.loads(line)["question"] for line in fh if line.strip()]
+    return out
 
 
 def typo(q: str, rng: random.Random) -> str:

@@ -3,8 +3,11 @@ when it is missing, stale or broken. The query stages never import the parser.""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,22 +76,19 @@ def build(
     model: str | None = None,
     *,
     progress: bool = False,
+    cache_dir: Path | None = None,
 ) -> tuple[Parts, list[str]]:
-    """Parse every compilation, embed its statements and write the index atomically."""
-    from index import store
+    """Parse every compilation, embed the statements no earlier build embedded (vectors are
+    kept per compilation, by content hash and model) and write the index atomically."""
+    from index import config, store
     from index.parse import load_corpus
 
     corpus = load_corpus(files)
     problems = [str(e) for e in corpus.errors]
     for p in problems:
         log.warning("skipped: %s", p)
-    texts = [embed_text(s) for s in corpus.statements]
-    builder = _build_encoder(encoder, model)
-    vectors = (
-        builder.encode(texts, progress=progress or len(texts) > 2000)
-        if texts
-        else np.zeros((0, encoder.dim), dtype=np.float32)
-    )
+    cache = VectorCache((cache_dir or config.cache_dir()) / "vectors", encoder.model_id)
+    vectors = embed_corpus(corpus.statements, corpus.documents, cache, encoder, model, progress)
     index = store.make_faiss_index(np.ascontiguousarray(vectors, dtype=np.float32))
     manifest = {
         "format": store.FORMAT_VERSION,
@@ -111,6 +111,88 @@ def build(
     except OSError as exc:  # a read-only disk still answers, from memory
         log.warning("could not save the index to %s: %s", idx, exc)
     return Parts(corpus.statements, corpus.documents, index, manifest), problems
+
+
+class VectorCache:
+    """Statement vectors of each compilation, saved after embedding: adding or removing one
+    compilation re-embeds only its own statements. One ``.npz`` a compilation (ids and
+    float32 vectors, no pickle), named by the file's sha256 and the model."""
+
+    def __init__(self, folder: Path, model_id: str) -> None:
+        self.folder = folder
+        self.tag = hashlib.sha1(model_id.encode("utf-8")).hexdigest()[:10]
+
+    def _path(self, doc: Document, builder: str) -> Path:
+        return self.folder / f"{doc.sha256[:24]}-{self.tag}-{builder}.npz"
+
+    def get(self, doc: Document, builder: str, ids: list[str]) -> np.ndarray | None:
+        path = self._path(doc, builder)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if z["ids"].tolist() == ids and np.isfinite(z["vectors"]).all():
+                    return np.asarray(z["vectors"], dtype=np.float32)
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # a damaged cache file is only a missed shortcut
+            log.warning("ignoring the vector cache %s (%s)", path.name, exc)
+        return None
+
+    def put(self, doc: Document, builder: str, ids: list[str], vectors: np.ndarray) -> None:
+        path = self._path(doc, builder)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, ids=np.asarray(ids, dtype=str), vectors=vectors)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:  # a read-only cache still builds, just not incrementally
+            log.warning("could not keep vectors in %s: %s", self.folder, exc)
+
+
+def embed_corpus(
+    statements: Sequence[Statement],
+    documents: Sequence[Document],
+    cache: VectorCache,
+    encoder: Any,
+    model: str | None,
+    progress: bool,
+) -> np.ndarray:
+    """One vector a statement, in statement order; cached compilations are not re-embedded."""
+    rows: dict[str, list[int]] = {}
+    for i, st in enumerate(statements):
+        rows.setdefault(st.document, []).append(i)
+    out = np.zeros((len(statements), encoder.dim), dtype=np.float32)
+    todo: list[tuple[Document, list[int]]] = []
+    builder_obj: Any = None
+    builder = os.environ.get("REACTIONS_BUILD_ENCODER", "torch")
+    for doc in documents:
+        doc_rows = rows.get(doc.id, [])
+        ids = [statements[i].id for i in doc_rows]
+        got = cache.get(doc, builder, ids) if doc.sha256 and ids else None
+        if got is not None and got.shape == (len(ids), encoder.dim):
+            out[doc_rows] = got
+        elif doc_rows:
+            todo.append((doc, doc_rows))
+    texts = [embed_text(statements[i]) for _, doc_rows in todo for i in doc_rows]
+    if texts:
+        builder_obj = _build_encoder(encoder, model)
+        vecs = builder_obj.encode(texts, progress=progress or len(texts) > 2000)
+        start = 0
+        for doc, doc_rows in todo:
+            part = np.asarray(vecs[start : start + len(doc_rows)], dtype=np.float32)
+            start += len(doc_rows)
+            out[doc_rows] = part
+            if doc.sha256:
+                cache.put(doc, builder, [statements[i].id for i in doc_rows], part)
+    log.info(
+        "embedded %d statements of %d compilations; %d compilations from the vector cache",
+        len(texts),
+        len(todo),
+        len(documents) - len(todo),
+    )
+    return out
 
 
 def _build_encoder(encoder: Any, model: str | None) -> Any:
