@@ -346,6 +346,23 @@ def test_inline_mode_pages_through_results(api: FakeBotApi, engine: Any) -> None
     run_bot(api, engine, scenario)
 
 
+def test_odd_inline_offsets_get_the_first_page(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends_inline_query("Zelensky")
+        first = await wait(api, "answerInlineQuery")
+        for offset in ("²", "①", "١٢", "99999999999"):  # str.isdigit() accepts them all
+            n = len(api.calls)
+            api.user_sends_inline_query("Zelensky", offset=offset)
+            again = await wait(api, "answerInlineQuery", after=n)
+            assert again.params["results"] == first.params["results"]
+
+    with caplog.at_level(logging.ERROR):
+        run_bot(api, engine, scenario)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
 # --- secrets ----------------------------------------------------------------------------------
 
 
