@@ -98,6 +98,7 @@ def build_application(
             handlers.ENGINE: engine,
             handlers.SETTINGS: settings,
             handlers.LIMITER: RateLimiter(settings.rate_limit),
+            handlers.INLINE_LIMITER: RateLimiter(settings.inline_rate_limit),
             handlers.EXECUTOR: ThreadPoolExecutor(1, thread_name_prefix="engine"),
         }
     )

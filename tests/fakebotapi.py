@@ -117,6 +117,7 @@ _BOOL_PARAMS = frozenset(
 _OBJECT_PARAMS = frozenset(
     {
         "allowed_updates",
+        "button",
         "caption_entities",
         "commands",
         "entities",
@@ -177,6 +178,7 @@ _INLINE_RESULT_TYPES = frozenset(
 )
 
 _BOT_COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+_START_PARAMETER_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _COMMAND_IN_TEXT_RE = re.compile(r"(?<![\w/@])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?")
 _TOKEN_SHAPE_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 
@@ -1539,6 +1541,16 @@ class FakeBotApi:
             _validate_reply_markup(result.get("reply_markup"))
         if len(str(params.get("next_offset") or "").encode("utf-8")) > MAX_NEXT_OFFSET_BYTES:
             raise _bad("NEXT_OFFSET_INVALID")
+        button = params.get("button")
+        if button is not None:
+            # InlineQueryResultsButton: a text and exactly one of web_app or start_parameter.
+            if not isinstance(button, dict) or not str(button.get("text") or "").strip():
+                raise _bad("BUTTON_TEXT_INVALID")
+            if ("web_app" in button) == ("start_parameter" in button):
+                raise _bad("BUTTON_TYPE_INVALID")
+            start = button.get("start_parameter")
+            if start is not None and not _START_PARAMETER_RE.match(str(start)):
+                raise _bad("START_PARAM_INVALID")
         self._open_inline_queries.discard(query_id)
         return True
 

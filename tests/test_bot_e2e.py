@@ -363,6 +363,29 @@ def test_odd_inline_offsets_get_the_first_page(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
 
+def test_inline_queries_are_limited_per_user(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        for _ in range(3):
+            api.user_sends_inline_query("Zelensky")
+        api.user_sends_inline_query("Zelensky", user_id=2002)  # another user is not limited
+        api.user_sends_inline_query("Zelensky")
+        await wait(api, "answerInlineQuery", lambda _: len(api.calls_to("answerInlineQuery")) == 5)
+        answers = api.calls_to("answerInlineQuery")
+        served = [a for a in answers if a.params["results"]]
+        refused = [a for a in answers if not a.params["results"]]
+        assert len(served) == 3 and len(refused) == 2  # two for user 1001, one for 2002
+        for call in refused:
+            assert call.params["button"]["text"].startswith("Slow down: try again in")
+            # Not cached, not shared: Telegram must not show the refusal to anyone else.
+            assert call.params["cache_time"] == 0 and call.params["is_personal"] is True
+
+    with caplog.at_level(logging.INFO):
+        run_bot(api, engine, scenario, inline_rate_limit=2)
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
 # --- secrets ----------------------------------------------------------------------------------
 
 

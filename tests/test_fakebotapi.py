@@ -15,6 +15,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
+    InlineQueryResultsButton,
     InputTextMessageContent,
     Message,
     Update,
@@ -240,6 +241,22 @@ def test_an_inline_query_answered_in_two_pages(fake_api: FakeBotApi) -> None:
     assert [len(c.params["results"]) for c in pages] == [50, 10]
     assert pages[0].params["next_offset"] == "50" and pages[0].params["cache_time"] == 5
     assert pages[1].params["results"][0]["id"] == "r50"
+
+
+def test_an_inline_answer_may_carry_a_start_button(fake_api: FakeBotApi) -> None:
+    async def scenario() -> None:
+        async with make_bot(fake_api) as bot:
+            query = fake_api.user_sends_inline_query("macron")
+            bad = InlineQueryResultsButton("Slow down", start_parameter="not valid!")
+            with pytest.raises(BadRequest, match="Start_param_invalid"):
+                await bot.answer_inline_query(query, [], button=bad)
+            ok = InlineQueryResultsButton("Slow down", start_parameter="inline")
+            await bot.answer_inline_query(query, [], button=ok, cache_time=0, is_personal=True)
+
+    asyncio.run(scenario())
+    [answer] = fake_api.calls_to("answerInlineQuery")
+    assert answer.params["button"] == {"text": "Slow down", "start_parameter": "inline"}
+    assert answer.params["results"] == []
 
 
 def test_send_photo_uploads_bytes_and_they_download_again(fake_api: FakeBotApi) -> None:
