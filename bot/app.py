@@ -14,7 +14,6 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -27,6 +26,7 @@ from telegram.ext import (
 
 from bot import handlers
 from bot.commands import EngineLike
+from bot.delivery import Delivery, flood_limiter
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 
@@ -63,10 +63,11 @@ CONNECTION_POOL = 16
 def build_application(
     settings: Settings, engine: EngineLike, *, flood_control: bool = True
 ) -> Application:
-    """Build the bot: HTML defaults, outgoing flood control, handlers, the engine in bot_data.
+    """Build the bot: HTML defaults, outgoing flood control and retries, handlers, the engine.
 
     ``flood_control=False`` drops AIORateLimiter (it caps sending at Telegram's ~30 messages a
     second); only benchmarks that measure the bot itself, not Telegram's limits, want that.
+    Transient failures are retried either way (``bot.delivery``).
     """
     if not settings.token:
         raise ValueError("build_application needs TELEGRAM_BOT_TOKEN (without it, use the console)")
@@ -86,8 +87,7 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if flood_control:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
+    builder = builder.rate_limiter(Delivery(flood_limiter() if flood_control else None))  # type: ignore[arg-type]
     if settings.api_base_url:
         builder = builder.base_url(settings.api_base_url)
     if settings.api_base_file_url:

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from telegram.error import InvalidToken
 
-from bot import logs
+from bot import delivery, logs
 from bot.app import build_application
 from bot.settings import Settings
 from tests.bot_fakes import polling
@@ -30,6 +30,7 @@ USER = 1001
 GROUP = -1001234567890
 WAIT = 30.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+TRIES = 1 + len(delivery.RETRY_DELAYS)  # tries of a request that fails transiently
 
 Scenario = Callable[[FakeBotApi], Awaitable[None]]
 
@@ -39,6 +40,13 @@ def api() -> Iterator[FakeBotApi]:
     """A started local Bot API server."""
     with FakeBotApi() as server:
         yield server
+
+
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Production's number of tries with short waits between them; returns the tries."""
+    monkeypatch.setattr(delivery, "RETRY_DELAYS", (0.01,) * len(delivery.RETRY_DELAYS))
+    return TRIES
 
 
 def settings_for(api: FakeBotApi, **overrides: Any) -> Settings:
@@ -247,10 +255,11 @@ def test_rate_limit_is_polite_and_per_user(api: FakeBotApi, engine: Any) -> None
 
 
 def test_a_failure_is_logged_and_the_user_gets_an_apology(
-    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture, quick_retries: int
 ) -> None:
     async def scenario(api: FakeBotApi) -> None:
-        api.inject_error("sendMessage", 500, "Internal Server Error", times=1)
+        # Every try of the answer fails; the apology, one more sendMessage, goes through.
+        api.inject_error("sendMessage", 500, "Internal Server Error", times=quick_retries)
         api.user_sends("/country Georgia")
         call = await wait(api, "sendMessage", to_chat(USER))
         assert "Sorry, something went wrong" in str(call.params["text"])
@@ -259,6 +268,80 @@ def test_a_failure_is_logged_and_the_user_gets_an_apology(
         run_bot(api, engine, scenario)
     [record] = [r for r in caplog.records if r.name == "bot.handlers"]
     assert record.exc_info is not None and "Internal Server Error" in caplog.text
+
+
+# --- transient failures -----------------------------------------------------------------------
+
+
+def test_a_502_on_an_answer_is_retried_and_the_answer_arrives(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.fail_next("sendMessage")
+        api.user_sends("/country Georgia")
+        call = await wait(api, "sendMessage", to_chat(USER))
+        assert "Georgia — 3 statements" in shown_text(api, call)
+        [failed] = [c for c in api.calls if c.method == "sendMessage" and not c.ok]
+        assert failed.error == "Bad Gateway" and failed.at < call.at
+
+    with caplog.at_level(logging.WARNING):
+        run_bot(api, engine, scenario)
+    assert f"sendMessage failed (Bad Gateway); try 2 of {TRIES}" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_502_on_a_page_turn_is_retried_and_the_page_turns(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("/country Russia")
+        call = await wait(api, "sendMessage", to_chat(USER))
+        [[nxt]] = call.params["reply_markup"]["inline_keyboard"]
+        api.fail_next("answerCallbackQuery")
+        api.fail_next("editMessageText", times=2)
+        n = len(api.calls)
+        message_id = call.result["message_id"]
+        api.user_presses_button(chat_id=USER, message_id=message_id, data=nxt["callback_data"])
+        await wait(api, "answerCallbackQuery", after=n)
+        await wait(api, "editMessageText", after=n)
+        assert "Page 2 of" in str(api.message(USER, message_id)["text"])
+        failed = [c.method for c in api.calls[n:] if not c.ok]
+        assert sorted(failed) == ["answerCallbackQuery", "editMessageText", "editMessageText"]
+
+    run_bot(api, engine, scenario)
+
+
+def test_a_502_on_an_inline_answer_is_retried(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.fail_next("answerInlineQuery")
+        api.user_sends_inline_query("Zelensky")
+        answer = await wait(api, "answerInlineQuery")
+        assert answer.params["results"][0]["title"] == "Volodymyr Zelenskyy — Ukraine"
+
+    run_bot(api, engine, scenario)
+
+
+def test_persistent_5xx_is_logged_and_the_bot_carries_on(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture, quick_retries: int
+) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.fail_next("sendMessage", times=2 * quick_retries)  # every try of answer and apology
+        api.user_sends("/country Georgia")
+        await asyncio.to_thread(
+            api.wait_for,
+            "sendMessage",
+            lambda _: sum(not c.ok for c in api.calls) == 2 * quick_retries,
+            WAIT,
+            include_failed=True,
+        )
+        n = len(api.calls)
+        api.user_sends("/country Georgia")  # Telegram is back
+        call = await wait(api, "sendMessage", to_chat(USER), after=n)
+        assert "Georgia — 3 statements" in shown_text(api, call)
+
+    with caplog.at_level(logging.WARNING):
+        run_bot(api, engine, scenario)
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.name == "bot.handlers" and error.exc_info is not None
+    assert "Could not tell the user about the error: Bad Gateway" in caplog.text
 
 
 # --- groups -----------------------------------------------------------------------------------
