@@ -13,6 +13,7 @@ from telegram.error import InvalidToken, TelegramError
 from bot.commands import EngineLike
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
+from bot.updates import run_polling
 from index import config
 
 log = logging.getLogger("bot")
@@ -83,9 +84,7 @@ def main() -> int:
             )
         else:
             log.info("Starting in polling mode")
-            application.run_polling(
-                allowed_updates=Update.ALL_TYPES, bootstrap_retries=BOOTSTRAP_RETRIES
-            )
+            run_polling(application, bootstrap_retries=BOOTSTRAP_RETRIES)
     except InvalidToken:
         # The exception's text contains the token: say what happened without it.
         log.error("Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather")

@@ -22,6 +22,7 @@ from telegram.error import InvalidToken
 from bot import delivery, logs
 from bot.app import build_application
 from bot.settings import Settings
+from bot.updates import DRAIN_SECONDS, GRACE_SECONDS
 from tests.bot_fakes import polling
 from tests.fakebotapi import Call, FakeBotApi
 
@@ -342,6 +343,106 @@ def test_persistent_5xx_is_logged_and_the_bot_carries_on(
     [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert error.name == "bot.handlers" and error.exc_info is not None
     assert "Could not tell the user about the error: Bad Gateway" in caplog.text
+
+
+# --- stopping ---------------------------------------------------------------------------------
+
+
+def answered_messages(api: FakeBotApi, chat_id: int) -> set[int]:
+    """Ids of the messages in a group chat that got an answer (answers quote them)."""
+    return {
+        c.params["reply_parameters"]["message_id"]
+        for c in api.calls_to("sendMessage")
+        if c.params["chat_id"] == chat_id
+    }
+
+
+def test_a_stop_confirms_only_what_was_answered(api: FakeBotApi, engine: Any) -> None:
+    for i in range(30):  # 20 answers go out at once, then the group's limit holds the rest
+        api.user_sends("/ask Georgia", user_id=3000 + i, chat_id=GROUP, chat_type="supergroup")
+    queued = {u["update_id"]: u["message"]["message_id"] for u in api.pending_updates()}
+
+    async def serve(until: Callable[[], bool], drain_seconds: float) -> None:
+        application = build_application(settings_for(api, rate_limit=0), engine)
+        async with polling(application, drain_seconds=drain_seconds):
+            await asyncio.to_thread(api.wait_for, "sendMessage", lambda _: until(), WAIT)
+
+    asyncio.run(serve(lambda: len(answered_messages(api, GROUP)) >= 20, drain_seconds=0.5))
+    answered = answered_messages(api, GROUP)
+    confirmed = [uid for uid in queued if uid < api.confirmed_offset]
+    assert confirmed, "nothing was confirmed"
+    assert all(queued[uid] in answered for uid in confirmed)
+    assert len(confirmed) < len(queued)  # the stop left some to be sent again
+    # A restart (a fresh flood limit) answers the rest.
+    everything = set(queued.values())
+    asyncio.run(serve(lambda: answered_messages(api, GROUP) >= everything, DRAIN_SECONDS))
+    assert api.confirmed_offset == max(queued) + 1
+
+
+def start_bot(api: FakeBotApi, log_file: Path) -> subprocess.Popen[bytes]:
+    """``python -m bot`` in polling mode against the local server, its output in ``log_file``."""
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "PYTHONPATH": str(ROOT),
+    }
+    with log_file.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot"],
+            cwd=log_file.parent,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop_bot(bot: subprocess.Popen[bytes]) -> tuple[int | None, float]:
+    """SIGTERM, then SIGKILL if the bot outlives the grace; (exit code, seconds it took)."""
+    started = time.monotonic()
+    bot.send_signal(signal.SIGTERM)
+    try:
+        code: int | None = bot.wait(timeout=GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        bot.kill()
+        bot.wait()
+        code = None
+    return code, time.monotonic() - started
+
+
+def test_sigterm_mid_backlog_loses_no_confirmed_question(
+    api: FakeBotApi, engine: Any, tmp_path: Path
+) -> None:
+    backlog = 300
+    for i in range(backlog):
+        api.user_sends("Georgia", user_id=5000 + i)  # one question each: no per-user limit
+    chat_of = {u["update_id"]: u["message"]["chat"]["id"] for u in api.pending_updates()}
+    log_file = tmp_path / "bot.log"
+
+    def answered() -> set[int]:
+        return {c.params["chat_id"] for c in api.calls_to("sendMessage")}
+
+    bot = start_bot(api, log_file)
+    try:
+        api.wait_for("sendMessage", lambda _: len(answered()) >= 60, timeout=120)
+    finally:
+        code, took = stop_bot(bot)
+    output = log_file.read_text()
+    assert code == 0, output
+    assert took < GRACE_SECONDS
+    confirmed = [uid for uid in chat_of if uid < api.confirmed_offset]
+    assert confirmed and len(confirmed) < backlog, "the SIGTERM was not mid-way"
+    missing = [uid for uid in confirmed if chat_of[uid] not in answered()]
+    assert not missing, f"confirmed but never answered: {missing[:10]}"
+
+    bot = start_bot(api, log_file)  # the rest come again and are answered
+    try:
+        api.wait_for("sendMessage", lambda _: len(answered()) == backlog, timeout=120)
+    finally:
+        code, _ = stop_bot(bot)
+    assert code == 0, log_file.read_text()
+    assert api.confirmed_offset == max(chat_of) + 1
+    assert "Traceback" not in log_file.read_text()
 
 
 # --- groups -----------------------------------------------------------------------------------
