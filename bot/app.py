@@ -29,6 +29,7 @@ from bot.commands import EngineLike
 from bot.delivery import Delivery, flood_limiter
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
+from bot.updates import UpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,6 @@ GROUP_COMMANDS = [
     BotCommand("countries", "Every country, with counts"),
     BotCommand("help", "How to ask in a group"),
 ]
-CONCURRENT_UPDATES = 32  # one slow reply (a chart, a slow network) must not hold up the rest
 # httpcore scans every pooled connection on each request; PTB's default pool of 256 made that
 # scan a fifth of the event loop's time under load. 16 connections still allow ~150 requests/s
 # at 100 ms round trips, far above Telegram's ~30 messages/s (bench/bench_bot.py).
@@ -82,7 +82,7 @@ def build_application(
                 allow_sending_without_reply=True,
             )
         )
-        .concurrent_updates(CONCURRENT_UPDATES)
+        .concurrent_updates(UpdateProcessor())
         .connection_pool_size(CONNECTION_POOL)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

@@ -1,4 +1,4 @@
-"""Outgoing requests: flood control, and transient failures retried."""
+"""Outgoing requests: transient failures retried, flood control for sends but not for answers."""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ RETRIED = frozenset(
         "answerCallbackQuery",
     }
 )
+# Telegram drops an inline query's answer after ~10 s and a pressed button spins until it is
+# answered; neither counts against the per-chat message limits, so neither waits in the flood
+# limiter's queue (nor in its pause after a 429) behind bulk messages.
+UNTHROTTLED = frozenset({"answerInlineQuery", "answerCallbackQuery"})
 FLOOD_RETRIES = 2  # AIORateLimiter's retries after a 429 (RetryAfter), having waited as told
 
 Result = bool | dict[str, Any] | list[dict[str, Any]]
@@ -49,7 +53,8 @@ class Delivery(BaseRateLimiter[int]):
     """The one seam every Bot API request but getUpdates passes (PTB's rate-limiter hook).
 
     Requests in ``RETRIED`` are tried again after ``RETRY_DELAYS`` when they fail transiently;
-    each try queues in ``flood`` (an AIORateLimiter, or None for no flood control) again.
+    each try queues in ``flood`` (an AIORateLimiter, or None for no flood control) again, except
+    the ``UNTHROTTLED`` answers, which go straight out.
     """
 
     def __init__(
@@ -77,11 +82,11 @@ class Delivery(BaseRateLimiter[int]):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Result:
-        """Send one request through flood control, retried if it may be."""
+        """Send one request: through flood control unless it is an answer, retried if it may be."""
         delays = self.delays if endpoint in RETRIED else ()
         for attempt in range(len(delays) + 1):
             try:
-                if self.flood is None:
+                if self.flood is None or endpoint in UNTHROTTLED:
                     return await callback(*args, **kwargs)
                 return await self.flood.process_request(
                     callback, args, kwargs, endpoint, data, rate_limit_args

@@ -1,10 +1,11 @@
-"""Incoming updates: long polling that confirms to Telegram only the updates that were handled."""
+"""Incoming updates: concurrency budgets, and long polling that confirms only handled updates."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import functools
+import inspect
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -12,11 +13,18 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import Application
+from telegram.ext import Application, BaseUpdateProcessor
 
 from bot.delivery import is_transient
 
 log = logging.getLogger(__name__)
+
+CONCURRENT_UPDATES = 32  # one slow reply (a chart, a slow network) must not hold up the rest
+# Inline queries and button presses have slots of their own: a backlog of messages waiting for
+# Telegram's per-chat limits must not make them miss Telegram's ~10 s answer deadline.
+QUICK_UPDATES = 16
+# PTB's own semaphore in front of the two budgets above; only bounds the tasks kept waiting.
+UPDATE_CEILING = 1024
 
 ALLOWED_UPDATES = Update.ALL_TYPES
 POLL_TIMEOUT = 10  # seconds a long poll waits for news when nothing is in flight
@@ -37,6 +45,38 @@ DRAIN_SECONDS = 5.0
 CONFIRM_SECONDS = 1.0
 GRACE_SECONDS = 8.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def is_quick(update: object) -> bool:
+    """Inline queries and button presses: a user is watching a spinner."""
+    return isinstance(update, Update) and (
+        update.inline_query is not None or update.callback_query is not None
+    )
+
+
+class UpdateProcessor(BaseUpdateProcessor):
+    """``messages`` updates at a time, and beside them ``quick`` inline queries and button presses."""
+
+    def __init__(self, messages: int = CONCURRENT_UPDATES, quick: int = QUICK_UPDATES) -> None:
+        super().__init__(UPDATE_CEILING)
+        self._messages = asyncio.Semaphore(messages)
+        self._quick = asyncio.Semaphore(quick)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Wait for a slot of the update's own kind, then handle it."""
+        try:
+            async with self._quick if is_quick(update) else self._messages:
+                await coroutine
+        except asyncio.CancelledError:
+            if inspect.iscoroutine(coroutine):  # cancelled before its turn: never started
+                coroutine.close()
+            raise
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
 
 
 class Poller:

@@ -1,4 +1,4 @@
-"""The outgoing seam: which requests are retried, and how often."""
+"""The outgoing seam: which requests are retried, how often, and which skip flood control."""
 
 from __future__ import annotations
 
@@ -79,9 +79,13 @@ def test_only_what_a_user_waits_for_is_retried() -> None:
     assert flaky.tries == 1
 
 
-def test_every_retry_queues_in_flood_control_again() -> None:
+def test_answers_skip_flood_control_and_every_retry_queues_again() -> None:
     flood = CountingFlood()
-    send(Delivery(flood, delays=(0, 0)), Flaky(NetworkError("x")), "sendMessage")
+    delivery = Delivery(flood, delays=(0, 0))
+    send(delivery, Flaky(), "answerInlineQuery")
+    send(delivery, Flaky(NetworkError("x")), "answerCallbackQuery")
+    assert flood.endpoints == []
+    send(delivery, Flaky(NetworkError("x")), "sendMessage")
     assert flood.endpoints == ["sendMessage", "sendMessage"]
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from telegram.constants import FloodLimit
 from telegram.error import InvalidToken
 
 from bot import delivery, logs
@@ -343,6 +344,54 @@ def test_persistent_5xx_is_logged_and_the_bot_carries_on(
     [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert error.name == "bot.handlers" and error.exc_info is not None
     assert "Could not tell the user about the error: Bad Gateway" in caplog.text
+
+
+# --- answers that must not wait -----------------------------------------------------------------
+
+
+def test_an_inline_answer_does_not_wait_out_a_flood_pause(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        # A 429 on a send pauses every queued send for retry_after (AIORateLimiter).
+        api.inject_error("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2)
+        api.user_sends("/country Georgia")
+        limited = await asyncio.to_thread(
+            api.wait_for, "sendMessage", None, WAIT, include_failed=True
+        )
+        assert not limited.ok
+        n = len(api.calls)
+        api.user_sends_inline_query("Zelensky")
+        answer = await wait(api, "answerInlineQuery", after=n)
+        sent = await wait(api, "sendMessage", to_chat(USER))
+        # Answered during the pause, not queued behind the paused send.
+        assert answer.at < sent.at
+        assert answer.at - limited.at < sent.at - answer.at
+
+    run_bot(api, engine, scenario)
+
+
+def test_an_inline_query_is_answered_while_a_group_backlog_waits(
+    api: FakeBotApi, engine: Any
+) -> None:
+    backlog = 60  # Telegram allows a group 20 messages a minute: 40 of these must wait
+    for i in range(backlog):
+        api.user_sends("/ask Georgia", user_id=3000 + i, chat_id=GROUP, chat_type="supergroup")
+    api.user_sends_inline_query("Zelensky")
+
+    async def main() -> None:
+        application = build_application(settings_for(api, rate_limit=0), engine)
+        async with polling(application, drain_seconds=0.5):
+            answer = await wait(api, "answerInlineQuery")
+            assert answer.params["results"]
+            calls = api.calls
+            sent_before = [
+                c for c in calls[: calls.index(answer)] if c.method == "sendMessage" and c.ok
+            ]
+            # It came with the group's first burst, before any send that had to wait for the
+            # group's limit (one every 3 s), though all message slots were taken by such sends.
+            assert len(sent_before) <= FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP
+
+    asyncio.run(main())
+    assert len(api.calls_to("sendMessage")) < backlog  # stopped with the backlog still queued
 
 
 # --- stopping ---------------------------------------------------------------------------------
