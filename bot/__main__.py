@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+from pathlib import Path
 
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
@@ -12,9 +13,28 @@ from telegram.error import InvalidToken, TelegramError
 from bot.commands import EngineLike
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
+from bot.updates import run_polling
+from index import config
 
 log = logging.getLogger("bot")
 BOOTSTRAP_RETRIES = 3  # a network blip while starting should not kill the process
+
+
+def sources_problem(folder: Path | None = None) -> str | None:
+    """Why the engine would have nothing to quote (no compilations), or None when there are some.
+
+    Checked before the engine opens: an empty index would answer every question with nothing.
+    """
+    folder = folder or config.sources_dir()
+    if folder.is_dir() and any(
+        p.is_file() and not p.name.startswith(".") for p in folder.glob("*.txt")
+    ):
+        return None
+    found = "does not exist" if not folder.is_dir() else "has no compilations (*.txt)"
+    return (
+        f"the sources folder {folder} {found}. Put compilations (*.txt) in data/sources/, "
+        "or set REACTIONS_SOURCES_DIR to a folder that has them."
+    )
 
 
 def open_engine() -> EngineLike:
@@ -35,6 +55,10 @@ def main() -> int:
         settings = Settings.from_env()
     except SettingsError as exc:
         print(f"reactions-bot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    problem = sources_problem()
+    if problem is not None:
+        print(f"reactions-bot: {problem}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level_number, settings.token)
     if settings.mode == "console":
@@ -60,9 +84,7 @@ def main() -> int:
             )
         else:
             log.info("Starting in polling mode")
-            application.run_polling(
-                allowed_updates=Update.ALL_TYPES, bootstrap_retries=BOOTSTRAP_RETRIES
-            )
+            run_polling(application, bootstrap_retries=BOOTSTRAP_RETRIES)
     except InvalidToken:
         # The exception's text contains the token: say what happened without it.
         log.error("Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather")

@@ -14,7 +14,6 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -27,8 +26,10 @@ from telegram.ext import (
 
 from bot import handlers
 from bot.commands import EngineLike
+from bot.delivery import Delivery, flood_limiter
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
+from bot.updates import UpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,6 @@ GROUP_COMMANDS = [
     BotCommand("countries", "Every country, with counts"),
     BotCommand("help", "How to ask in a group"),
 ]
-CONCURRENT_UPDATES = 32  # one slow reply (a chart, a slow network) must not hold up the rest
 # httpcore scans every pooled connection on each request; PTB's default pool of 256 made that
 # scan a fifth of the event loop's time under load. 16 connections still allow ~150 requests/s
 # at 100 ms round trips, far above Telegram's ~30 messages/s (bench/bench_bot.py).
@@ -63,10 +63,11 @@ CONNECTION_POOL = 16
 def build_application(
     settings: Settings, engine: EngineLike, *, flood_control: bool = True
 ) -> Application:
-    """Build the bot: HTML defaults, outgoing flood control, handlers, the engine in bot_data.
+    """Build the bot: HTML defaults, outgoing flood control and retries, handlers, the engine.
 
     ``flood_control=False`` drops AIORateLimiter (it caps sending at Telegram's ~30 messages a
     second); only benchmarks that measure the bot itself, not Telegram's limits, want that.
+    Transient failures are retried either way (``bot.delivery``).
     """
     if not settings.token:
         raise ValueError("build_application needs TELEGRAM_BOT_TOKEN (without it, use the console)")
@@ -81,13 +82,12 @@ def build_application(
                 allow_sending_without_reply=True,
             )
         )
-        .concurrent_updates(CONCURRENT_UPDATES)
+        .concurrent_updates(UpdateProcessor())
         .connection_pool_size(CONNECTION_POOL)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if flood_control:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
+    builder = builder.rate_limiter(Delivery(flood_limiter() if flood_control else None))  # type: ignore[arg-type]
     if settings.api_base_url:
         builder = builder.base_url(settings.api_base_url)
     if settings.api_base_file_url:
@@ -98,6 +98,7 @@ def build_application(
             handlers.ENGINE: engine,
             handlers.SETTINGS: settings,
             handlers.LIMITER: RateLimiter(settings.rate_limit),
+            handlers.INLINE_LIMITER: RateLimiter(settings.inline_rate_limit),
             handlers.EXECUTOR: ThreadPoolExecutor(1, thread_name_prefix="engine"),
         }
     )

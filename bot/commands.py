@@ -17,6 +17,8 @@ Where = Literal["private", "group", "console"]
 INLINE_PAGE = 50  # Telegram's cap on results per answerInlineQuery
 INLINE_MAX = 200  # how deep inline pagination goes
 INLINE_QUERY_CHARS = 256  # Telegram's cap on an inline query
+NUMBER_MAX = 10_000  # the largest offset or page number read from a client; anything else is page 1
+NUMBER_RE = re.compile(r"[0-9]{1,5}")  # ASCII only: str.isdigit() also accepts "²" and "①"
 DEEP_LINK_RE = re.compile(r"^(country|who)-([A-Za-z0-9_-]{1,60})$")
 
 
@@ -88,6 +90,14 @@ def _prepare(text: str, chat: Chat) -> tuple[str, Reply | None]:
     if not query:
         return "", render.render_empty(Answer("", Intent("empty")))
     return query, None
+
+
+def parse_number(text: str) -> int | None:
+    """A client's offset or page number: ASCII digits up to ``NUMBER_MAX``, else None."""
+    if not NUMBER_RE.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= NUMBER_MAX else None
 
 
 def deep_link_payload(kind: str, value: str) -> str:
@@ -265,10 +275,11 @@ def button(engine: EngineLike, data: str) -> Reply | None:
     kind, _, rest = data.partition("|")
     if kind in ("p", "q"):
         page_text, _, payload = rest.partition("|")
-        if not page_text.isdigit() or not payload:
+        page = parse_number(page_text)
+        if page is None or not payload:
             return None
         answer = engine.by_key(payload) if kind == "p" else engine.ask(payload)
-        return render.render_answer(answer, int(page_text))
+        return render.render_answer(answer, page)
     if not rest:
         return None
     if kind == "k":
@@ -294,7 +305,7 @@ def _default_inline(engine: EngineLike) -> tuple[Statement, ...]:
 
 def inline(engine: EngineLike, text: str, offset: str) -> InlinePage:
     """Inline mode: best hits first, 50 a page; an empty query gets one quote per country."""
-    start = int(offset) if offset.isdigit() else 0
+    start = parse_number(offset) or 0
     query = clean_query(text[:INLINE_QUERY_CHARS])
     if start >= INLINE_MAX:
         return InlinePage((), "")

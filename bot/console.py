@@ -52,8 +52,9 @@ class Console:
             if nxt is None:
                 return Reply("No more pages.")
             return commands.button(self.engine, nxt.data)
-        if text.isdigit() and self.buttons:
-            index = int(text) - 1
+        number = commands.parse_number(text)
+        if number is not None and self.buttons:
+            index = number - 1
             if 0 <= index < len(self.buttons):
                 return commands.button(self.engine, self.buttons[index].data)
         return commands.dispatch(self.engine, text, self.chat)

@@ -12,7 +12,9 @@ from typing import Any, TypeVar
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InlineQuery,
     InlineQueryResultArticle,
+    InlineQueryResultsButton,
     InputTextMessageContent,
     Message,
     Update,
@@ -34,8 +36,10 @@ T = TypeVar("T")
 ENGINE = "engine"
 EXECUTOR = "engine_executor"
 LIMITER = "rate_limiter"
+INLINE_LIMITER = "inline_rate_limiter"
 SETTINGS = "settings"
 INLINE_CACHE_SECONDS = 300  # the corpus changes only on redeploy; Telegram may cache this long
+SLOW_DOWN_START = "inline"  # /start payload of the "slow down" button (opens the welcome)
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -101,11 +105,7 @@ async def _allowed(update: Update, context: Context) -> bool:
     if verdict == "ok":
         return True
     if verdict == "warn":
-        wait = max(1, round(limiter.retry_after(user.id)))
-        text = (
-            f"You are asking faster than I can keep up ({limiter.per_minute} questions a "
-            f"minute). Please try again in {wait} s."
-        )
+        text = render.slow_down(limiter.per_minute, limiter.retry_after(user.id))
         if update.callback_query is not None:
             await update.callback_query.answer(text)
         else:
@@ -278,6 +278,10 @@ async def answer_inline(update: Update, context: Context) -> None:
     inline_query = update.inline_query
     if inline_query is None:
         return
+    limiter: RateLimiter = context.bot_data[INLINE_LIMITER]
+    if limiter.check(inline_query.from_user.id) != "ok":
+        await _refuse_inline(inline_query, limiter.retry_after(inline_query.from_user.id))
+        return
     page = await _engine_call(context, commands.inline, inline_query.query, inline_query.offset)
     results = [
         InlineQueryResultArticle(
@@ -299,6 +303,22 @@ async def answer_inline(update: Update, context: Context) -> None:
     )
 
 
+async def _refuse_inline(inline_query: InlineQuery, wait: float) -> None:
+    """Over the limit: no results, and a button that says when to try again."""
+    try:
+        await inline_query.answer(
+            [],
+            # Personal and uncached: Telegram would otherwise show this to everyone typing it.
+            cache_time=0,
+            is_personal=True,
+            button=InlineQueryResultsButton(
+                text=render.inline_slow_down(wait), start_parameter=SLOW_DOWN_START
+            ),
+        )
+    except TelegramError as exc:  # e.g. the query expired: nothing to tell, nothing to trace
+        log.info("Could not answer a refused inline query: %s", exc)
+
+
 # --- errors -----------------------------------------------------------------------------------
 
 
@@ -314,7 +334,7 @@ async def handle_error(update: object, context: Context) -> None:
     log.error("Error while handling %s", kind, exc_info=error)
     if not isinstance(update, Update):
         return
-    text = "Sorry, something went wrong on my side. Please try again in a moment."
+    text = render.APOLOGY
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(text, show_alert=False)

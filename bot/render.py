@@ -376,6 +376,24 @@ def render_empty(answer: Answer) -> Reply:
     )
 
 
+# --- refusals and errors ---------------------------------------------------------------------
+
+APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
+
+
+def slow_down(per_minute: int, wait: float) -> str:
+    """The one warning a user gets when they ask faster than the per-user limit."""
+    return (
+        f"You are asking faster than I can keep up ({per_minute} questions a "
+        f"minute). Please try again in {max(1, round(wait))} s."
+    )
+
+
+def inline_slow_down(wait: float) -> str:
+    """The button above an empty inline answer when inline queries come too fast."""
+    return f"Slow down: try again in {max(1, round(wait))} s"
+
+
 # --- lists ------------------------------------------------------------------------------------
 
 

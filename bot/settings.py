@@ -16,6 +16,7 @@ SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 DEFAULT_PORT = 8443
 DEFAULT_RATE_LIMIT = 20
+DEFAULT_INLINE_RATE_LIMIT = 60  # inline queries arrive as the user types: a question costs several
 DEFAULT_MAX_QUERY_CHARS = 500
 
 
@@ -34,6 +35,7 @@ class Settings:
     api_base_url: str | None = None
     api_base_file_url: str | None = None
     rate_limit: int = DEFAULT_RATE_LIMIT  # questions per user per minute; 0 turns the limit off
+    inline_rate_limit: int = DEFAULT_INLINE_RATE_LIMIT  # inline queries per user per minute; 0: off
     max_query_chars: int = DEFAULT_MAX_QUERY_CHARS
     log_level: str = "INFO"
 
@@ -129,6 +131,13 @@ class Settings:
             api_base_url=api_base_url,
             api_base_file_url=api_base_file_url,
             rate_limit=_int("BOT_RATE_LIMIT", get("BOT_RATE_LIMIT"), DEFAULT_RATE_LIMIT, 0, 10_000),
+            inline_rate_limit=_int(
+                "BOT_INLINE_RATE_LIMIT",
+                get("BOT_INLINE_RATE_LIMIT"),
+                DEFAULT_INLINE_RATE_LIMIT,
+                0,
+                10_000,
+            ),
             max_query_chars=_int(
                 "BOT_MAX_QUERY_CHARS", get("BOT_MAX_QUERY_CHARS"), DEFAULT_MAX_QUERY_CHARS, 1, 4000
             ),

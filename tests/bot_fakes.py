@@ -1,5 +1,6 @@
 """Test seams the bot owns: a FakeEngine with the engine's API over hand-written statements,
-and a helper that runs a real PTB Application with polling against a local Bot API server."""
+and a helper that runs a real PTB Application with the bot's polling against a local Bot API
+server."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from telegram.ext import Application
 
+from bot.updates import DRAIN_SECONDS, Poller
 from index.model import Answer, Document, Hit, Intent, Source, Statement, Suggestion
 
 DOC = Document(
@@ -233,18 +235,20 @@ class FakeEngine:
 
 
 @contextlib.asynccontextmanager
-async def polling(application: Application, poll_interval: float = 0.0) -> AsyncIterator[None]:
-    """Run a real Application with long polling for the duration of the block, then stop it."""
+async def polling(
+    application: Application, drain_seconds: float = DRAIN_SECONDS
+) -> AsyncIterator[Poller]:
+    """Run a real Application with the bot's long polling for the block, then stop it."""
     await application.initialize()
     if application.post_init:
         await application.post_init(application)
     await application.start()
-    assert application.updater is not None
-    await application.updater.start_polling(poll_interval=poll_interval, timeout=1)
+    poller = Poller(application, poll_timeout=1, drain_seconds=drain_seconds)
+    await poller.start()
     try:
-        yield
+        yield poller
     finally:
-        await application.updater.stop()
+        await poller.stop()
         await application.stop()
         if application.post_stop:
             await application.post_stop(application)

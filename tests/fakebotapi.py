@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -117,6 +118,7 @@ _BOOL_PARAMS = frozenset(
 _OBJECT_PARAMS = frozenset(
     {
         "allowed_updates",
+        "button",
         "caption_entities",
         "commands",
         "entities",
@@ -177,6 +179,7 @@ _INLINE_RESULT_TYPES = frozenset(
 )
 
 _BOT_COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+_START_PARAMETER_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _COMMAND_IN_TEXT_RE = re.compile(r"(?<![\w/@])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?")
 _TOKEN_SHAPE_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 
@@ -524,6 +527,9 @@ class _StoredFile:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops connections when a bot opens many at once (a
+    # burst of sends): the client's SYN is retried a second later, or the request fails.
+    request_queue_size = 128
     api: FakeBotApi
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -710,6 +716,7 @@ class FakeBotApi:
         self._request_log: list[str] = []
         self._updates: list[JSON] = []
         self._next_update_id = 1
+        self._confirmed_offset = 0
         self._allowed_updates: frozenset[str] = _DEFAULT_UPDATE_TYPES
         self._poll_generation = 0
         self._chats: dict[int, JSON] = {}
@@ -967,7 +974,23 @@ class FakeBotApi:
         with self._cond:
             self._injected.append([method.lower(), code, description, parameters, times])
 
+    def fail_next(self, method: str, times: int = 1, code: int = 502) -> None:
+        """Make the next `times` calls of `method` fail with a server error (default 502 Bad
+        Gateway, which PTB raises as NetworkError), as Telegram does when it is overloaded."""
+        self.inject_error(method, code, HTTPStatus(code).phrase, times=times)
+
     # ------------------------------------------------------------------ what the bot did
+
+    def pending_updates(self) -> list[JSON]:
+        """Copies of the updates not yet confirmed by a getUpdates offset, oldest first."""
+        with self._cond:
+            return copy.deepcopy(self._updates)
+
+    @property
+    def confirmed_offset(self) -> int:
+        """The highest getUpdates offset received: updates below it are confirmed (forgotten)."""
+        with self._cond:
+            return self._confirmed_offset
 
     @property
     def calls(self) -> list[Call]:
@@ -1326,6 +1349,7 @@ class FakeBotApi:
                 self._updates = self._updates[offset:]
             else:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                self._confirmed_offset = max(self._confirmed_offset, offset)
         deadline = time.monotonic() + timeout
         while True:
             if generation != self._poll_generation:
@@ -1539,6 +1563,16 @@ class FakeBotApi:
             _validate_reply_markup(result.get("reply_markup"))
         if len(str(params.get("next_offset") or "").encode("utf-8")) > MAX_NEXT_OFFSET_BYTES:
             raise _bad("NEXT_OFFSET_INVALID")
+        button = params.get("button")
+        if button is not None:
+            # InlineQueryResultsButton: a text and exactly one of web_app or start_parameter.
+            if not isinstance(button, dict) or not str(button.get("text") or "").strip():
+                raise _bad("BUTTON_TEXT_INVALID")
+            if ("web_app" in button) == ("start_parameter" in button):
+                raise _bad("BUTTON_TYPE_INVALID")
+            start = button.get("start_parameter")
+            if start is not None and not _START_PARAMETER_RE.match(str(start)):
+                raise _bad("START_PARAM_INVALID")
         self._open_inline_queries.discard(query_id)
         return True
 

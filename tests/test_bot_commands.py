@@ -107,6 +107,37 @@ def test_inline_pages_are_50_each_with_stable_ids() -> None:
     assert commands.inline(many, "peace", "[]").entries == pages[0].entries
 
 
+UNICODE_DIGITS = ["²", "①", "١٢", "５０"]  # str.isdigit() says yes to each
+ODD_NUMBERS = [*UNICODE_DIGITS, "-1", "+50", " 50", "50 ", "5_0", "1e3", "0x10", "10001", "9" * 40]
+
+
+@pytest.mark.parametrize("offset", ODD_NUMBERS)
+def test_odd_inline_offsets_give_the_first_page(offset: str) -> None:
+    many = FakeEngine(
+        [replace(STATEMENTS[0], id=f"id{i:03}", text=f"peace word {i}") for i in range(120)]
+    )
+    first = commands.inline(many, "peace", "")
+    page = commands.inline(many, "peace", offset)  # "²".isdigit() is True, int("²") raises
+    assert page == first and page.next_offset == "50"
+
+
+def test_numbers_from_clients_are_ascii_and_bounded() -> None:
+    assert [commands.parse_number(t) for t in ("0", "50", "007", "10000")] == [0, 50, 7, 10_000]
+    assert all(commands.parse_number(t) is None for t in ODD_NUMBERS)
+    assert commands.parse_number("") is None
+
+
+def test_odd_page_numbers_in_buttons_and_the_console_are_ignored(engine: FakeEngine) -> None:
+    for odd in ("²", "①", "١"):
+        assert commands.button(engine, f"p|{odd}|c:Georgia") is None
+        assert commands.button(engine, f"q|{odd}|peace") is None
+    out = io.StringIO()
+    console = Console(engine, out)
+    console.show(console.handle("/countries"))
+    console.show(console.handle("²"))  # a question, not the second button
+    assert "Traceback" not in out.getvalue()
+
+
 def test_empty_inline_query_gets_one_quote_per_country(engine: FakeEngine) -> None:
     page = commands.inline(engine, "", "")
     assert [e.id for e in page.entries] == ["ge1", "ru1", "tj1", "ua1", "kg1"]

@@ -17,11 +17,13 @@ from typing import Any
 
 import httpx
 import pytest
+from telegram.constants import FloodLimit
 from telegram.error import InvalidToken
 
-from bot import logs
+from bot import delivery, logs
 from bot.app import build_application
 from bot.settings import Settings
+from bot.updates import DRAIN_SECONDS, GRACE_SECONDS
 from tests.bot_fakes import polling
 from tests.fakebotapi import Call, FakeBotApi
 
@@ -30,6 +32,7 @@ USER = 1001
 GROUP = -1001234567890
 WAIT = 30.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+TRIES = 1 + len(delivery.RETRY_DELAYS)  # tries of a request that fails transiently
 
 Scenario = Callable[[FakeBotApi], Awaitable[None]]
 
@@ -39,6 +42,13 @@ def api() -> Iterator[FakeBotApi]:
     """A started local Bot API server."""
     with FakeBotApi() as server:
         yield server
+
+
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Production's number of tries with short waits between them; returns the tries."""
+    monkeypatch.setattr(delivery, "RETRY_DELAYS", (0.01,) * len(delivery.RETRY_DELAYS))
+    return TRIES
 
 
 def settings_for(api: FakeBotApi, **overrides: Any) -> Settings:
@@ -247,10 +257,11 @@ def test_rate_limit_is_polite_and_per_user(api: FakeBotApi, engine: Any) -> None
 
 
 def test_a_failure_is_logged_and_the_user_gets_an_apology(
-    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture, quick_retries: int
 ) -> None:
     async def scenario(api: FakeBotApi) -> None:
-        api.inject_error("sendMessage", 500, "Internal Server Error", times=1)
+        # Every try of the answer fails; the apology, one more sendMessage, goes through.
+        api.inject_error("sendMessage", 500, "Internal Server Error", times=quick_retries)
         api.user_sends("/country Georgia")
         call = await wait(api, "sendMessage", to_chat(USER))
         assert "Sorry, something went wrong" in str(call.params["text"])
@@ -259,6 +270,228 @@ def test_a_failure_is_logged_and_the_user_gets_an_apology(
         run_bot(api, engine, scenario)
     [record] = [r for r in caplog.records if r.name == "bot.handlers"]
     assert record.exc_info is not None and "Internal Server Error" in caplog.text
+
+
+# --- transient failures -----------------------------------------------------------------------
+
+
+def test_a_502_on_an_answer_is_retried_and_the_answer_arrives(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.fail_next("sendMessage")
+        api.user_sends("/country Georgia")
+        call = await wait(api, "sendMessage", to_chat(USER))
+        assert "Georgia — 3 statements" in shown_text(api, call)
+        [failed] = [c for c in api.calls if c.method == "sendMessage" and not c.ok]
+        assert failed.error == "Bad Gateway" and failed.at < call.at
+
+    with caplog.at_level(logging.WARNING):
+        run_bot(api, engine, scenario)
+    assert f"sendMessage failed (Bad Gateway); try 2 of {TRIES}" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_502_on_a_page_turn_is_retried_and_the_page_turns(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("/country Russia")
+        call = await wait(api, "sendMessage", to_chat(USER))
+        [[nxt]] = call.params["reply_markup"]["inline_keyboard"]
+        api.fail_next("answerCallbackQuery")
+        api.fail_next("editMessageText", times=2)
+        n = len(api.calls)
+        message_id = call.result["message_id"]
+        api.user_presses_button(chat_id=USER, message_id=message_id, data=nxt["callback_data"])
+        await wait(api, "answerCallbackQuery", after=n)
+        await wait(api, "editMessageText", after=n)
+        assert "Page 2 of" in str(api.message(USER, message_id)["text"])
+        failed = [c.method for c in api.calls[n:] if not c.ok]
+        assert sorted(failed) == ["answerCallbackQuery", "editMessageText", "editMessageText"]
+
+    run_bot(api, engine, scenario)
+
+
+def test_a_502_on_an_inline_answer_is_retried(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.fail_next("answerInlineQuery")
+        api.user_sends_inline_query("Zelensky")
+        answer = await wait(api, "answerInlineQuery")
+        assert answer.params["results"][0]["title"] == "Volodymyr Zelenskyy — Ukraine"
+
+    run_bot(api, engine, scenario)
+
+
+def test_persistent_5xx_is_logged_and_the_bot_carries_on(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture, quick_retries: int
+) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.fail_next("sendMessage", times=2 * quick_retries)  # every try of answer and apology
+        api.user_sends("/country Georgia")
+        await asyncio.to_thread(
+            api.wait_for,
+            "sendMessage",
+            lambda _: sum(not c.ok for c in api.calls) == 2 * quick_retries,
+            WAIT,
+            include_failed=True,
+        )
+        n = len(api.calls)
+        api.user_sends("/country Georgia")  # Telegram is back
+        call = await wait(api, "sendMessage", to_chat(USER), after=n)
+        assert "Georgia — 3 statements" in shown_text(api, call)
+
+    with caplog.at_level(logging.WARNING):
+        run_bot(api, engine, scenario)
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.name == "bot.handlers" and error.exc_info is not None
+    assert "Could not tell the user about the error: Bad Gateway" in caplog.text
+
+
+# --- answers that must not wait -----------------------------------------------------------------
+
+
+def test_an_inline_answer_does_not_wait_out_a_flood_pause(api: FakeBotApi, engine: Any) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        # A 429 on a send pauses every queued send for retry_after (AIORateLimiter).
+        api.inject_error("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2)
+        api.user_sends("/country Georgia")
+        limited = await asyncio.to_thread(
+            api.wait_for, "sendMessage", None, WAIT, include_failed=True
+        )
+        assert not limited.ok
+        n = len(api.calls)
+        api.user_sends_inline_query("Zelensky")
+        answer = await wait(api, "answerInlineQuery", after=n)
+        sent = await wait(api, "sendMessage", to_chat(USER))
+        # Answered during the pause, not queued behind the paused send.
+        assert answer.at < sent.at
+        assert answer.at - limited.at < sent.at - answer.at
+
+    run_bot(api, engine, scenario)
+
+
+def test_an_inline_query_is_answered_while_a_group_backlog_waits(
+    api: FakeBotApi, engine: Any
+) -> None:
+    backlog = 60  # Telegram allows a group 20 messages a minute: 40 of these must wait
+    for i in range(backlog):
+        api.user_sends("/ask Georgia", user_id=3000 + i, chat_id=GROUP, chat_type="supergroup")
+    api.user_sends_inline_query("Zelensky")
+
+    async def main() -> None:
+        application = build_application(settings_for(api, rate_limit=0), engine)
+        async with polling(application, drain_seconds=0.5):
+            answer = await wait(api, "answerInlineQuery")
+            assert answer.params["results"]
+            calls = api.calls
+            sent_before = [
+                c for c in calls[: calls.index(answer)] if c.method == "sendMessage" and c.ok
+            ]
+            # It came with the group's first burst, before any send that had to wait for the
+            # group's limit (one every 3 s), though all message slots were taken by such sends.
+            assert len(sent_before) <= FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP
+
+    asyncio.run(main())
+    assert len(api.calls_to("sendMessage")) < backlog  # stopped with the backlog still queued
+
+
+# --- stopping ---------------------------------------------------------------------------------
+
+
+def answered_messages(api: FakeBotApi, chat_id: int) -> set[int]:
+    """Ids of the messages in a group chat that got an answer (answers quote them)."""
+    return {
+        c.params["reply_parameters"]["message_id"]
+        for c in api.calls_to("sendMessage")
+        if c.params["chat_id"] == chat_id
+    }
+
+
+def test_a_stop_confirms_only_what_was_answered(api: FakeBotApi, engine: Any) -> None:
+    for i in range(30):  # 20 answers go out at once, then the group's limit holds the rest
+        api.user_sends("/ask Georgia", user_id=3000 + i, chat_id=GROUP, chat_type="supergroup")
+    queued = {u["update_id"]: u["message"]["message_id"] for u in api.pending_updates()}
+
+    async def serve(until: Callable[[], bool], drain_seconds: float) -> None:
+        application = build_application(settings_for(api, rate_limit=0), engine)
+        async with polling(application, drain_seconds=drain_seconds):
+            await asyncio.to_thread(api.wait_for, "sendMessage", lambda _: until(), WAIT)
+
+    asyncio.run(serve(lambda: len(answered_messages(api, GROUP)) >= 20, drain_seconds=0.5))
+    answered = answered_messages(api, GROUP)
+    confirmed = [uid for uid in queued if uid < api.confirmed_offset]
+    assert confirmed, "nothing was confirmed"
+    assert all(queued[uid] in answered for uid in confirmed)
+    assert len(confirmed) < len(queued)  # the stop left some to be sent again
+    # A restart (a fresh flood limit) answers the rest.
+    everything = set(queued.values())
+    asyncio.run(serve(lambda: answered_messages(api, GROUP) >= everything, DRAIN_SECONDS))
+    assert api.confirmed_offset == max(queued) + 1
+
+
+def start_bot(api: FakeBotApi, log_file: Path) -> subprocess.Popen[bytes]:
+    """``python -m bot`` in polling mode against the local server, its output in ``log_file``."""
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "PYTHONPATH": str(ROOT),
+    }
+    with log_file.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot"],
+            cwd=log_file.parent,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop_bot(bot: subprocess.Popen[bytes]) -> tuple[int | None, float]:
+    """SIGTERM, then SIGKILL if the bot outlives the grace; (exit code, seconds it took)."""
+    started = time.monotonic()
+    bot.send_signal(signal.SIGTERM)
+    try:
+        code: int | None = bot.wait(timeout=GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        bot.kill()
+        bot.wait()
+        code = None
+    return code, time.monotonic() - started
+
+
+def test_sigterm_mid_backlog_loses_no_confirmed_question(
+    api: FakeBotApi, engine: Any, tmp_path: Path
+) -> None:
+    backlog = 300
+    for i in range(backlog):
+        api.user_sends("Georgia", user_id=5000 + i)  # one question each: no per-user limit
+    chat_of = {u["update_id"]: u["message"]["chat"]["id"] for u in api.pending_updates()}
+    log_file = tmp_path / "bot.log"
+
+    def answered() -> set[int]:
+        return {c.params["chat_id"] for c in api.calls_to("sendMessage")}
+
+    bot = start_bot(api, log_file)
+    try:
+        api.wait_for("sendMessage", lambda _: len(answered()) >= 60, timeout=120)
+    finally:
+        code, took = stop_bot(bot)
+    output = log_file.read_text()
+    assert code == 0, output
+    assert took < GRACE_SECONDS
+    confirmed = [uid for uid in chat_of if uid < api.confirmed_offset]
+    assert confirmed and len(confirmed) < backlog, "the SIGTERM was not mid-way"
+    missing = [uid for uid in confirmed if chat_of[uid] not in answered()]
+    assert not missing, f"confirmed but never answered: {missing[:10]}"
+
+    bot = start_bot(api, log_file)  # the rest come again and are answered
+    try:
+        api.wait_for("sendMessage", lambda _: len(answered()) == backlog, timeout=120)
+    finally:
+        code, _ = stop_bot(bot)
+    assert code == 0, log_file.read_text()
+    assert api.confirmed_offset == max(chat_of) + 1
+    assert "Traceback" not in log_file.read_text()
 
 
 # --- groups -----------------------------------------------------------------------------------
@@ -344,6 +577,46 @@ def test_inline_mode_pages_through_results(api: FakeBotApi, engine: Any) -> None
         assert len(sampler.params["results"]) == len(engine.countries())
 
     run_bot(api, engine, scenario)
+
+
+def test_odd_inline_offsets_get_the_first_page(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends_inline_query("Zelensky")
+        first = await wait(api, "answerInlineQuery")
+        for offset in ("²", "①", "١٢", "99999999999"):  # str.isdigit() accepts them all
+            n = len(api.calls)
+            api.user_sends_inline_query("Zelensky", offset=offset)
+            again = await wait(api, "answerInlineQuery", after=n)
+            assert again.params["results"] == first.params["results"]
+
+    with caplog.at_level(logging.ERROR):
+        run_bot(api, engine, scenario)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+def test_inline_queries_are_limited_per_user(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        for _ in range(3):
+            api.user_sends_inline_query("Zelensky")
+        api.user_sends_inline_query("Zelensky", user_id=2002)  # another user is not limited
+        api.user_sends_inline_query("Zelensky")
+        await wait(api, "answerInlineQuery", lambda _: len(api.calls_to("answerInlineQuery")) == 5)
+        answers = api.calls_to("answerInlineQuery")
+        served = [a for a in answers if a.params["results"]]
+        refused = [a for a in answers if not a.params["results"]]
+        assert len(served) == 3 and len(refused) == 2  # two for user 1001, one for 2002
+        for call in refused:
+            assert call.params["button"]["text"].startswith("Slow down: try again in")
+            # Not cached, not shared: Telegram must not show the refusal to anyone else.
+            assert call.params["cache_time"] == 0 and call.params["is_personal"] is True
+
+    with caplog.at_level(logging.INFO):
+        run_bot(api, engine, scenario, inline_rate_limit=2)
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
 
 
 # --- secrets ----------------------------------------------------------------------------------

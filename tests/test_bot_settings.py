@@ -20,6 +20,7 @@ def test_defaults_without_a_token_mean_console_mode() -> None:
     s = from_env({})
     assert s.mode == "console"
     assert (s.port, s.rate_limit, s.max_query_chars, s.log_level) == (8443, 20, 500, "INFO")
+    assert s.inline_rate_limit == 60
 
 
 def test_token_alone_means_polling_and_webhook_url_means_webhook() -> None:
@@ -55,6 +56,7 @@ def test_all_variables_are_read() -> None:
             "TELEGRAM_API_BASE_URL": "http://localhost:8081/bot",
             "TELEGRAM_API_BASE_FILE_URL": "http://localhost:8081/file/bot",
             "BOT_RATE_LIMIT": "5",
+            "BOT_INLINE_RATE_LIMIT": "0",
             "BOT_MAX_QUERY_CHARS": "120",
             "LOG_LEVEL": "debug",
         }
@@ -62,6 +64,7 @@ def test_all_variables_are_read() -> None:
     assert s.api_base_url == "http://localhost:8081/bot"
     assert s.api_base_file_url == "http://localhost:8081/file/bot"
     assert (s.rate_limit, s.max_query_chars, s.log_level) == (5, 120, "DEBUG")
+    assert s.inline_rate_limit == 0
 
 
 def test_dotenv_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
@@ -101,6 +104,7 @@ def test_a_broken_dotenv_line_names_the_file_and_line(tmp_path: Path) -> None:
         ({"PORT": "eighty"}, "PORT"),
         ({"PORT": "70000"}, "PORT"),
         ({"BOT_RATE_LIMIT": "-1"}, "BOT_RATE_LIMIT"),
+        ({"BOT_INLINE_RATE_LIMIT": "many"}, "BOT_INLINE_RATE_LIMIT"),
         ({"BOT_MAX_QUERY_CHARS": "0"}, "BOT_MAX_QUERY_CHARS"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"TELEGRAM_API_BASE_URL": "localhost:8081"}, "TELEGRAM_API_BASE_URL"),

@@ -15,12 +15,13 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
+    InlineQueryResultsButton,
     InputTextMessageContent,
     Message,
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, InvalidToken
+from telegram.error import BadRequest, InvalidToken, NetworkError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -209,9 +210,44 @@ def test_get_updates_long_polls_and_confirms_by_offset(fake_api: FakeBotApi) -> 
             assert [u.message.text for u in updates if u.message] == ["ping"]
             again = await bot.get_updates(timeout=0)
             assert [u.update_id for u in again] == [updates[0].update_id]  # not confirmed yet
+            assert fake_api.confirmed_offset == 0
+            assert [u["update_id"] for u in fake_api.pending_updates()] == [updates[0].update_id]
             assert await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0) == ()
+            assert fake_api.confirmed_offset == updates[-1].update_id + 1
+            assert fake_api.pending_updates() == []
 
     asyncio.run(scenario())
+
+
+def test_fail_next_fails_that_many_calls_with_a_5xx(fake_api: FakeBotApi) -> None:
+    fake_api.user_sends("hi")
+    fake_api.fail_next("sendMessage", times=2)
+    fake_api.fail_next("editMessageText", code=500)
+
+    async def scenario() -> None:
+        async with make_bot(fake_api) as bot:
+            for _ in range(2):
+                with pytest.raises(NetworkError, match="Bad Gateway"):
+                    await bot.send_message(1001, "one")
+            sent = await bot.send_message(1001, "two")  # the third call goes through
+            with pytest.raises(NetworkError, match="Internal Server Error"):
+                await bot.edit_message_text("three", chat_id=1001, message_id=sent.message_id)
+            await bot.edit_message_text("three", chat_id=1001, message_id=sent.message_id)
+
+    asyncio.run(scenario())
+    sends = [c for c in fake_api.calls if c.method == "sendMessage"]
+    assert [(c.ok, c.error) for c in sends] == [
+        (False, "Bad Gateway"),
+        (False, "Bad Gateway"),
+        (True, None),
+    ]
+    assert fake_api.message(1001, sends[-1].result["message_id"])["text"] == "three"
+    raw = httpx.post(f"{fake_api.base_url}{fake_api.token}/getMe")
+    assert raw.status_code == 200
+    fake_api.fail_next("getMe", code=503)
+    raw = httpx.post(f"{fake_api.base_url}{fake_api.token}/getMe")
+    assert raw.status_code == 503
+    assert raw.json() == {"ok": False, "error_code": 503, "description": "Service Unavailable"}
 
 
 def test_an_inline_query_answered_in_two_pages(fake_api: FakeBotApi) -> None:
@@ -240,6 +276,22 @@ def test_an_inline_query_answered_in_two_pages(fake_api: FakeBotApi) -> None:
     assert [len(c.params["results"]) for c in pages] == [50, 10]
     assert pages[0].params["next_offset"] == "50" and pages[0].params["cache_time"] == 5
     assert pages[1].params["results"][0]["id"] == "r50"
+
+
+def test_an_inline_answer_may_carry_a_start_button(fake_api: FakeBotApi) -> None:
+    async def scenario() -> None:
+        async with make_bot(fake_api) as bot:
+            query = fake_api.user_sends_inline_query("macron")
+            bad = InlineQueryResultsButton("Slow down", start_parameter="not valid!")
+            with pytest.raises(BadRequest, match="Start_param_invalid"):
+                await bot.answer_inline_query(query, [], button=bad)
+            ok = InlineQueryResultsButton("Slow down", start_parameter="inline")
+            await bot.answer_inline_query(query, [], button=ok, cache_time=0, is_personal=True)
+
+    asyncio.run(scenario())
+    [answer] = fake_api.calls_to("answerInlineQuery")
+    assert answer.params["button"] == {"text": "Slow down", "start_parameter": "inline"}
+    assert answer.params["results"] == []
 
 
 def test_send_photo_uploads_bytes_and_they_download_again(fake_api: FakeBotApi) -> None:
