@@ -37,7 +37,7 @@ def sources_problem(folder: Path | None = None) -> str | None:
     )
 
 
-def open_engine() -> EngineLike:
+def _open_frozen() -> EngineLike:
     """Open the search engine (paths and model from the environment; builds the index once)."""
     from index.search import Engine
 
@@ -47,6 +47,14 @@ def open_engine() -> EngineLike:
     gc.collect()
     gc.freeze()
     return engine
+
+
+def open_engine() -> EngineLike:
+    """The living archive: the engine, rebuilt and swapped in when the sources folder changes."""
+    from index.live import LiveEngine
+
+    live: EngineLike = LiveEngine(_open_frozen)
+    return live
 
 
 def main() -> int:

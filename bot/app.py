@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
@@ -125,6 +126,7 @@ def add_handlers(application: Application) -> None:
             CommandHandler("sources", handlers.list_sources, new),
             CommandHandler("about", handlers.show_about, new),
             CommandHandler("stats", handlers.show_stats, new),
+            CommandHandler("reload", handlers.reload_archive, new),
             MessageHandler(new & filters.COMMAND, handlers.answer_unknown_command),
             MessageHandler(new & filters.TEXT & private, handlers.answer_message),
             MessageHandler(new & filters.TEXT & groups, handlers.answer_group_message),
@@ -149,10 +151,19 @@ async def _post_init(application: Application) -> None:
     except TelegramError as exc:
         log.warning("Could not publish the command menu or description: %s", exc)
     log.info("Bot @%s is up", bot.username)
+    settings: Settings = application.bot_data[handlers.SETTINGS]
+    engine = application.bot_data[handlers.ENGINE]
+    if settings.watch_seconds > 0 and hasattr(engine, "reload_if_changed"):
+        application.bot_data[handlers.WATCHER] = asyncio.create_task(
+            handlers.watch_archive(application, settings.watch_seconds)
+        )
 
 
 async def _post_shutdown(application: Application) -> None:
-    """Stop the engine's worker thread."""
+    """Stop the archive watcher and the engine's worker thread."""
+    watcher = application.bot_data.pop(handlers.WATCHER, None)
+    if watcher is not None:
+        watcher.cancel()
     executor = application.bot_data.get(handlers.EXECUTOR)
     if isinstance(executor, ThreadPoolExecutor):
         executor.shutdown(wait=False, cancel_futures=True)

@@ -47,6 +47,7 @@ class Console:
         text = line.strip()
         if not text:
             return None
+        self.refresh()
         if text.lower() in NEXT_WORDS:
             nxt = next((b for b in self.buttons if b.text.startswith("Next")), None)
             if nxt is None:
@@ -58,6 +59,16 @@ class Console:
             if 0 <= index < len(self.buttons):
                 return commands.button(self.engine, self.buttons[index].data)
         return commands.dispatch(self.engine, text, self.chat)
+
+    def refresh(self) -> None:
+        """A living archive: a compilation added, changed or removed since the last question is
+        loaded before this one is answered (the console has no background watcher)."""
+        reload = getattr(self.engine, "reload_if_changed", None)
+        if not callable(reload):
+            return
+        result = reload()
+        if result is not None:
+            print(f"[{result.message}]", file=self.out, flush=True)
 
     def show(self, reply: Reply | None) -> None:
         """Print a reply as plain text, its photo saved to a file, its buttons numbered."""

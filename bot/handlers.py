@@ -39,6 +39,7 @@ LIMITER = "rate_limiter"
 INLINE_LIMITER = "inline_rate_limiter"
 SETTINGS = "settings"
 INLINE_CACHE_SECONDS = 300  # the corpus changes only on redeploy; Telegram may cache this long
+WATCHER = "archive_watcher"
 SLOW_DOWN_START = "inline"  # /start payload of the "slow down" button (opens the welcome)
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -55,6 +56,9 @@ async def _engine_call(context: Context, fn: Callable[..., T], *args: Any) -> T:
     """
     executor: Executor = context.bot_data[EXECUTOR]
     engine: EngineLike = context.bot_data[ENGINE]
+    snapshot = getattr(engine, "snapshot", None)
+    if callable(snapshot):  # a living archive: this question finishes on the index it began on
+        engine = snapshot()
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(executor, functools.partial(fn, engine, *args))
 
@@ -342,3 +346,49 @@ async def handle_error(update: object, context: Context) -> None:
             await update.effective_message.reply_text(text)
     except TelegramError as exc:  # the apology failed too; the log already has the cause
         log.warning("Could not tell the user about the error: %s", exc)
+
+
+# --- the living archive -----------------------------------------------------------------------
+
+
+def is_admin(update: Update, context: Context) -> bool:
+    settings: Settings = context.bot_data[SETTINGS]
+    user = update.effective_user
+    return user is not None and user.id in settings.admin_user_ids
+
+
+async def reload_archive(update: Update, context: Context) -> None:
+    """/reload (editors): rebuild the index from the sources folder now and say what changed."""
+    message = update.effective_message
+    if message is None:
+        return
+    if not is_admin(update, context):
+        await message.reply_text(render.ADMIN_ONLY)
+        return
+    engine = context.bot_data[ENGINE]
+    if not hasattr(engine, "reload_if_changed"):
+        await message.reply_text(render.RELOAD_UNSUPPORTED)
+        return
+    result = await asyncio.to_thread(engine.reload_if_changed, force=True)
+    await message.reply_text(render.reload_text(result.message if result else None))
+
+
+async def watch_archive(application: Any, interval: float) -> None:
+    """Every ``interval`` seconds: a changed sources folder is rebuilt off the event loop and
+    swapped in; a reload that keeps the old archive is told to the editors."""
+    engine = application.bot_data[ENGINE]
+    settings: Settings = application.bot_data[SETTINGS]
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            result = await asyncio.to_thread(engine.reload_if_changed)
+        except Exception:  # the watcher must outlive any one failure
+            log.exception("Watching the sources folder failed")
+            continue
+        if result is None or result.swapped:
+            continue
+        for admin in sorted(settings.admin_user_ids):
+            try:
+                await application.bot.send_message(admin, render.reload_text(result.message))
+            except TelegramError as exc:
+                log.warning("Could not tell editor %s about the reload: %s", admin, exc)

@@ -511,3 +511,14 @@ def render_stats_caption(countries: Sequence[tuple[str, int]]) -> str:
 def statement_hits(statements: Iterable[Statement]) -> tuple[Hit, ...]:
     """Wrap statements as hits (for lists that are not search results)."""
     return tuple(Hit(st, 1.0) for st in statements)
+
+
+# --- editors ----------------------------------------------------------------------------------
+
+ADMIN_ONLY = "This command is for the bot’s editors."
+RELOAD_UNSUPPORTED = "This bot serves a fixed archive: there is nothing to reload."
+
+
+def reload_text(message: str | None) -> str:
+    """What /reload and the watcher tell an editor (HTML-escaped)."""
+    return esc(message or "Nothing changed in the sources folder.")

@@ -18,6 +18,7 @@ DEFAULT_PORT = 8443
 DEFAULT_RATE_LIMIT = 20
 DEFAULT_INLINE_RATE_LIMIT = 60  # inline queries arrive as the user types: a question costs several
 DEFAULT_MAX_QUERY_CHARS = 500
+DEFAULT_WATCH_SECONDS = 5.0
 
 
 class SettingsError(ValueError):
@@ -38,6 +39,8 @@ class Settings:
     inline_rate_limit: int = DEFAULT_INLINE_RATE_LIMIT  # inline queries per user per minute; 0: off
     max_query_chars: int = DEFAULT_MAX_QUERY_CHARS
     log_level: str = "INFO"
+    admin_user_ids: frozenset[int] = frozenset()  # editors: /reload, and later publishing
+    watch_seconds: float = DEFAULT_WATCH_SECONDS  # look for new compilations; 0: never
 
     def __repr__(self) -> str:
         # The token and the webhook secret are credentials: show that they are set, never them.
@@ -142,6 +145,8 @@ class Settings:
                 "BOT_MAX_QUERY_CHARS", get("BOT_MAX_QUERY_CHARS"), DEFAULT_MAX_QUERY_CHARS, 1, 4000
             ),
             log_level=log_level,
+            admin_user_ids=_ids("ADMIN_USER_IDS", get("ADMIN_USER_IDS")),
+            watch_seconds=_seconds("REACTIONS_WATCH_SECONDS", get("REACTIONS_WATCH_SECONDS")),
         )
 
     @property
@@ -175,6 +180,33 @@ def read_dotenv(path: Path) -> dict[str, str]:
             value = value.split(" #", 1)[0].rstrip()
         values[key] = value
     return values
+
+
+def _ids(name: str, raw: str | None) -> frozenset[int]:
+    """Comma-separated Telegram user ids."""
+    if not raw:
+        return frozenset()
+    out = set()
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not re.fullmatch(r"\d{1,20}", part):
+            raise SettingsError(f"{name} must be comma-separated numeric Telegram user ids")
+        out.add(int(part))
+    return frozenset(out)
+
+
+def _seconds(name: str, raw: str | None) -> float:
+    if raw is None:
+        return DEFAULT_WATCH_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds (0 turns it off)") from None
+    if not 0 <= value <= 86_400:
+        raise SettingsError(f"{name} must be between 0 (off) and 86400 seconds")
+    return value
 
 
 def _int(name: str, raw: str | None, default: int, low: int, high: int) -> int:

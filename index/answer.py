@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
+
 from index.catalog import Catalog
-from index.model import Answer, Document, Hit, Intent, Suggestion
+from index.model import Answer, Document, Hits, Intent, Suggestion
 from index.rank import Ranked
 from index.understand import Query, clean
 
@@ -45,10 +47,7 @@ class Answerer:
             return self.empty(asked)
         if not len(ranked.rows):
             return self.nothing(asked, q, self._why(q, ranked))
-        hits = tuple(
-            Hit(self.cat.statements[int(r)], round(float(s), 4))
-            for r, s in zip(ranked.rows, ranked.scores, strict=True)
-        )
+        hits = Hits(self.cat.statements, ranked.rows, ranked.scores)
         intent = self.intent(q)
         message = None
         if ranked.relaxed:
@@ -63,7 +62,7 @@ class Answerer:
             confident=ranked.confident,
             suggestions=() if ranked.confident else self.suggest(q.text),
             message=message,
-            documents=self._documents(hits),
+            documents=self._documents(ranked.rows),
             reading=q.to_dict(),
         )
 
@@ -97,9 +96,13 @@ class Answerer:
             return Intent(kind, " · ".join(scope), make_key("q", q.text))
         return Intent("topic", " · ".join(scope) or None, make_key("q", q.text))
 
-    def _documents(self, hits: tuple[Hit, ...]) -> tuple[Document, ...]:
-        seen = dict.fromkeys(h.statement.document for h in hits)
-        return tuple(d for i in seen if (d := self.cat.documents.get(i)) is not None)
+    def _documents(self, rows: np.ndarray) -> tuple[Document, ...]:
+        """The compilations of the rows, in the order the rows first reach them."""
+        ranks = self.cat.doc_of_row[rows]
+        _, first = np.unique(ranks, return_index=True)
+        order = [int(ranks[i]) for i in sorted(first)]
+        by_rank = self.cat.doc_by_rank
+        return tuple(by_rank[r] for r in order if r < len(by_rank))
 
     def _why(self, q: Query, ranked: Ranked) -> str:
         if q.absent:

@@ -95,6 +95,7 @@ class Catalog:
         # Compilations newest first: the order answers without a topic are grouped in.
         docs = sorted(self.documents.values(), key=lambda d: (d.published or "", d.id))
         self.doc_rank = {d.id: r for r, d in enumerate(reversed(docs))}
+        self.doc_by_rank = list(reversed(docs))
         self.doc_of_row = np.fromiter(
             (self.doc_rank.get(s.document, len(docs)) for s in self.statements), np.int32, n
         )

@@ -17,8 +17,6 @@ from index import config
 
 log = logging.getLogger(__name__)
 
-WATCH_SECONDS = 5.0  # how often a running bot looks at the sources folder (REACTIONS_WATCH_SECONDS)
-
 Signature = tuple[tuple[str, int, int], ...]
 
 
@@ -110,19 +108,3 @@ class LiveEngine:
         msg = f"Reloaded: {docs} compilations, {n} statements ({seconds:.1f} s)."
         log.info("%s", msg)
         return Reloaded(True, msg, seconds)
-
-
-def watch_seconds() -> float:
-    """``REACTIONS_WATCH_SECONDS``: how often to look for changes; 0 turns watching off."""
-    raw = os.environ.get("REACTIONS_WATCH_SECONDS", "").strip()
-    if not raw:
-        return WATCH_SECONDS
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(
-            f"REACTIONS_WATCH_SECONDS must be a number of seconds, got {raw!r}"
-        ) from None
-    if value < 0:
-        raise ValueError("REACTIONS_WATCH_SECONDS must be 0 (off) or more")
-    return value

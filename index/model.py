@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, overload
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +86,54 @@ class Suggestion:
     key: str
 
 
+class Hits(Sequence[Hit]):
+    """Hits made when they are read: a country of 60,000 statements costs only the page shown.
+    A plain ``tuple`` of ``Hit`` works wherever this does."""
+
+    __slots__ = ("_rows", "_scores", "_statements")
+
+    def __init__(self, statements: Sequence[Statement], rows: Any, scores: Any) -> None:
+        self._statements = statements
+        self._rows = rows
+        self._scores = scores
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, i: int) -> Hit: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Hit, ...]: ...
+    def __getitem__(self, i: int | slice) -> Hit | tuple[Hit, ...]:
+        if isinstance(i, slice):
+            return tuple(self._hit(j) for j in range(*i.indices(len(self._rows))))
+        if i < 0:
+            i += len(self._rows)
+        if not 0 <= i < len(self._rows):
+            raise IndexError(i)
+        return self._hit(i)
+
+    def _hit(self, j: int) -> Hit:
+        return Hit(self._statements[int(self._rows[j])], round(float(self._scores[j]), 4))
+
+    def __iter__(self) -> Iterator[Hit]:
+        return (self._hit(j) for j in range(len(self._rows)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(int(r) for r in self._rows))
+
+    def __repr__(self) -> str:
+        return f"Hits({len(self)})"
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     query: str
     intent: Intent
-    hits: tuple[Hit, ...] = ()
+    hits: Sequence[Hit] = ()
     confident: bool = False
     suggestions: tuple[Suggestion, ...] = field(default_factory=tuple)
     message: str | None = None  # a plain explanation when there is nothing to show

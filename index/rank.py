@@ -268,9 +268,14 @@ class Ranker:
         )
         kk = min(self.cfg.candidates * 4, len(rows))
         sims, ids = self.faiss.search(vec, kk, params=params)
-        got = {int(i): float(s) for s, i in zip(sims[0], ids[0], strict=True) if i >= 0}
-        floor = min(got.values(), default=0.0)
-        return np.fromiter((got.get(int(r), floor - 0.05) for r in rows), np.float32, len(rows))
+        found = ids[0] >= 0
+        sims, ids = sims[0][found], ids[0][found]
+        # Rows the search did not reach rank below every row it did.
+        floor = float(sims.min()) - 0.05 if len(sims) else 0.0
+        out = np.full(len(rows), floor, dtype=np.float32)
+        order = np.argsort(rows)
+        out[order[np.searchsorted(rows[order], ids)]] = sims
+        return out
 
     def _search_all(self, vec: np.ndarray, lex: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Candidates from both retrievers over the whole archive, with their dense scores."""

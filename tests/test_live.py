@@ -1,0 +1,164 @@
+"""The living archive: a compilation added, changed or removed while the bot runs is answered
+without a restart; a broken one leaves the old archive serving and the editors are told."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import build_application
+from bot.console import Console
+from index.live import LiveEngine, folder_signature
+from index.search import Engine
+from tests.bot_fakes import polling
+from tests.conftest import ARCHIVE_SOURCES, REAL_FILE
+from tests.fakebotapi import Call, FakeBotApi
+from tests.test_bot_e2e import api, settings_for, shown_text, to_chat, wait  # noqa: F401 (fixture)
+
+EDITOR = 4242
+READER = 1001
+GRAIN = next(ARCHIVE_SOURCES.glob("2029-*.txt"))
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    src = tmp_path / "sources"
+    src.mkdir()
+    shutil.copy(REAL_FILE, src)
+    return src
+
+
+def live_engine(folder: Path) -> LiveEngine:
+    index_dir = folder.parent / "index"
+    return LiveEngine(lambda: Engine.open(folder, index_dir), folder)
+
+
+def speakers(engine: Any, question: str) -> set[str | None]:
+    return {h.statement.speaker for h in engine.ask(question).hits}
+
+
+def test_a_new_compilation_is_swapped_in_and_old_snapshots_stay_valid(folder: Path) -> None:
+    live = live_engine(folder)
+    before = live.snapshot()
+    assert live.reload_if_changed() is None  # nothing changed: nothing built
+    assert "Oleksandr Dovhal" not in speakers(live, "Dovhal")
+    shutil.copy(GRAIN, folder)
+    assert live.changed()
+    result = live.reload_if_changed()
+    assert result is not None and result.swapped and "2 compilations" in result.message
+    assert "Oleksandr Dovhal" in speakers(live, "Dovhal")
+    assert live.snapshot() is not before
+    assert before.ask("Peskov").hits  # a question in flight on the old engine still works
+    (folder / GRAIN.name).unlink()
+    assert live.reload_if_changed().swapped  # type: ignore[union-attr]
+    assert "Oleksandr Dovhal" not in speakers(live, "Dovhal")
+
+
+def test_a_broken_file_keeps_the_old_archive(folder: Path) -> None:
+    live = live_engine(folder)
+    serving = live.snapshot()
+    (folder / "2031-01-01-broken.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00garbage")
+    result = live.reload_if_changed()
+    assert result is not None and not result.swapped
+    assert "2031-01-01-broken.txt" in result.message and "previous archive" in result.message
+    assert live.snapshot() is serving
+    assert live.reload_if_changed() is None  # the same broken state is not rebuilt every tick
+
+
+def test_the_signature_sees_edits_renames_and_removals(folder: Path) -> None:
+    first = folder_signature(folder)
+    copy = folder / "2030-01-01-copy.txt"
+    shutil.copy(REAL_FILE, copy)
+    second = folder_signature(folder)
+    copy.rename(folder / "2030-01-02-copy.txt")
+    third = folder_signature(folder)
+    (folder / "2030-01-02-copy.txt").unlink()
+    assert len({first, second, third}) == 3 and folder_signature(folder) == first
+    assert folder_signature(folder / "missing") == ()
+
+
+def test_the_console_answers_a_file_dropped_in_without_a_restart(folder: Path) -> None:
+    out = io.StringIO()
+    console = Console(live_engine(folder), out)
+    console.show(console.handle("Dovhal"))
+    assert "Oleksandr Dovhal" not in out.getvalue()
+    shutil.copy(GRAIN, folder)
+    console.show(console.handle("Dovhal"))
+    text = out.getvalue()
+    assert "[Reloaded: 2 compilations" in text and "Oleksandr Dovhal" in text
+
+
+def run(api: FakeBotApi, engine: Any, scenario: Any, **settings: Any) -> None:
+    async def main() -> None:
+        application = build_application(settings_for(api, **settings), engine)
+        async with polling(application):
+            await scenario(api)
+
+    asyncio.run(main())
+
+
+def mentions(text: str) -> Any:
+    return lambda call: text in str(call.params.get("text", ""))
+
+
+def test_the_bot_answers_a_dropped_in_compilation_within_seconds(
+    api: FakeBotApi, folder: Path
+) -> None:
+    live = live_engine(folder)
+
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("What did Dovhal say?")
+        first = await wait(api, "sendMessage", to_chat(READER))
+        assert "Oleksandr Dovhal" not in shown_text(api, first)
+        shutil.copy(GRAIN, folder)
+        deadline = asyncio.get_running_loop().time() + 25
+        while True:  # the watcher looks every 0.2 s; the build takes a few seconds here
+            n = len(api.calls)
+            api.user_sends("What did Dovhal say?")
+            call: Call = await wait(api, "sendMessage", to_chat(READER), after=n)
+            if "Oleksandr Dovhal" in shown_text(api, call):
+                break
+            assert asyncio.get_running_loop().time() < deadline, "never reloaded"
+            await asyncio.sleep(0.5)
+
+    run(api, live, scenario, watch_seconds=0.2, admin_user_ids=frozenset({EDITOR}))
+
+
+def test_editors_are_told_when_a_broken_file_is_not_loaded(api: FakeBotApi, folder: Path) -> None:
+    live = live_engine(folder)
+
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("/start", user_id=EDITOR)  # Telegram lets a bot write only to its users
+        await wait(api, "sendMessage", to_chat(EDITOR))
+        n = len(api.calls)
+        (folder / "2031-01-01-broken.txt").write_text("not a compilation at all\n")
+        call = await wait(api, "sendMessage", to_chat(EDITOR), after=n)
+        assert (
+            "Not reloaded" in call.params["text"] and "2031-01-01-broken.txt" in call.params["text"]
+        )
+        api.user_sends("Peskov")
+        answer = await wait(api, "sendMessage", to_chat(READER))
+        assert "Dmitry Peskov" in shown_text(api, answer)
+
+    run(api, live, scenario, watch_seconds=0.2, admin_user_ids=frozenset({EDITOR}))
+
+
+def test_reload_is_for_editors(api: FakeBotApi, folder: Path) -> None:
+    live = live_engine(folder)
+
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("/reload", user_id=READER)
+        refused = await wait(api, "sendMessage", to_chat(READER))
+        assert "editors" in refused.params["text"]
+        shutil.copy(GRAIN, folder)
+        n = len(api.calls)
+        api.user_sends("/reload", user_id=EDITOR)
+        done = await wait(api, "sendMessage", to_chat(EDITOR), after=n)
+        assert "Reloaded: 2 compilations" in done.params["text"]
+
+    run(api, live, scenario, watch_seconds=0, admin_user_ids=frozenset({EDITOR}))
