@@ -57,3 +57,12 @@ def archive(tmp_path_factory: pytest.TempPathFactory, session_dirs: dict[str, Pa
     from index.search import Engine
 
     return Engine.open(ARCHIVE_SOURCES, tmp_path_factory.mktemp("archive-index"))
+
+
+@pytest.fixture
+def api() -> Iterator[object]:
+    """A started local Bot API server (tests/fakebotapi.py)."""
+    from tests.fakebotapi import FakeBotApi
+
+    with FakeBotApi() as server:
+        yield server

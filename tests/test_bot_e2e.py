@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TRIES = 1 + len(delivery.RETRY_DELAYS)  # tries of a request that fails transiently
 
 Scenario = Callable[[FakeBotApi], Awaitable[None]]
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    """A started local Bot API server."""
-    with FakeBotApi() as server:
-        yield server
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from index.search import Engine
 from tests.bot_fakes import polling
 from tests.conftest import ARCHIVE_SOURCES, REAL_FILE
 from tests.fakebotapi import Call, FakeBotApi
-from tests.test_bot_e2e import api, settings_for, shown_text, to_chat, wait  # noqa: F401 (fixture)
+from tests.test_bot_e2e import settings_for, shown_text, to_chat, wait
 
 EDITOR = 4242
 READER = 1001
