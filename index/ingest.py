@@ -47,7 +47,7 @@ from index.textnorm import fold
 
 MAX_BYTES = 10 * 1024 * 1024  # a compilation page is ~50-300 KB; anything past this is not one
 TIMEOUT_S = 30.0
-USER_AGENT = "reactions-bot-ingest/0.1 (+https://github.com/)"
+USER_AGENT = "reactions-bot-ingest/0.1 (python-urllib)"
 
 # (leading bytes, what they are): files that are neither text nor HTML, refused by name.
 MAGIC: tuple[tuple[bytes, str], ...] = (
