@@ -11,26 +11,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from index.model import Document, Source, Statement
+from index.textnorm import MONTH_NAMES
 
-MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        [
-            "january",
-            "february",
-            "march",
-            "april",
-            "may",
-            "june",
-            "july",
-            "august",
-            "september",
-            "october",
-            "november",
-            "december",
-        ]
-    )
-}
+MONTHS = {m: i + 1 for i, m in enumerate(MONTH_NAMES)}
 MONTH_ABBR = {m[:3]: n for m, n in MONTHS.items()} | {"sept": 9}
 
 BULLET_RE = re.compile(

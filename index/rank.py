@@ -21,7 +21,7 @@ class RankConfig:
     dense_weight: float = 0.6
     lexical_weight: float = 0.4
     candidates: int = 50  # taken from each retriever before fusion, on the whole archive
-    reconstruct_limit: int = 20_000  # below: score every filtered row; above: FAISS with a selector
+    reconstruct_limit: int = 4_000  # below: score every filtered row; above: FAISS with a selector
     country_boost: float = 0.15  # a country the question names but does not scope to
     event_boost: float = 0.1  # an event the question touches without naming it fully
     about_boost: float = 0.1  # statements that mention whom the question is about

@@ -6,6 +6,22 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+# English month names, January first: the parser reads dates with them, the reader questions.
+MONTH_NAMES: tuple[str, ...] = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+
 # Letters NFKD does not decompose, and typographic punctuation, mapped to ASCII.
 _SPECIAL = str.maketrans(
     {

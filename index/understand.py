@@ -13,7 +13,7 @@ import numpy as np
 
 from index.catalog import Catalog, load_data, outlet_key, stems
 from index.lexical import simple_stem
-from index.textnorm import STOPWORDS, Word, tokens, words
+from index.textnorm import MONTH_NAMES, STOPWORDS, Word, tokens, words
 
 MAX_QUERY_CHARS = 1000  # longer questions are cut here: nobody's question is a novel
 NAME_CUTOFF = 80.0  # a name matched below this (0-100) is not read as a person
@@ -24,20 +24,7 @@ MAX_ROLE_SPEAKERS = 3  # a role in a non-set question is specific only when it p
 GENERIC_SHARE = 0.3  # a word in more than this share of statements says nothing ("Trump")
 EVENT_MIN_SHARE = 0.5  # share of an event's distinctive title words a question must name
 
-_MONTHS_EN = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
+_MONTHS_EN = MONTH_NAMES
 # Month stems in English, Russian and Ukrainian (folded, transliterated): any ending matches.
 _MONTH_STEMS: tuple[tuple[str, ...], ...] = (
     ("jan", "yanvar", "sich"),

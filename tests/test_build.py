@@ -22,14 +22,20 @@ def embedded(caplog: pytest.LogCaptureFixture) -> tuple[int, int, int]:
     return int(m[1]), int(m[2]), int(m[3])
 
 
-def test_adding_a_compilation_embeds_only_its_statements(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def src(tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A sources folder with the real compilation, and a vector cache of this test's own."""
     monkeypatch.setenv("REACTIONS_CACHE_DIR", str(tmp_path / "cache"))
-    src = tmp_path / "sources"
-    src.mkdir()
-    shutil.copy(REAL_FILE, src)
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    shutil.copy(REAL_FILE, folder)
     caplog.set_level(logging.INFO, logger="index.build")
+    return folder
+
+
+def test_adding_a_compilation_embeds_only_its_statements(
+    tmp_path: Path, src: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     first = Engine.open(src, tmp_path / "index")
     assert embedded(caplog) == (len(first.statements), 1, 0)
 
@@ -49,13 +55,8 @@ def test_adding_a_compilation_embeds_only_its_statements(
 
 
 def test_a_damaged_vector_cache_is_rebuilt(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, src: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setenv("REACTIONS_CACHE_DIR", str(tmp_path / "cache"))
-    src = tmp_path / "sources"
-    src.mkdir()
-    shutil.copy(REAL_FILE, src)
-    caplog.set_level(logging.INFO, logger="index.build")
     Engine.open(src, tmp_path / "index")
     for f in (tmp_path / "cache" / "vectors").glob("*.npz"):
         f.write_bytes(b"\x00garbage" * 100)
