@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from index.catalog import Catalog, load_data, outlet_key, stems
+from index.gazetteer import CountryMatch
 from index.lexical import simple_stem
 from index.textnorm import MONTH_NAMES, STOPWORDS, Word, tokens, words
 
@@ -216,6 +217,11 @@ class Reader:
         self.w = Words()
         self._outlets = self._outlet_phrases()
         self._regions = self._region_phrases()
+        # Cyrillic region names by their words' stems, so case forms are found without a scan.
+        self._stemmed: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+        for k, v in self._regions.items():
+            if v[2]:
+                self._stemmed.setdefault(_stem_key(k), []).append(k)
         self._events = self._event_terms()
         self._intro_terms = self._intro_words()
 
@@ -305,14 +311,19 @@ class Reader:
         others = any(n in self.w.others for n in norms)
         absent: list[str] = []
 
+        country_matches = self.cat.countries_matcher.match(q)  # read once, used twice
         time = self._time(scan)
         outlets, outlet_absent = self._outlet(scan, q)
         absent += outlet_absent
         regions, region_countries, region_absent = self._region(scan)
         absent += region_absent
         events, event_certain = self._event(scan)
-        speakers, score, about_speakers, about = self._people(scan, q, asks_speaker, others, loose)
-        countries, about_countries, country_absent = self._countries(scan, q, speakers)
+        speakers, score, about_speakers, about = self._people(
+            scan, q, asks_speaker, others, loose, country_matches
+        )
+        countries, about_countries, country_absent = self._countries(
+            scan, q, speakers, country_matches
+        )
         absent += country_absent
         kinds = self._kinds(scan, speakers)
         roles, role_words = self._roles(scan, countries, wants_set)
@@ -464,11 +475,9 @@ class Reader:
                 if value is None and cyrillic_stems:
                     value = next(
                         (
-                            v
-                            for k, v in table.items()
-                            if len(k) == size
-                            and v[2]
-                            and all(_stem_eq(a, b) for a, b in zip(k, got, strict=True))
+                            table[k]
+                            for k in self._stemmed.get(_stem_key(got), ())
+                            if all(_stem_eq(a, b) for a, b in zip(k, got, strict=True))
                         ),
                         None,
                     )
@@ -554,15 +563,18 @@ class Reader:
         return tuple(docs), certain
 
     def _people(
-        self, scan: _Scan, q: str, asks_speaker: bool, others: bool, loose: bool
+        self,
+        scan: _Scan,
+        q: str,
+        asks_speaker: bool,
+        others: bool,
+        loose: bool,
+        country_matches: Sequence[CountryMatch],
     ) -> tuple[tuple[str, ...], float, tuple[str, ...], list[str]]:
         cutoff = NAME_CUTOFF_LOOSE if loose else NAME_CUTOFF
         ws = scan.ws
         exact_country_words = {
-            t
-            for m in self.cat.countries_matcher.match(q)
-            if m.how != "fuzzy"
-            for t in tokens(m.text)
+            t for m in country_matches if m.how != "fuzzy" for t in tokens(m.text)
         }
         found: dict[str, tuple[float, list[int]]] = {}
         for m in self.cat.names.match(q, limit=8):
@@ -610,13 +622,17 @@ class Reader:
         return others
 
     def _countries(
-        self, scan: _Scan, q: str, speakers: Sequence[str]
+        self,
+        scan: _Scan,
+        q: str,
+        speakers: Sequence[str],
+        country_matches: Sequence[CountryMatch],
     ) -> tuple[tuple[str, ...], list[str], list[str]]:
         cm = self.cat.countries_matcher
         ws = scan.ws
         countries: list[str] = []
         about: list[str] = []
-        for m in cm.match(q):
+        for m in country_matches:
             idx = [i for i in scan.span_words(*m.span) if scan.free(i)]
             if not idx:
                 continue
@@ -714,6 +730,11 @@ class Reader:
         for i in idx:
             scan.take(i, i + 1)
         return tuple(roles), tuple(ws[i].text for i in idx)
+
+
+def _stem_key(phrase: tuple[str, ...]) -> tuple[str, ...]:
+    """The part of each word that case endings leave alone (see ``_stem_eq``)."""
+    return tuple(w[:4] for w in phrase)
 
 
 def _stem_eq(a: str, b: str) -> bool:
