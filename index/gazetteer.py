@@ -5,161 +5,15 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from index.textnorm import COMMON_WORDS, STOPWORDS, Word, tokens, translit, words
 
-# name | ISO 3166 alpha-2 | aliases | adjectives and demonyms | Cyrillic names | Cyrillic adjectives
-# A line starting with spaces continues the one above. Cyrillic entries are nominatives
-# (Russian and Ukrainian); their case forms are generated at load.
-_TABLE = """
-Armenia | AM | Hayastan; Republic of Armenia | Armenian | Армения; Вірменія
-    | армянский; вірменський
-Azerbaijan | AZ | Azerbaidzhan; Azerbaidjan; Republic of Azerbaijan
-    | Azerbaijani; Azeri; Azerbaijanian | Азербайджан | азербайджанский; азербайджанський
-Belarus | BY | Belorussia; Byelorussia; Belarussia; Bielorussia; Republic of Belarus
-    | Belarusian; Belarussian; Byelorussian; Belorussian; Belarusan
-    | Беларусь; Белоруссия; Білорусь | белорусский; білоруський; беларускі
-Estonia | EE | Eesti; Republic of Estonia | Estonian | Эстония; Естонія | эстонский; естонський
-Georgia | GE | Sakartvelo; Gruzia; Gruziya | Georgian | Грузия; Грузія | грузинский; грузинський
-Kazakhstan | KZ | Kazakstan; Qazaqstan; Republic of Kazakhstan | Kazakh; Kazakhstani; Kazak; Qazaq
-    | Казахстан; Қазақстан | казахский; казахстанский; казахський; казахстанський
-Kyrgyzstan | KG | Kirghizia; Kirgizia; Kyrgyzia; Kirgizstan; Kirghizstan; Kyrgyz Republic
-    | Kyrgyz; Kirghiz; Kirgiz; Kyrgyzstani | Киргизия; Кыргызстан; Киргизстан; Киргизія; Киргизстан
-    | киргизский; кыргызский; киргизький
-Latvia | LV | Latvija; Republic of Latvia | Latvian; Lettish | Латвия; Латвія
-    | латвийский; латышский; латвійський
-Lithuania | LT | Lietuva; Republic of Lithuania | Lithuanian | Литва | литовский; литовський
-Moldova | MD | Moldavia; Republic of Moldova | Moldovan; Moldavian | Молдова; Молдавия; Молдавія
-    | молдавский; молдовский; молдавський; молдовський
-Russia | RU | Russian Federation; Rossiya; RF | Russian | Россия; Российская Федерация; РФ; Росія
-    | российский; русский; російський
-Tajikistan | TJ | Tadzhikistan; Tadjikistan; Tajikstan; Republic of Tajikistan
-    | Tajik; Tadjik; Tadzhik; Tajikistani | Таджикистан | таджикский; таджицький
-Turkmenistan | TM | Turkmenia; Turkmeniya | Turkmen; Turkmenistani
-    | Туркменистан; Туркмения; Туркменістан | туркменский; туркменський
-Ukraine | UA | Ukrayina; Ukraina; the Ukraine | Ukrainian | Украина; Україна
-    | украинский; український
-Uzbekistan | UZ | Ozbekiston; Republic of Uzbekistan | Uzbek; Uzbekistani | Узбекистан
-    | узбекский; узбецький
-United States | US | United States of America; USA; US; America | American
-    | США; Соединённые Штаты; Соединенные Штаты; Америка; Сполучені Штати
-    | американский; американський
-United Kingdom | GB | UK; Britain; Great Britain; England; Scotland; Wales; Northern Ireland
-    | British; Brit; Scottish; Welsh | Великобритания; Британия; Англия; Велика Британія; Британія
-    | британский; британський
-European Union | EU | EU; Europe's Union
-    | | Евросоюз; Европейский союз; Євросоюз; Європейський союз |
-China | CN | PRC; People's Republic of China; Mainland China | Chinese | Китай; КНР
-    | китайский; китайський
-Turkey | TR | Türkiye; Turkiye; Republic of Turkey | Turkish; Turk | Турция; Туреччина
-    | турецкий; турецький
-Iran | IR | Persia; Islamic Republic of Iran | Iranian; Persian | Иран; Іран | иранский; іранський
-Israel | IL | State of Israel | Israeli | Израиль; Ізраїль | израильский; ізраїльський
-India | IN | Bharat; Republic of India | Indian | Индия; Індія | индийский; індійський
-Japan | JP | Nippon | Japanese | Япония; Японія | японский; японський
-Germany | DE | Deutschland; Federal Republic of Germany; FRG | German | Германия; ФРГ; Німеччина
-    | германский; немецкий; німецький
-France | FR | French Republic | French | Франция; Франція | французский; французький
-Italy | IT | Italia | Italian | Италия; Італія | итальянский; італійський
-Spain | ES | España | Spanish; Spaniard | Испания; Іспанія | испанский; іспанський
-Poland | PL | Polska | Polish | Польша; Польща | польский; польський
-Romania | RO | Rumania; Roumania | Romanian; Rumanian | Румыния; Румунія | румынский; румунський
-Hungary | HU | Magyarorszag | Hungarian; Magyar | Венгрия; Угорщина | венгерский; угорський
-Czechia | CZ | Czech Republic | Czech | Чехия; Чехія | чешский; чеський
-Slovakia | SK | Slovak Republic | Slovak; Slovakian | Словакия; Словаччина | словацкий; словацький
-Bulgaria | BG | Republic of Bulgaria | Bulgarian | Болгария; Болгарія | болгарский; болгарський
-Serbia | RS | Republic of Serbia | Serbian; Serb | Сербия; Сербія | сербский; сербський
-Finland | FI | Suomi | Finnish | Финляндия; Фінляндія | финский; финляндский; фінський
-Sweden | SE | Sverige | Swedish; Swede | Швеция; Швеція | шведский; шведський
-Norway | NO | Norge | Norwegian | Норвегия; Норвегія | норвежский; норвезький
-Denmark | DK | Danmark | Danish | Дания; Данія | датский; данський
-Netherlands | NL | Holland; Nederland; Kingdom of the Netherlands | Dutch
-    | Нидерланды; Голландия; Нідерланди | нидерландский; голландский; нідерландський
-Belgium | BE | Belgique; Belgie | Belgian | Бельгия; Бельгія | бельгийский; бельгійський
-Austria | AT | Osterreich | Austrian | Австрия; Австрія | австрийский; австрійський
-Switzerland | CH | Swiss Confederation; Schweiz; Suisse | Swiss | Швейцария; Швейцарія
-    | швейцарский; швейцарський
-Canada | CA | | Canadian | Канада | канадский; канадський
-Mexico | MX | United Mexican States | Mexican | Мексика | мексиканский; мексиканський
-Brazil | BR | Brasil | Brazilian | Бразилия; Бразилія | бразильский; бразильський
-Argentina | AR | Argentine Republic | Argentine; Argentinian; Argentinean | Аргентина
-    | аргентинский; аргентинський
-South Korea | KR | Republic of Korea; ROK; Korea | South Korean; Korean
-    | Южная Корея; Республика Корея; Південна Корея | южнокорейский; південнокорейський
-North Korea | KP | DPRK; Democratic People's Republic of Korea | North Korean
-    | Северная Корея; КНДР; Північна Корея | северокорейский; північнокорейський
-Saudi Arabia | SA | Kingdom of Saudi Arabia; KSA | Saudi; Saudi Arabian
-    | Саудовская Аравия; Саудівська Аравія | саудовский; саудівський
-United Arab Emirates | AE | UAE; Emirates | Emirati
-    | ОАЭ; Объединённые Арабские Эмираты; Эмираты; ОАЕ | эмиратский
-Qatar | QA | State of Qatar | Qatari | Катар | катарский; катарський
-Egypt | EG | Arab Republic of Egypt | Egyptian | Египет; Египта; Египте; Египтом; Єгипет; Єгипту
-    | египетский; єгипетський
-Syria | SY | Syrian Arab Republic | Syrian | Сирия; Сирія | сирийский; сирійський
-Iraq | IQ | Republic of Iraq | Iraqi | Ирак; Ірак | иракский; іракський
-Afghanistan | AF | | Afghan; Afghani | Афганистан; Афганістан | афганский; афганський
-Pakistan | PK | | Pakistani | Пакистан | пакистанский; пакистанський
-Mongolia | MN | | Mongolian; Mongol | Монголия; Монголія | монгольский; монгольський
-Myanmar | MM | Burma | Burmese; Myanmarese | Мьянма; Бирма; М'янма | мьянманский; бирманский
-Greece | GR | Hellas; Hellenic Republic | Greek; Hellenic | Греция; Греція | греческий; грецький
-Portugal | PT | Portuguese Republic | Portuguese | Португалия; Португалія
-    | португальский; португальський
-Ireland | IE | Eire; Republic of Ireland | Irish | Ирландия; Ірландія | ирландский; ірландський
-Croatia | HR | Hrvatska | Croatian; Croat | Хорватия; Хорватія | хорватский; хорватський
-Slovenia | SI | | Slovenian; Slovene | Словения; Словенія | словенский; словенський
-Bosnia and Herzegovina | BA | Bosnia; Bosnia-Herzegovina; BiH | Bosnian
-    | Босния и Герцеговина; Босния; Боснія | боснийский; боснійський
-Montenegro | ME | Crna Gora | Montenegrin | Черногория; Чорногорія | черногорский; чорногорський
-North Macedonia | MK | Macedonia; FYROM | Macedonian
-    | Северная Македония; Македония; Північна Македонія; Македонія | македонский; македонський
-Albania | AL | Shqiperia | Albanian | Албания; Албанія | албанский; албанський
-Kosovo | XK | | Kosovar; Kosovan | Косово | косовский; косовський
-Cyprus | CY | | Cypriot | Кипр; Кіпр | кипрский; кіпрський
-Iceland | IS | | Icelandic; Icelander | Исландия; Ісландія | исландский; ісландський
-Luxembourg | LU | | Luxembourgish; Luxembourger | Люксембург | люксембургский; люксембурзький
-Malta | MT | | Maltese | Мальта | мальтийский; мальтійський
-Australia | AU | | Australian | Австралия; Австралія | австралийский; австралійський
-New Zealand | NZ | Aotearoa | New Zealander | Новая Зеландия; Нова Зеландія
-    | новозеландский; новозеландський
-Vietnam | VN | Viet Nam | Vietnamese | Вьетнам; В'єтнам | вьетнамский; в'єтнамський
-Thailand | TH | Siam | Thai | Таиланд; Таїланд | тайский; тайський
-Indonesia | ID | | Indonesian | Индонезия; Індонезія | индонезийский; індонезійський
-Philippines | PH | | Philippine; Filipino | Филиппины; Філіппіни | филиппинский; філіппінський
-Malaysia | MY | | Malaysian | Малайзия; Малайзія | малайзийский; малайзійський
-Singapore | SG | | Singaporean | Сингапур | сингапурский; сінгапурський
-Taiwan | TW | Republic of China; ROC | Taiwanese | Тайвань | тайваньский; тайванський
-Bangladesh | BD | | Bangladeshi | Бангладеш | бангладешский
-Sri Lanka | LK | Ceylon | Sri Lankan | Шри-Ланка | ланкийский
-Nepal | NP | | Nepali; Nepalese | Непал | непальский; непальський
-Lebanon | LB | | Lebanese | Ливан; Ліван | ливанский; ліванський
-Jordan | JO | Hashemite Kingdom of Jordan | Jordanian | Иордания; Йорданія
-    | иорданский; йорданський
-Palestine | PS | State of Palestine; Palestinian territories | Palestinian | Палестина
-    | палестинский; палестинський
-Kuwait | KW | | Kuwaiti | Кувейт | кувейтский; кувейтський
-Bahrain | BH | | Bahraini | Бахрейн | бахрейнский
-Oman | OM | Sultanate of Oman | Omani | Оман | оманский
-Yemen | YE | | Yemeni | Йемен; Ємен | йеменский; єменський
-Libya | LY | | Libyan | Ливия; Лівія | ливийский; лівійський
-Tunisia | TN | | Tunisian | Тунис; Туніс | тунисский; туніський
-Algeria | DZ | | Algerian | Алжир | алжирский; алжирський
-Morocco | MA | | Moroccan | Марокко | марокканский; марокканський
-Sudan | SD | | Sudanese | Судан | суданский; суданський
-South Sudan | SS | | South Sudanese | Южный Судан; Південний Судан |
-Ethiopia | ET | | Ethiopian | Эфиопия; Ефіопія | эфиопский; ефіопський
-Nigeria | NG | | Nigerian | Нигерия; Нігерія | нигерийский; нігерійський
-South Africa | ZA | Republic of South Africa; RSA | South African
-    | ЮАР; Южная Африка; Південна Африка | южноафриканский; південноафриканський
-Kenya | KE | | Kenyan | Кения; Кенія | кенийский; кенійський
-Venezuela | VE | | Venezuelan | Венесуэла; Венесуела | венесуэльский; венесуельський
-Cuba | CU | | Cuban | Куба | кубинский; кубинський
-Colombia | CO | | Colombian | Колумбия; Колумбія | колумбийский; колумбійський
-Chile | CL | | Chilean | Чили | чилийский; чилійський
-Vatican | VA | Holy See; Vatican City | | Ватикан | ватиканский
-"""
+# The country table is data: index/data/countries.txt (its header says the layout).
+_TABLE = resources.files("index").joinpath("data", "countries.txt").read_text("utf-8")
 
 # Phrases that contain a country word but name something else; they hide that word.
 _NOT_COUNTRIES = (
@@ -226,6 +80,8 @@ def _parse(table: str) -> tuple[Country, ...]:
     """Countries from the table text."""
     rows: list[str] = []
     for line in table.strip().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
         if line[:1].isspace():
             rows[-1] += " " + line.strip()
         else:
