@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from importlib import resources
 
 # English month names, January first: the parser reads dates with them, the reader questions.
 MONTH_NAMES: tuple[str, ...] = (
@@ -295,45 +296,15 @@ def tokens(s: str) -> list[str]:
     return [w.norm for w in words(s)]
 
 
-# Question scaffolding in English and transliterated Russian/Ukrainian, never a name.
-STOPWORDS: frozenset[str] = frozenset(
-    """
-    a an the of to in on at by for from with about as and or but nor if than then so also
-    is are was were be been being am has have had do does did done doing
-    say says said saying tell tells told telling talk talked speak spoke state stated
-    think thinks thought feel felt believe write wrote written post posted tweet tweeted
-    react reacts reacted reacting reaction reactions respond responded response responses
-    comment comments commented statement statements quote quotes quoted view views
-    opinion opinions position stance regarding re vs versus via per
-    what who whom whose which when where why how whether
-    any anyone anybody anything some someone something all each every
-    there here this that these those it its he she him her his hers they them their theirs
-    i me my mine we us our ours you your yours
-    not no yes can could would should will shall may might must
-    show give find list tell me please just only other others over after before up out into
-    chto kto kak gde kogda pochemu li ne eto
-    skazal skazala skazali govoril govorila zayavil zayavila zayavili otreagiroval
-    otreagirovala otreagirovali reaktsiya reaktsii dumaet schitaet
-    o ob obo pro po na v vo s so k ko u za i a ego yego ee yeye ikh
-    shcho khto yak skazav zaiavyv ta z reaktsiia
-    """.split()  # noqa: SIM905 - a word list reads better as text
-)
+def _word_list(name: str) -> frozenset[str]:
+    """A word list from ``index/data/`` (``#`` lines are comments)."""
+    text = resources.files("index").joinpath("data", name).read_text("utf-8")
+    return frozenset(
+        w for line in text.splitlines() if not line.startswith("#") for w in line.split()
+    )
 
+
+# Question scaffolding in English and transliterated Russian/Ukrainian, never a name.
+STOPWORDS: frozenset[str] = _word_list("stopwords.txt")
 # Ordinary words of news questions: they may hit a name exactly but never as a typo.
-COMMON_WORDS: frozenset[str] = frozenset(
-    """
-    president presidents prime minister ministers ministry foreign defense defence
-    government official officials spokesman spokeswoman spokesperson leader leaders
-    party parties opposition parliament country countries nation nations people
-    peace war wars deal deals talks election elections vote votes victory win won
-    lose lost loss congratulate congratulated congratulations message messages
-    news market markets stock stocks bond bonds economy economic security
-    sanctions support aid help relations relationship ally allies partner partners
-    world region europe european western eastern northern southern west east north south
-    today yesterday week month year first last new next latest recent former
-    expert experts analyst analysts media press official chairman chair head deputy
-    general secretary ambassador embassy council committee ruling senior military army
-    soldier soldiers border borders policy politics political plan plans hope hopes
-    future past good bad great strong weak against between among without
-    """.split()  # noqa: SIM905 - a word list reads better as text
-)
+COMMON_WORDS: frozenset[str] = _word_list("common_words.txt")
