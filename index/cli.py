@@ -1,4 +1,4 @@
-"""Command line: export, check, stats (corpus); build, ask, eval (search)."""
+"""Command line: export, check, stats (corpus); add (ingest); build, ask, eval (search)."""
 
 from __future__ import annotations
 
@@ -136,6 +136,54 @@ def cmd_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         width = max((len(k) for k, _ in items), default=0)
         for k, v in items:
             out.write(f"  {k.ljust(width)}  {v}\n")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Read each input, report what it holds; write them all, or nothing if one is refused."""
+    from index import ingest
+
+    sources = config.sources_dir(args.sources)
+    ready: list[tuple[str, ingest.Prepared, ingest.Published]] = []
+    refused = 0
+    targets: dict[Path, str] = {}
+    for item in args.inputs:
+        try:
+            got = ingest.read_input(item)
+            prepared = ingest.prepare(got.data, got.name, got.content_type)
+            out.write(ingest.summary(prepared))
+            planned = ingest.plan(prepared, sources, replace=args.replace)
+            if planned.path in targets and planned.action != "unchanged":
+                raise ingest.IngestError(
+                    f"{targets[planned.path]} is also going to {planned.path.name}"
+                )
+        except ingest.IngestError as exc:
+            err.write(f"refused: {item}: {exc}\n")
+            refused += 1
+            continue
+        targets[planned.path] = item
+        ready.append((item, prepared, planned))
+    if refused:
+        err.write(f"nothing written ({refused} of {len(args.inputs)} refused)\n")
+        return 1
+    if args.dry_run:
+        out.write("dry run: nothing written\n")
+        return 0
+    changed = False
+    for item, prepared, _planned in ready:
+        try:
+            done = ingest.publish(prepared, sources, replace=args.replace)
+        except (ingest.IngestError, OSError) as exc:
+            err.write(f"error: {item}: not written: {exc}\n")
+            return 1
+        where = _display_path(done.path)
+        if done.action == "unchanged":
+            out.write(f"already in the archive: {where}\n")
+        else:
+            out.write(f"{done.action} {where}\n")
+            changed = True
+    if changed:
+        out.write("the index is rebuilt on its next use (or now: python -m index build)\n")
     return 0
 
 
@@ -307,6 +355,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="data anomalies as warnings with file and line")
     s = sub.add_parser("stats", help="counts by country, speaker kind and outlet")
     s.add_argument("--json", action="store_true")
+    ad = sub.add_parser(
+        "add",
+        help="add compilations (.txt in the layout, a saved web page or its URL) to the sources",
+    )
+    ad.add_argument("inputs", nargs="+", metavar="FILE_OR_URL")
+    ad.add_argument(
+        "--replace", action="store_true", help="overwrite a file of the same name or document"
+    )
+    ad.add_argument("--dry-run", action="store_true", help="report only; write nothing")
     sub.add_parser("build", help="(re)build the index now, with a progress bar")
     a = sub.add_parser(
         "ask", help="answer a question (no QUESTION: one a line from stdin, JSON out)"
@@ -328,6 +385,7 @@ COMMANDS = {
     "export": cmd_export,
     "check": cmd_check,
     "stats": cmd_stats,
+    "add": cmd_add,
     "build": cmd_build,
     "ask": cmd_ask,
     "eval": cmd_eval,

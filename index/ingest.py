@@ -47,7 +47,7 @@ from index.textnorm import fold
 
 MAX_BYTES = 10 * 1024 * 1024  # a compilation page is ~50-300 KB; anything past this is not one
 TIMEOUT_S = 30.0
-USER_AGENT = "reactions-bot-ingest/0.1 (+https://github.com/)"
+USER_AGENT = "reactions-bot-ingest/0.1 (python-urllib)"
 
 # (leading bytes, what they are): files that are neither text nor HTML, refused by name.
 MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -498,11 +498,13 @@ class _Article:
         self.tree = tree
         self.body = body
         self.notes: list[str] = []
+        self.title_path: set[int] = set()
         self.title = self._title()
         self.root = self._root(self.title)
         self.root_chars = len(_one_line(self.root.text(deep=True)))
         self.title_path = _ancestor_ids(self.title)
         self.date_text = ""
+        self.skip: set[int] = set()  # meta lines of update dates: their date is used, not shown
         self.published, self.updated, self.date_block = self._dates()
 
     # -- finding things
@@ -510,8 +512,10 @@ class _Article:
     def _title(self) -> LexborNode:
         # Structure only here (tags, roles, hidden, the site's header): class names are
         # judged against the article, which is not known yet.
-        found = [h for h in self.body.css("h1") if not self._in_chrome(h, self.body, hints=False)]
-        found = [h for h in found if _one_line(h.text(deep=True))]
+        h1s = [h for h in self.body.css("h1") if _one_line(h.text(deep=True))]
+        found = [h for h in h1s if not self._in_chrome(h, self.body, hints=False)]
+        if not found:  # a theme that puts the post's title in a page-level <header>
+            found = [h for h in h1s if not self._in_chrome(h, self.body, False, banner=False)]
         if not found:
             raise IngestError("no compilation in this page: it has no title (h1)")
 
@@ -531,19 +535,25 @@ class _Article:
                 break
         return self.body
 
-    def _in_chrome(self, node: LexborNode, stop: LexborNode, hints: bool = True) -> bool:
+    def _in_chrome(
+        self, node: LexborNode, stop: LexborNode, hints: bool = True, banner: bool = True
+    ) -> bool:
         """Whether node or one of its ancestors below ``stop`` is chrome."""
         n: LexborNode | None = node
         while n is not None and n.mem_id not in (stop.mem_id, self.body.mem_id):
-            if self._is_chrome(n, hints):
+            if self._is_chrome(n, hints, banner):
                 return True
             n = n.parent
         return False
 
-    def _is_chrome(self, node: LexborNode, hints: bool = True) -> bool:
+    def _is_chrome(self, node: LexborNode, hints: bool = True, banner: bool = True) -> bool:
+        """Page chrome by tag, role, hiding, position (the site's header and footer) and,
+        with ``hints``, class or id names; never the title or an element holding it."""
         tag = node.tag or ""
         if tag in SKIP_TAGS:
             return True
+        if node.mem_id in self.title_path:
+            return False
         attrs = node.attributes
         if "hidden" in attrs or (attrs.get("aria-hidden") or "").lower() == "true":
             return True
@@ -552,16 +562,18 @@ class _Article:
             return True
         if (attrs.get("role") or "").lower() in SKIP_ROLES:
             return True
-        if tag in ("header", "footer") and not any(a.tag in SECTIONING for a in _ancestors(node)):
+        if (
+            banner
+            and tag in ("header", "footer")
+            and not any(a.tag in SECTIONING for a in _ancestors(node))
+        ):
             return True  # the site's banner or footer, not an article's own header
         if not hints:
             return False
         names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
         if not any(h in names for h in CHROME_HINTS):
             return False
-        # A wrapper named like chrome that holds the title or most of the text is not.
-        if node.mem_id in self.title_path:
-            return False
+        # A wrapper named like chrome that holds most of the article's text is not chrome.
         return len(_one_line(node.text(deep=True))) < 0.5 * self.root_chars
 
     def _dates(self) -> tuple[str | None, str | None, LexborNode | None]:
@@ -581,6 +593,7 @@ class _Article:
             names = " ".join((t.attributes.get(k) or "") for k in ("class", "itemprop")).lower()
             if "updated" in names or "modified" in names:
                 updated = updated or iso
+                self.skip.add(meta.mem_id)
             elif published is None:
                 published, block = iso, meta
                 text = _one_line(t.text(deep=True))
@@ -650,7 +663,7 @@ class _Article:
             elif self.date_block is not None and child.mem_id == self.date_block.mem_id:
                 self._flush(w)
                 w.blocks.append(_Block("date", self.date_text))
-            elif self._is_chrome(child):
+            elif child.mem_id in self.skip or self._is_chrome(child):
                 continue
             elif tag == "br":
                 w.buf.append("\n")
@@ -895,20 +908,23 @@ def _same_text(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
-def _header(text: str) -> tuple[str, str | None] | None:
-    """(title, published) of a compilation's text, read as the parser reads its header."""
+def _derived_name(text: str) -> str | None:
+    """The file name a compilation's own title and date give it (its identity: a subtitle
+    edit after the colon keeps it), read as the parser reads the header."""
     lines = text.replace("\r\n", "\n").split("\n")
     idx = next((i for i, ln in enumerate(lines) if FULL_DATE_RE.match(ln)), None)
     if idx is None:
         return None
     head = [ln.strip() for ln in lines[:idx] if ln.strip()]
-    return (" ".join(head[-1].split()), parse_long_date(lines[idx])) if head else None
+    published = parse_long_date(lines[idx])
+    return (
+        compilation_filename(published, " ".join(head[-1].split())) if head and published else None
+    )
 
 
 def plan(prepared: Prepared, sources_dir: Path, replace: bool = False) -> Published:
     """Where ``publish`` would write and what it would do; IngestError on a clash."""
     target = sources_dir / prepared.filename
-    mine = _header(prepared.text)
     same_doc: Path | None = None
     for p in source_files(sources_dir):
         try:
@@ -917,7 +933,7 @@ def plan(prepared: Prepared, sources_dir: Path, replace: bool = False) -> Publis
             continue
         if _same_text(existing, prepared.text):
             return Published(p, "unchanged")
-        if p.name != target.name and mine and _header(existing) == mine:
+        if p.name != target.name and _derived_name(existing) == prepared.filename:
             same_doc = same_doc or p
     if target.exists():
         if not replace:
