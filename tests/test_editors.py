@@ -29,12 +29,9 @@ EDITOR = 4242
 READER = 1001
 GRAIN = ARCHIVE_SOURCES / "2029-07-18-post-soviet-reaction-to-grain-corridor-suspension.txt"
 DRUZHBA = ARCHIVE_SOURCES / "2031-03-03-post-soviet-reaction-to-druzhba-pipeline-shutdown.txt"
-HTML_DIR = ROOT / "tests" / "data" / "html"
+HTML_DIR = ROOT / "tests" / "data" / "html"  # index/ingest.py's saved pages
 TRUMP_PAGE = HTML_DIR / "post-soviet-reaction-to-trump-win.html"
 ESSAY_PAGE = HTML_DIR / "essay-no-compilation.html"
-needs_pages = pytest.mark.skipif(
-    not TRUMP_PAGE.exists(), reason="the saved pages come with index/ingest.py's tests"
-)
 
 
 def run(api: FakeBotApi, live: LiveEngine, scenario: Any) -> None:
@@ -129,7 +126,6 @@ def test_an_editor_publishes_a_txt_and_it_is_answered_without_a_restart(
     run(api, live, scenario)
 
 
-@needs_pages
 def test_an_editor_publishes_the_blog_page_of_a_compilation(
     api: FakeBotApi, tmp_path: Path
 ) -> None:
@@ -239,12 +235,7 @@ def test_only_editors_may_upload_or_press_the_buttons(api: FakeBotApi, folder: P
 def test_broken_uploads_say_why_and_change_nothing(api: FakeBotApi, folder: Path) -> None:
     live = live_engine(folder)
     before = contents(folder)
-    essay = (
-        ESSAY_PAGE.read_bytes()
-        if ESSAY_PAGE.exists()
-        else b"<!doctype html><html><body><article><h1>An essay</h1><p>Prose.</p></article>"
-        b"</body></html>"
-    )
+    essay = ESSAY_PAGE.read_bytes()  # an article with no compilation in it
 
     async def scenario(api: FakeBotApi) -> None:
         png = await upload(api, b"\x89PNG\r\n\x1a\n" + bytes(200), "scan.txt")
