@@ -10,6 +10,7 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     LinkPreviewOptions,
 )
 from telegram.constants import ParseMode
@@ -25,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
+from bot import editors, handlers, render
 from bot.commands import EngineLike
 from bot.delivery import Delivery, flood_limiter
 from bot.ratelimit import RateLimiter
@@ -40,8 +41,10 @@ DESCRIPTION = (
 )
 SHORT_DESCRIPTION = "Who said what: verbatim, sourced reactions by country and person."
 PRIVATE_COMMANDS = [
+    BotCommand("latest", "The newest compilation's reactions"),
     BotCommand("country", "A country's reactions"),
     BotCommand("who", "What a person said"),
+    BotCommand("events", "Every compilation, newest first"),
     BotCommand("countries", "Every country, with counts"),
     BotCommand("sources", "Compilations and outlets cited"),
     BotCommand("stats", "Chart of statements per country"),
@@ -50,10 +53,16 @@ PRIVATE_COMMANDS = [
 ]
 GROUP_COMMANDS = [
     BotCommand("ask", "Ask a question"),
+    BotCommand("latest", "The newest compilation's reactions"),
     BotCommand("country", "A country's reactions"),
     BotCommand("who", "What a person said"),
+    BotCommand("events", "Every compilation, newest first"),
     BotCommand("countries", "Every country, with counts"),
     BotCommand("help", "How to ask in a group"),
+]
+# Editors (ADMIN_USER_IDS) see these too, in their own chats only; the public menus do not.
+EDITOR_COMMANDS = [
+    BotCommand("reload", "Rebuild the archive from the sources folder"),
 ]
 # httpcore scans every pooled connection on each request; PTB's default pool of 256 made that
 # scan a fifth of the event loop's time under load. 16 connections still allow ~150 requests/s
@@ -126,10 +135,19 @@ def add_handlers(application: Application) -> None:
             CommandHandler("sources", handlers.list_sources, new),
             CommandHandler("about", handlers.show_about, new),
             CommandHandler("stats", handlers.show_stats, new),
+            CommandHandler("latest", handlers.show_latest, new),
+            CommandHandler("events", handlers.list_events, new),
             CommandHandler("reload", handlers.reload_archive, new),
             MessageHandler(new & filters.COMMAND, handlers.answer_unknown_command),
+            # Editors publish by sending a file or a link to its page (others are told so).
+            MessageHandler(new & private & filters.Document.ALL, handlers.receive_document),
+            MessageHandler(
+                new & private & filters.TEXT & filters.Regex(editors.LINK_RE),
+                handlers.receive_link,
+            ),
             MessageHandler(new & filters.TEXT & private, handlers.answer_message),
             MessageHandler(new & filters.TEXT & groups, handlers.answer_group_message),
+            CallbackQueryHandler(handlers.answer_editor_button, pattern=render.EDITOR_BUTTON_RE),
             CallbackQueryHandler(handlers.answer_button),
             InlineQueryHandler(handlers.answer_inline),
         ]
@@ -150,8 +168,15 @@ async def _post_init(application: Application) -> None:
             await bot.set_my_short_description(SHORT_DESCRIPTION)
     except TelegramError as exc:
         log.warning("Could not publish the command menu or description: %s", exc)
-    log.info("Bot @%s is up", bot.username)
     settings: Settings = application.bot_data[handlers.SETTINGS]
+    for admin in sorted(settings.admin_user_ids):
+        try:  # fails for an editor who never opened a chat with the bot: they still may type it
+            await bot.set_my_commands(
+                PRIVATE_COMMANDS + EDITOR_COMMANDS, scope=BotCommandScopeChat(admin)
+            )
+        except TelegramError as exc:
+            log.info("Could not publish the editors' menu to %s: %s", admin, exc)
+    log.info("Bot @%s is up", bot.username)
     engine = application.bot_data[handlers.ENGINE]
     if settings.watch_seconds > 0 and hasattr(engine, "reload_if_changed"):
         application.bot_data[handlers.WATCHER] = asyncio.create_task(

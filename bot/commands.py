@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot import chart, render
+from bot import chart, editors, render
 from bot.render import Button, InlineEntry, Reply
 from index.model import Answer, Document, Intent, Statement
 
@@ -27,6 +28,8 @@ class EngineLike(Protocol):
 
     def __hash__(self) -> int: ...  # engines key small caches of derived lists
 
+    @property
+    def statements(self) -> Sequence[Statement]: ...  # every statement, in document order
     def ask(self, query: str, k: int = 10) -> Answer: ...
     def country(self, name: str) -> Answer: ...
     def who(self, name: str) -> Answer: ...
@@ -44,6 +47,7 @@ class Chat:
     where: Where = "private"
     bot_username: str | None = None
     max_chars: int = 500
+    editor: bool = False  # an editor in a private chat: /events offers Remove buttons
 
 
 @dataclass(frozen=True)
@@ -160,10 +164,13 @@ def welcome(engine: EngineLike, chat: Chat) -> Reply:
     buttons: list[Button] = []
     if country:
         buttons.append(
-            Button(f"{render.flag(country)} {country}".strip(), render.callback("c|", country))
+            Button(
+                f"{render.flag(country)} {country}".strip(),
+                render.callback(render.COUNTRY, country),
+            )
         )
     if person:
-        buttons.append(Button(person, render.callback("w|", person)))
+        buttons.append(Button(person, render.callback(render.WHO, person)))
     return Reply("\n".join(lines), (tuple(buttons),) if buttons else ())
 
 
@@ -182,6 +189,8 @@ def help_text(engine: EngineLike, text: str, chat: Chat) -> Reply:
     commands = [
         "/country <i>name</i> — a country's reactions (no name: pick from a list)",
         "/who <i>name or role</i> — what a person said, e.g. <code>/who Peskov</code>",
+        "/latest — the newest compilation's first reaction from each country",
+        "/events — every compilation, newest first",
         "/countries — every country with its number of statements",
         "/sources — the compilations and the outlets they cite",
         "/stats — a chart of statements per country",
@@ -216,7 +225,19 @@ def help_text(engine: EngineLike, text: str, chat: Chat) -> Reply:
             f"In any chat, type <code>@{render.esc(chat.bot_username)} Zelensky</code> "
             "to share a quote.",
         ]
+    if chat.editor:
+        lines += ["", *EDITOR_HELP]
     return Reply("\n".join(lines))
+
+
+EDITOR_HELP = (
+    "<b>Editors</b>:",
+    "• send a compilation as a <b>.txt</b> file, its web page as an <b>.html</b> file "
+    f"(up to {render.size_text(editors.MAX_UPLOAD_BYTES)}), or a link to the page: I show "
+    "what it holds, then <i>Publish</i> adds it to the archive, <i>Discard</i> drops it",
+    "• /events — <i>Remove</i> takes a compilation out (its file moves to <code>removed/</code>)",
+    "• /reload — rebuild from the sources folder now",
+)
 
 
 def question(engine: EngineLike, text: str, chat: Chat) -> Reply:
@@ -272,39 +293,84 @@ def stats(engine: EngineLike, text: str = "", chat: Chat | None = None) -> Reply
 
 def button(engine: EngineLike, data: str) -> Reply | None:
     """A pressed button: its callback_data holds everything needed to answer (any replica)."""
-    kind, _, rest = data.partition("|")
-    if kind in ("p", "q"):
+    prefix, _, rest = data.partition("|")
+    prefix += "|"
+    if prefix in (render.PAGE, render.QUESTION_PAGE):
         page_text, _, payload = rest.partition("|")
         page = parse_number(page_text)
         if page is None or not payload:
             return None
-        answer = engine.by_key(payload) if kind == "p" else engine.ask(payload)
+        answer = engine.by_key(payload) if prefix == render.PAGE else engine.ask(payload)
         return render.render_answer(answer, page)
     if not rest:
         return None
-    if kind == "k":
+    if prefix == render.KEY:
         return render.render_answer(engine.by_key(rest))
-    if kind == "c":
+    if prefix == render.COUNTRY:
         return render.render_answer(engine.country(rest))
-    if kind == "w":
+    if prefix == render.WHO:
         return render.render_answer(engine.who(rest))
     return None
 
 
 @functools.lru_cache(maxsize=8)
+def document_counts(engine: EngineLike) -> dict[str, int]:
+    """Statements per compilation (Document.id)."""
+    return dict(Counter(st.document for st in engine.statements))
+
+
+@functools.lru_cache(maxsize=8)
+def latest_firsts(engine: EngineLike) -> tuple[Document | None, tuple[Statement, ...]]:
+    """The newest compilation and its first statement from each country, in its order: the
+    first quote, or the "no remarks" note of a country that has nothing else."""
+    documents = engine.documents()  # newest first
+    if not documents:
+        return None, ()
+    doc = documents[0]
+    mine = sorted((st for st in engine.statements if st.document == doc.id), key=_position)
+    firsts: dict[str, Statement] = {}
+    for st in mine:
+        held = firsts.get(st.country)
+        if held is None or (held.kind == "note" and st.kind != "note"):
+            firsts[st.country] = st
+    order = list(dict.fromkeys(st.country for st in mine))
+    return doc, tuple(firsts[c] for c in order)
+
+
+def _position(st: Statement) -> int:
+    return st.position
+
+
+def latest(engine: EngineLike, text: str = "", chat: Chat | None = None) -> Reply:
+    """/latest: the newest compilation's headline reactions, a button a country."""
+    return render.render_latest(*latest_firsts(engine))
+
+
+def events(engine: EngineLike, text: str = "", chat: Chat | None = None) -> Reply:
+    """/events: the compilations, newest first; editors may remove one."""
+    editor = chat is not None and chat.editor
+    return render.render_events(engine.documents(), document_counts(engine), editor=editor)
+
+
+def confirm_removal(engine: EngineLike, key: str) -> Reply:
+    """An editor pressed Remove: ask before the compilation goes."""
+    documents = engine.documents()
+    doc = editors.find_document(documents, key)
+    if doc is None:
+        return Reply(render.REMOVE_GONE)
+    if len(documents) == 1:
+        return Reply(render.REMOVE_LAST)
+    return render.remove_confirm(doc, document_counts(engine).get(doc.id, 0), key)
+
+
 def _default_inline(engine: EngineLike) -> tuple[Statement, ...]:
-    """One statement a country (its first quote; the note when it has none)."""
-    picks = []
-    for name, _ in engine.countries():
-        hits = [h.statement for h in engine.country(name).hits]
-        quotes = [st for st in hits if st.kind != "note"]
-        if quotes or hits:
-            picks.append((quotes or hits)[0])
-    return tuple(picks)
+    """An empty inline query: the newest compilation's first statement from each country."""
+    return latest_firsts(engine)[1]
 
 
 def inline(engine: EngineLike, text: str, offset: str) -> InlinePage:
-    """Inline mode: best hits first, 50 a page; an empty query gets one quote per country."""
+    """Inline mode: best hits first, 50 a page; an empty query gets the newest compilation's
+    first statement from each country (as /latest)."""
     start = parse_number(offset) or 0
     query = clean_query(text[:INLINE_QUERY_CHARS])
     if start >= INLINE_MAX:
@@ -339,6 +405,8 @@ COMMANDS: dict[str, Command] = {
     "sources": sources,
     "about": about,
     "stats": stats,
+    "latest": latest,
+    "events": events,
 }
 
 

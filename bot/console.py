@@ -19,7 +19,7 @@ BANNER = """\
 Reactions bot: local console (no TELEGRAM_BOT_TOKEN is set, so nothing talks to Telegram).
 Type a question, or a command:
   What did Peskov say?        /country Georgia        /who Kremlin spokesman
-  /countries  /sources  /stats  /about  /help         n or /more: next page
+  /latest  /events  /countries  /sources  /stats  /about  /help   n or /more: next page
 Quit with Ctrl-D (or Ctrl-C)."""
 NEXT_WORDS = {"n", "/more", "/next", "more", "next"}
 QUIT_WORDS = {"/quit", "/exit", "q", "quit", "exit"}
@@ -48,17 +48,25 @@ class Console:
         if not text:
             return None
         self.refresh()
+        engine = self.current()
         if text.lower() in NEXT_WORDS:
             nxt = next((b for b in self.buttons if b.text.startswith("Next")), None)
             if nxt is None:
                 return Reply("No more pages.")
-            return commands.button(self.engine, nxt.data)
+            return commands.button(engine, nxt.data)
         number = commands.parse_number(text)
         if number is not None and self.buttons:
             index = number - 1
             if 0 <= index < len(self.buttons):
-                return commands.button(self.engine, self.buttons[index].data)
-        return commands.dispatch(self.engine, text, self.chat)
+                return commands.button(engine, self.buttons[index].data)
+        return commands.dispatch(engine, text, self.chat)
+
+    def current(self) -> EngineLike:
+        """The engine that answers now: a living archive's snapshot, so the lists cached per
+        engine (/latest, /events, /countries) are those of the archive as it is."""
+        snapshot = getattr(self.engine, "snapshot", None)
+        engine: EngineLike = snapshot() if callable(snapshot) else self.engine
+        return engine
 
     def refresh(self) -> None:
         """A living archive: a compilation added, changed or removed since the last question is

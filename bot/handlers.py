@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
+from pathlib import Path
 from typing import Any, TypeVar
 
 from telegram import (
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQuery,
@@ -19,15 +22,16 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import commands, render
+from bot import commands, editors, render
 from bot.commands import Chat, EngineLike
 from bot.ratelimit import RateLimiter
 from bot.render import Keyboard, Reply
 from bot.settings import Settings
+from index.model import Document
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,6 +83,7 @@ def _chat(update: Update, context: Context) -> Chat:
         where="private" if private else "group",
         bot_username=context.bot.username,
         max_chars=settings.max_query_chars,
+        editor=private and is_admin(update, context),
     )
 
 
@@ -188,6 +193,16 @@ async def show_stats(update: Update, context: Context) -> None:
     await _answer_command(update, context, commands.stats)
 
 
+async def show_latest(update: Update, context: Context) -> None:
+    """Quote the newest compilation's first reaction from each country, a button a country."""
+    await _answer_command(update, context, commands.latest)
+
+
+async def list_events(update: Update, context: Context) -> None:
+    """List the compilations newest first; editors get a Remove button for each."""
+    await _answer_command(update, context, commands.events)
+
+
 async def answer_unknown_command(update: Update, context: Context) -> None:
     """Point to /help for a command we do not have (in groups only when addressed to us)."""
     message = update.effective_message
@@ -264,7 +279,7 @@ async def answer_button(update: Update, context: Context) -> None:
     reply = await _engine_call(context, commands.button, data)
     if reply is None:
         return
-    if data.startswith(("c|", "w|")) and query.message is not None:
+    if data.startswith(render.LIST_BUTTONS) and query.message is not None:
         # From a list of countries or the welcome: keep the list, answer below it.
         await context.bot.send_message(
             chat_id=query.message.chat.id, text=reply.html, reply_markup=markup(reply.buttons)
@@ -352,6 +367,7 @@ async def handle_error(update: object, context: Context) -> None:
 
 
 def is_admin(update: Update, context: Context) -> bool:
+    """Whether the update comes from an editor (ADMIN_USER_IDS)."""
     settings: Settings = context.bot_data[SETTINGS]
     user = update.effective_user
     return user is not None and user.id in settings.admin_user_ids
@@ -392,3 +408,200 @@ async def watch_archive(application: Any, interval: float) -> None:
                 await application.bot.send_message(admin, render.reload_text(result.message))
             except TelegramError as exc:
                 log.warning("Could not tell editor %s about the reload: %s", admin, exc)
+
+
+# --- editors: uploads, publishing, removing ---------------------------------------------------
+
+
+def _sources(context: Context) -> Path | None:
+    """The sources folder of a living archive; None when the bot serves a fixed one."""
+    engine = context.bot_data[ENGINE]
+    folder = getattr(engine, "sources_dir", None)
+    if folder is None or not hasattr(engine, "reload_if_changed"):
+        return None
+    return Path(folder)
+
+
+async def _reload(context: Context) -> Any:
+    """Rebuild the archive now, off the event loop (``index.live.Reloaded``)."""
+    engine = context.bot_data[ENGINE]
+    return await asyncio.to_thread(engine.reload_if_changed, force=True)
+
+
+async def _edit(query: CallbackQuery, reply: Reply) -> None:
+    """Replace a button's message; the same content twice is not an error."""
+    try:
+        await query.edit_message_text(reply.html, reply_markup=markup(reply.buttons))
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def _refuse_upload(update: Update, context: Context) -> None:
+    """Someone who is not an editor sent a file or a link: thank them, say who may."""
+    if await _allowed(update, context):
+        await _send(update, context, Reply(render.UPLOAD_EDITORS_ONLY))
+
+
+async def _stage_upload(
+    update: Update, data: bytes, name: str, content_type: str | None, sources: Path
+) -> None:
+    """Parse the upload in a worker thread, keep it pending, show the report and the buttons."""
+    message = update.effective_message
+    assert message is not None
+    try:
+        staged = await asyncio.to_thread(editors.stage, data, name, content_type, sources)
+    except editors.UploadError as exc:
+        await message.reply_text(render.upload_failed(str(exc)))
+        return
+    reply = render.upload_report(staged.prepared, staged.key, staged.action, staged.target)
+    await message.reply_text(reply.html, reply_markup=markup(reply.buttons))
+
+
+async def receive_document(update: Update, context: Context) -> None:
+    """A file in a private chat: an editor's compilation (.txt) or saved page (.html), checked
+    before it is downloaded (type, 2 MB), parsed, and offered for Publish or Discard."""
+    message = update.effective_message
+    if message is None or message.document is None:
+        return
+    if not is_admin(update, context):
+        await _refuse_upload(update, context)
+        return
+    sources = _sources(context)
+    if sources is None:
+        await message.reply_text(render.FIXED_ARCHIVE)
+        return
+    document = message.document
+    problem = editors.document_problem(document.file_name, document.mime_type, document.file_size)
+    if problem == "type":
+        await message.reply_text(render.upload_wrong_type(document.file_name, document.mime_type))
+        return
+    if problem == "size":
+        size = document.file_size or 0
+        await message.reply_text(render.upload_too_large(size, editors.MAX_UPLOAD_BYTES))
+        return
+    file = await document.get_file()
+    data = bytes(await file.download_as_bytearray())
+    if len(data) > editors.MAX_UPLOAD_BYTES:  # Telegram did not say the size beforehand
+        await message.reply_text(render.upload_too_large(len(data), editors.MAX_UPLOAD_BYTES))
+        return
+    await _stage_upload(update, data, document.file_name or "upload", document.mime_type, sources)
+
+
+async def receive_link(update: Update, context: Context) -> None:
+    """A private message that is just a link: an editor's compilation page, fetched (20 s,
+    2 MB) off the event loop, parsed, and offered for Publish or Discard."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    url = editors.link(message.text)
+    if url is None:
+        return
+    if not is_admin(update, context):
+        await _refuse_upload(update, context)
+        return
+    sources = _sources(context)
+    if sources is None:
+        await message.reply_text(render.FIXED_ARCHIVE)
+        return
+    await message.chat.send_action(ChatAction.TYPING)
+    try:
+        data, name, content_type = await asyncio.to_thread(editors.fetch, url)
+    except editors.UploadError as exc:
+        await message.reply_text(render.upload_failed(str(exc)))
+        return
+    await _stage_upload(update, data, name, content_type, sources)
+
+
+async def answer_editor_button(update: Update, context: Context) -> None:
+    """Publish, Replace or Discard an upload; Remove a compilation (asked, then Yes or No).
+    Editors only, checked on every press; every state is in the button and the folders."""
+    query = update.callback_query
+    if query is None:
+        return
+    admin = is_admin(update, context)
+    try:
+        await query.answer(None if admin else render.EDITOR_BUTTON_ONLY)
+    except BadRequest as exc:  # the query is too old to answer; the edit may still work
+        log.debug("callback answer failed: %s", exc)
+    if not admin:
+        return
+    sources = _sources(context)
+    if sources is None:
+        await _edit(query, Reply(render.FIXED_ARCHIVE))
+        return
+    prefix, _, key = (query.data or "").partition("|")
+    prefix += "|"
+    try:
+        if prefix in (render.PUBLISH, render.REPLACE):
+            reply = await _publish(context, query, sources, key, replace=prefix == render.REPLACE)
+        elif prefix == render.DISCARD:
+            discarded = await asyncio.to_thread(editors.discard, sources, key)
+            reply = Reply(render.DISCARDED if discarded else render.UPLOAD_GONE)
+        elif prefix == render.REMOVE:
+            reply = await _engine_call(context, commands.confirm_removal, key)
+        elif prefix == render.REMOVE_YES:
+            reply = await _remove(context, query, sources, key)
+        else:  # REMOVE_NO: back to the list
+            reply = await _engine_call(context, commands.events, "", _chat(update, context))
+    except Exception:
+        # The button was answered already: say so in the message (not left at "⏳ …"), and
+        # let the error handler log it.
+        with contextlib.suppress(TelegramError):
+            await _edit(query, Reply(render.APOLOGY))
+        raise
+    await _edit(query, reply)
+
+
+async def _publish(
+    context: Context, query: CallbackQuery, sources: Path, key: str, *, replace: bool
+) -> Reply:
+    """Write the pending upload into the sources folder and reload; if the archive does not
+    load with it, put the folder back as it was and keep the upload pending."""
+    if not editors.pending(sources, key):
+        return Reply(render.UPLOAD_GONE)
+    await _edit(query, Reply(render.working("Replacing" if replace else "Publishing")))
+    buttons = render.upload_buttons(key, replace=replace)
+    try:
+        done = await asyncio.to_thread(editors.publish, sources, key, replace=replace)
+    except editors.UploadError as exc:
+        return Reply(render.publish_failed(str(exc)), buttons)
+    if done is None:
+        return Reply(render.UPLOAD_GONE)
+    result = await _reload(context)
+    if not result.swapped and done.published.action != "unchanged":
+        await asyncio.to_thread(editors.rollback, done)
+        await _reload(context)
+        return Reply(render.publish_failed(result.message), buttons)
+    await asyncio.to_thread(editors.discard, sources, key)
+    path = done.published.path
+    return Reply(render.published(done.title, path.name, done.published.action, result.message))
+
+
+def _documents(engine: EngineLike) -> list[Document]:
+    return engine.documents()
+
+
+async def _remove(context: Context, query: CallbackQuery, sources: Path, key: str) -> Reply:
+    """Move a compilation out of the sources folder and reload; if the archive does not load
+    without it, move it back."""
+    documents = await _engine_call(context, _documents)
+    doc = editors.find_document(documents, key)
+    if doc is None:
+        return Reply(render.REMOVE_GONE)
+    if len(documents) == 1:
+        return Reply(render.REMOVE_LAST)
+    await _edit(query, Reply(render.working("Removing")))
+    try:
+        moved = await asyncio.to_thread(editors.remove, sources, doc)
+    except editors.UploadError as exc:
+        return Reply(render.remove_failed(str(exc)))
+    if moved is None:  # another replica (or a hand) removed it; let this one catch up
+        await _reload(context)
+        return Reply(render.REMOVE_GONE)
+    result = await _reload(context)
+    if not result.swapped:
+        await asyncio.to_thread(editors.restore, sources, moved)
+        await _reload(context)
+        return Reply(render.remove_failed(result.message))
+    return Reply(render.removed(doc, moved.name, result.message))

@@ -8,8 +8,13 @@ import html
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from bot.editors import doc_key
 from index.model import Answer, Document, Hit, Source, Statement, Suggestion
+
+if TYPE_CHECKING:
+    from index.ingest import Prepared
 
 MESSAGE_LIMIT = 4096  # Telegram's cap on a message, counted in UTF-16 code units
 CAPTION_LIMIT = 1024
@@ -20,6 +25,23 @@ SUGGESTION_LIMIT = 8
 HEADER_LIMIT = 600  # the header line(s) of an answer, escaped
 QUERY_ECHO = 80  # how much of the user's question a header repeats
 ELLIPSIS = "…"
+
+# Button callback prefixes: the one place they are named. callback_data is a prefix and its
+# payload (<= 64 bytes), so any replica can answer a button without remembering anything.
+PAGE = "p|"  # p|<page>|<intent key>: a page of an answer
+QUESTION_PAGE = "q|"  # q|<page>|<question>: a page of an answer that has no key
+KEY = "k|"  # k|<key>: a "did you mean" suggestion
+COUNTRY = "c|"  # c|<country>: a country's statements (from a list: answered below it)
+WHO = "w|"  # w|<speaker>: a person's statements (from the welcome: answered below it)
+PUBLISH = "up|"  # up|<upload key>: an editor publishes a pending upload
+REPLACE = "ur|"  # ur|<upload key>: … replacing the compilation it updates
+DISCARD = "ud|"  # ud|<upload key>: … or discards it
+REMOVE = "rm|"  # rm|<compilation key>: an editor asks to remove a compilation
+REMOVE_YES = "ry|"  # ry|<compilation key>: … and confirms
+REMOVE_NO = "rn|"  # rn|<compilation key>: … or keeps it (back to /events)
+EDITOR_BUTTONS = (PUBLISH, REPLACE, DISCARD, REMOVE, REMOVE_YES, REMOVE_NO)
+EDITOR_BUTTON_RE = "^(?:" + "|".join(re.escape(p) for p in EDITOR_BUTTONS) + ")"
+LIST_BUTTONS = (COUNTRY, WHO)  # pressed in a list: the answer comes as a new message
 
 # Intents whose value names what the answer is scoped to: "<b>value</b> — N statements".
 SCOPED_KINDS = frozenset({"role", "region", "outlet", "scope"})
@@ -281,7 +303,7 @@ def _header(answer: Answer) -> str:
 
 def _suggestion_rows(suggestions: Sequence[Suggestion]) -> Keyboard:
     return tuple(
-        (Button(button_text(s.label), callback("k|", s.key)),)
+        (Button(button_text(s.label), callback(KEY, s.key)),)
         for s in suggestions[:SUGGESTION_LIMIT]
     )
 
@@ -331,9 +353,9 @@ def answer_pages(answer: Answer) -> list[str]:
 def nav_buttons(answer: Answer, page: int, pages: int) -> tuple[Button, ...]:
     """‹ Prev / Next › buttons whose data reproduces the answer on any replica."""
     if answer.intent.key:
-        state, payload = "p|{}|", answer.intent.key
+        state, payload = PAGE + "{}|", answer.intent.key
     else:  # no key: carry the question itself, cut safely
-        state, payload = "q|{}|", " ".join(answer.query.split())
+        state, payload = QUESTION_PAGE + "{}|", " ".join(answer.query.split())
     row = []
     if page > 0:
         row.append(Button("‹ Prev", callback(state.format(page - 1), payload)))
@@ -400,15 +422,25 @@ def inline_slow_down(wait: float) -> str:
 def render_countries(countries: Sequence[tuple[str, int]], *, intro: str | None = None) -> Reply:
     """Countries with statement counts, as text and as one button each."""
     lines = [intro or "<b>Countries</b> — tap one to read its reactions:"]
-    buttons = []
     for name, count in countries:
         label = "no remarks" if count == 0 else plural(count, "statement")
         lines.append(f"{country_label(name)} — {label}")
-        mark = flag(name)
-        text = f"{mark} {name} ({count})" if mark else f"{name} ({count})"
-        buttons.append(Button(button_text(text), callback("c|", name)))
-    rows = tuple(tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3))
-    return Reply(fit_lines(lines), rows)
+    return Reply(fit_lines(lines), country_rows(countries))
+
+
+def country_button(name: str, count: int | None = None) -> Button:
+    """``🇬🇪 Georgia (3)``: opens the country's statements."""
+    mark = flag(name)
+    text = f"{mark} {name}" if mark else name
+    if count is not None:
+        text += f" ({count})"
+    return Button(button_text(text), callback(COUNTRY, name))
+
+
+def country_rows(countries: Sequence[tuple[str, int | None]], per_row: int = 3) -> Keyboard:
+    """One button a country, three a row."""
+    buttons = [country_button(name, count) for name, count in countries]
+    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
 
 
 def fit_lines(lines: Sequence[str], limit: int = MESSAGE_LIMIT) -> str:
@@ -522,3 +554,220 @@ RELOAD_UNSUPPORTED = "This bot serves a fixed archive: there is nothing to reloa
 def reload_text(message: str | None) -> str:
     """What /reload and the watcher tell an editor (HTML-escaped)."""
     return esc(message or "Nothing changed in the sources folder.")
+
+
+# --- the latest compilation and the list of compilations --------------------------------------
+
+LATEST_QUOTE_LIMIT = 700  # one statement of /latest; the rest is a tap on its country away
+REMOVE_BUTTON_LIMIT = 50  # /events offers Remove for the newest 50 (Telegram caps keyboards)
+NO_COMPILATIONS = "The archive holds no compilations yet."
+
+
+def render_latest(doc: Document | None, statements: Sequence[Statement]) -> Reply:
+    """/latest: the newest compilation's first statement of each country, a button a country."""
+    if doc is None or not statements:
+        return Reply(NO_COMPILATIONS)
+    head = (
+        compilation_line(doc) + f"\n<i>The newest compilation: its first reaction from each of "
+        f"{plural(len(statements), 'country', 'countries')}. Tap a country for all of its "
+        "statements.</i>"
+    )
+    blocks = [statement_html(st, country=True, limit=LATEST_QUOTE_LIMIT) for st in statements]
+    room = MESSAGE_LIMIT - tg_len(head) - 60  # "… and 12 more countries: tap one below"
+    shown: list[str] = []
+    used = 0
+    for block in blocks:
+        cost = tg_len(block) + 2
+        if used + cost > room:
+            break
+        shown.append(block)
+        used += cost
+    text = head + "\n\n" + "\n\n".join(shown)
+    if len(shown) < len(blocks):
+        text += f"\n\n<i>… and {plural(len(blocks) - len(shown), 'more country', 'more countries')}: tap one below</i>"
+    return Reply(text, country_rows([(st.country, None) for st in statements]))
+
+
+def render_events(
+    documents: Sequence[Document], counts: dict[str, int], *, editor: bool = False
+) -> Reply:
+    """/events: the compilations, newest first, with their statement counts; editors get a
+    Remove button for each."""
+    if not documents:
+        return Reply(NO_COMPILATIONS)
+    lines = [f"<b>Compilations</b> ({len(documents)}), newest first:"]
+    rows = []
+    for i, doc in enumerate(documents, 1):
+        n = counts.get(doc.id, 0)
+        lines.append(f"{i}. {compilation_line(doc)} — {plural(n, 'statement')}")
+        if editor and i <= REMOVE_BUTTON_LIMIT:
+            label = f"🗑 Remove {i}. {short_title(doc)}"
+            rows.append((Button(button_text(label), callback(REMOVE, doc_key(doc))),))
+    if editor:
+        lines += ["", "<i>Editors: Remove takes a compilation out of the archive (asks first).</i>"]
+    return Reply(fit_lines(lines), tuple(rows))
+
+
+def short_title(doc: Document) -> str:
+    """The title before its colon (plain): ``Post-Soviet Reaction to Trump’s Win``."""
+    return re.split(r":\s", doc.title, maxsplit=1)[0]
+
+
+# --- editors: uploads -------------------------------------------------------------------------
+
+UPLOAD_EDITORS_ONLY = (
+    "Thanks! Only the bot’s editors can add compilations. Ask me a question instead, e.g. "
+    "<i>What did Peskov say?</i>"
+)
+UPLOAD_GONE = (
+    "This upload is no longer waiting: it was published or discarded already, or it was "
+    "older than a day. Send the file again to start over."
+)
+DISCARDED = "🗑 Discarded. Nothing was added to the archive."
+EDITOR_BUTTON_ONLY = "Only the bot’s editors can use this button."
+FIXED_ARCHIVE = "This bot serves a fixed archive: compilations are added on the server."
+
+
+def size_text(n: int) -> str:
+    """``1.5 MB``, ``320 KB``."""
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
+
+
+def sentence(reason: str) -> str:
+    """A reason from the ingest or the file system, escaped, ending with one full stop."""
+    text = clip_escaped(reason.strip(), 1500)
+    return text if text.endswith((".", "?", "!", ELLIPSIS)) else text + "."
+
+
+def upload_wrong_type(name: str | None, mime_type: str | None) -> str:
+    """A document that is neither a .txt compilation nor a saved .html page."""
+    what = esc(name or mime_type or "this file")
+    return (
+        f"I can’t read {what}: send a compilation as a <b>.txt</b> file, its saved web page "
+        "as an <b>.html</b> file, or a link to the page."
+    )
+
+
+def upload_too_large(size: int, limit: int) -> str:
+    """Refused before downloading."""
+    return (
+        f"That file is {size_text(size)}; a compilation is at most {size_text(limit)}. "
+        "Is it the right file?"
+    )
+
+
+def upload_failed(reason: str) -> str:
+    """The upload is not a compilation (the ingest's reason); the archive is unchanged."""
+    return f"❌ Not added: {sentence(reason)}\n<i>Nothing was changed in the archive.</i>"
+
+
+def upload_report(
+    prepared: Prepared, key: str, action: str, target: str, limit: int = MESSAGE_LIMIT
+) -> Reply:
+    """What an upload holds (title, dates, statements per country, notes, warnings) and the
+    Publish / Discard buttons."""
+    doc = prepared.document
+    what = "web page" if prepared.format == "html" else "text file"
+    counts = prepared.counts
+    lines = [f"📥 <b>{clip_escaped(doc.title, 300)}</b>"]
+    dates = f"published {date_text(doc.published)}" if doc.published else "no date"
+    if doc.updated and doc.updated != doc.published:
+        dates += f", updated {date_text(doc.updated)}"
+    lines.append(f"{dates} · {esc(what)} → <code>{clip_escaped(target, 120)}</code>")
+    if doc.author:
+        lines.append(f"<i>{clip_escaped(doc.author, 300)}</i>")
+    warned = f", ⚠️ {plural(len(prepared.warnings), 'warning')}" if prepared.warnings else ""
+    lines += [
+        "",
+        f"<b>{plural(len(prepared.statements), 'statement')}</b> from "
+        f"{plural(len(counts), 'country', 'countries')}{warned}:",
+    ]
+    lines += [f"{country_label(c)} — {n}" for c, n in counts.items()]
+    tail = []
+    for note in prepared.notes:
+        tail.append(f"ℹ️ {clip_escaped(note, 400)}")
+    if prepared.warnings:
+        tail.append("⚠️ Warnings (as <code>python -m index check</code> reports them):")
+        tail += [f"• line {w.line}: {clip_escaped(w.message, 300)}" for w in prepared.warnings]
+    buttons: Keyboard = ()
+    if action == "unchanged":
+        verdict = (
+            f"✅ Already in the archive as <code>{clip_escaped(target, 120)}</code>: "
+            "nothing to publish."
+        )
+    elif action == "replaced":
+        verdict = (
+            f"Publishing <b>replaces</b> <code>{clip_escaped(target, 120)}</code> "
+            "(the old file is kept in <code>removed/</code>)."
+        )
+        buttons = upload_buttons(key, replace=True)
+    else:
+        verdict = "Publish adds it to the archive; Discard drops it."
+        buttons = upload_buttons(key)
+    # The verdict must survive a long report: the lists give way first.
+    body = fit_lines([*lines, *(["", *tail] if tail else [])], limit - tg_len(verdict) - 2)
+    return Reply(body + "\n\n" + verdict, buttons)
+
+
+def upload_buttons(key: str, *, replace: bool = False) -> Keyboard:
+    """Publish (or Replace) and Discard for a pending upload."""
+    go = Button("♻️ Replace", REPLACE + key) if replace else Button("✅ Publish", PUBLISH + key)
+    return ((go, Button("✖️ Discard", DISCARD + key)),)
+
+
+def working(verb: str) -> str:
+    """While a file moves and the archive reloads (the buttons are gone meanwhile)."""
+    return f"⏳ {esc(verb)}… the archive is reloading; this takes a few seconds."
+
+
+def published(title: str, target: str, action: str, reload_message: str | None) -> str:
+    """The compilation is in the archive and the bot answers from it."""
+    if action == "unchanged":
+        head = f"✅ <b>{clip_escaped(title, 300)}</b> was already in the archive as"
+    else:
+        verb = "Replaced" if action == "replaced" else "Published"
+        head = f"✅ {verb} <b>{clip_escaped(title, 300)}</b> as"
+    return f"{head} <code>{clip_escaped(target, 120)}</code>.\n{reload_text(reload_message)}"
+
+
+def publish_failed(reason: str) -> str:
+    """Publishing was refused or undone; the upload still waits."""
+    return (
+        f"❌ Not published: {sentence(reason)}\n"
+        "<i>The archive is unchanged; the upload still waits for Publish or Discard.</i>"
+    )
+
+
+# --- editors: removing a compilation ----------------------------------------------------------
+
+REMOVE_GONE = (
+    "That compilation is no longer in the archive (removed already?). /events lists what is."
+)
+REMOVE_LAST = (
+    "That is the only compilation: the bot would have nothing to quote. Add another first."
+)
+
+
+def remove_confirm(doc: Document, count: int, key: str) -> Reply:
+    """Ask before removing."""
+    text = (
+        f"Remove {compilation_line(doc)} ({plural(count, 'statement')}) from the archive?\n"
+        f"<i>Its file moves to <code>removed/</code> beside the sources folder, where it can be "
+        "put back by hand.</i>"
+    )
+    return Reply(
+        text, ((Button("🗑 Yes, remove", REMOVE_YES + key), Button("Keep it", REMOVE_NO + key)),)
+    )
+
+
+def removed(doc: Document, moved: str, reload_message: str | None) -> str:
+    """The compilation is out of the archive."""
+    return (
+        f"🗑 Removed {compilation_line(doc)}: its file is now "
+        f"<code>removed/{clip_escaped(moved, 120)}</code>.\n{reload_text(reload_message)}"
+    )
+
+
+def remove_failed(reason: str) -> str:
+    """The removal failed or was undone; the compilation stays."""
+    return f"❌ Not removed: {sentence(reason)}\n<i>The archive is unchanged.</i>"

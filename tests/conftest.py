@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from index.live import LiveEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_SOURCES = ROOT / "data" / "sources"
@@ -66,3 +71,21 @@ def api() -> Iterator[object]:
 
     with FakeBotApi() as server:
         yield server
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A sources folder of its own holding the real compilation (a living archive's tests)."""
+    src = tmp_path / "sources"
+    src.mkdir()
+    shutil.copy(REAL_FILE, src)
+    return src
+
+
+def live_engine(folder: Path) -> LiveEngine:
+    """A LiveEngine over ``folder``, its index beside it (``index.live``)."""
+    from index.live import LiveEngine
+    from index.search import Engine
+
+    index_dir = folder.parent / "index"
+    return LiveEngine(lambda: Engine.open(folder, index_dir), folder)

@@ -29,6 +29,7 @@ MAX_INLINE_RESULTS = 50
 MAX_INLINE_RESULT_ID_BYTES = 64
 MAX_NEXT_OFFSET_BYTES = 64
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile refuses bigger files ("file is too big")
 
 # Update types getUpdates delivers when allowed_updates is empty or was never given.
 _DEFAULT_UPDATE_TYPES = frozenset(
@@ -687,9 +688,9 @@ def _validate_reply_markup(markup: JSON | None) -> None:
 class FakeBotApi:
     """A Telegram Bot API server on 127.0.0.1 with a random port, backed by in-memory state.
 
-    Users act through `user_sends`, `user_sends_inline_query`, `user_presses_button` and
-    `push_raw_update` (updates queue up for getUpdates); what the bot did is in `calls`,
-    `messages(chat_id)` and `message(chat_id, message_id)`.
+    Users act through `user_sends`, `user_sends_document`, `user_sends_inline_query`,
+    `user_presses_button` and `push_raw_update` (updates queue up for getUpdates); what the
+    bot did is in `calls`, `messages(chat_id)` and `message(chat_id, message_id)`.
     """
 
     def __init__(
@@ -886,6 +887,54 @@ class FakeBotApi:
                 if replied is None:
                     raise ValueError(f"no message {reply_to_message_id} in chat {chat_id}")
                 message["reply_to_message"] = _without_reply(replied)
+            self._store(message)
+            self._queue({"message": message})
+            return copy.deepcopy(message)
+
+    def user_sends_document(
+        self,
+        data: bytes,
+        file_name: str,
+        *,
+        mime_type: str | None = None,
+        user_id: int = 1001,
+        first_name: str = "Alice",
+        caption: str | None = None,
+    ) -> JSON:
+        """Queue a private message from a user with a file attached; returns the Message dict.
+
+        The message carries a Document (file_id, file_name, mime_type, file_size) as Telegram
+        sends it; `getFile` and the file URL then serve `data`. `mime_type` defaults to what
+        the file name says, as clients set it.
+        """
+        with self._cond:
+            user = self._remember_user(user_id, first_name, "en")
+            chat: JSON = {"id": user_id, "type": "private", "first_name": first_name}
+            self._chats[user_id] = chat
+            number = next(self._file_numbers)
+            file_id = f"BQACAgdocument{number}"
+            stored = _StoredFile(
+                "document", data, f"documents/file_{number}", f"AgADdocument{number}"
+            )
+            stored.payload = {
+                "file_id": file_id,
+                "file_unique_id": stored.file_unique_id,
+                "file_name": file_name,
+                "mime_type": mime_type
+                or mimetypes.guess_type(file_name)[0]
+                or "application/octet-stream",
+                "file_size": len(data),
+            }
+            self._files[file_id] = stored
+            message: JSON = {
+                "message_id": self._new_message_id(user_id),
+                "from": user,
+                "chat": chat,
+                "date": int(time.time()),
+                "document": copy.deepcopy(stored.payload),
+            }
+            if caption:
+                message["caption"] = caption
             self._store(message)
             self._queue({"message": message})
             return copy.deepcopy(message)
@@ -1702,6 +1751,8 @@ class FakeBotApi:
         stored = self._files.get(file_id)
         if stored is None:
             raise _bad("invalid file_id")
+        if len(stored.data) > MAX_DOWNLOAD_BYTES:
+            raise _bad("file is too big")
         return {
             "file_id": file_id,
             "file_unique_id": stored.file_unique_id,

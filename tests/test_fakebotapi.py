@@ -316,6 +316,27 @@ def test_send_photo_uploads_bytes_and_they_download_again(fake_api: FakeBotApi) 
     assert fake_api.calls_to("sendPhoto")[0].files["photo"] == png
 
 
+def test_a_document_a_user_sends_arrives_with_a_file_id_and_downloads(
+    fake_api: FakeBotApi,
+) -> None:
+    sent = fake_api.user_sends_document(b"Title\nNovember 06, 2024\n", "compilation.txt")
+    assert sent["document"]["mime_type"] == "text/plain" and sent["document"]["file_size"] == 24
+    big = fake_api.user_sends_document(b"x" * (20 * 1024 * 1024 + 1), "huge.html")
+
+    async def scenario() -> tuple[Update, bytes]:
+        async with make_bot(fake_api) as bot:
+            [update, _] = await bot.get_updates(timeout=0)
+            assert update.message is not None and update.message.document is not None
+            file = await bot.get_file(update.message.document.file_id)
+            with pytest.raises(BadRequest, match="too big"):
+                await bot.get_file(big["document"]["file_id"])
+            return update, bytes(await file.download_as_bytearray())
+
+    update, downloaded = asyncio.run(scenario())
+    assert update.message.document.file_name == "compilation.txt"  # type: ignore[union-attr]
+    assert downloaded == b"Title\nNovember 06, 2024\n"
+
+
 def test_a_real_application_answers_start_and_a_button(fake_api: FakeBotApi) -> None:
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None

@@ -9,33 +9,17 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.app import build_application
 from bot.console import Console
-from index.live import LiveEngine, folder_signature
-from index.search import Engine
+from index.live import folder_signature
 from tests.bot_fakes import polling
-from tests.conftest import ARCHIVE_SOURCES, REAL_FILE
+from tests.conftest import ARCHIVE_SOURCES, REAL_FILE, live_engine
 from tests.fakebotapi import Call, FakeBotApi
 from tests.test_bot_e2e import settings_for, shown_text, to_chat, wait
 
 EDITOR = 4242
 READER = 1001
 GRAIN = next(ARCHIVE_SOURCES.glob("2029-*.txt"))
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    src = tmp_path / "sources"
-    src.mkdir()
-    shutil.copy(REAL_FILE, src)
-    return src
-
-
-def live_engine(folder: Path) -> LiveEngine:
-    index_dir = folder.parent / "index"
-    return LiveEngine(lambda: Engine.open(folder, index_dir), folder)
 
 
 def speakers(engine: Any, question: str) -> set[str | None]:

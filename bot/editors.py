@@ -1,0 +1,308 @@
+"""The editors' workflow on files: stage an upload, publish or discard it, remove a compilation.
+
+Nothing here talks to Telegram. Every state lives in folders beside the sources, so any
+replica that shares them can serve any button: ``pending/<key>.txt`` holds an upload
+waiting for Publish or Discard (``key``: the first 16 hex digits of its text's SHA-256,
+which the buttons carry), ``removed/`` holds compilations taken out of the archive (and
+the previous version of one that was replaced), to be put back by hand if need be.
+
+``index.ingest`` (and with it the parser) is imported only when an editor uploads, so the
+bot that answers questions does not load it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from index.model import Document
+
+if TYPE_CHECKING:
+    from index.ingest import Prepared, Published
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a compilation page is ~50-300 KB
+FETCH_TIMEOUT_S = 20.0  # a link an editor sends: Telegram's callback and patience are short
+PENDING_MAX_AGE_S = 24 * 3600  # an upload nobody published or discarded within a day is dropped
+PENDING = "pending"
+REMOVED = "removed"
+TEXT_SUFFIXES = (".txt",)
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+ACCEPTED_TYPES = frozenset({"text/plain", "text/html", "application/xhtml+xml"})
+KEY_RE = re.compile(r"[0-9a-f]{16}")
+DOC_KEY_LEN = 12  # hex digits of a compilation's short id in a button
+LINK_RE = re.compile(r"^\s*(https?://\S+)\s*$", re.IGNORECASE)  # a message that is one link
+
+Refusal = Literal["type", "size"]
+
+
+class UploadError(Exception):
+    """An upload refused or a file operation that failed; the message says why, for the editor."""
+
+
+@dataclass(frozen=True)
+class Staged:
+    """An upload read and parsed: what publishing it would do, and the key its buttons carry."""
+
+    key: str
+    prepared: Prepared
+    action: str  # "added", "replaced" or "unchanged" (already in the archive: nothing staged)
+    target: str  # the file name it will have (or replace) in the sources folder
+
+
+@dataclass(frozen=True)
+class Done:
+    """A publish: where the compilation went, and the copy of the file it replaced (if any)."""
+
+    published: Published
+    title: str
+    backup: Path | None = None
+
+
+def pending_dir(sources: Path) -> Path:
+    """Uploads waiting for Publish or Discard: ``pending/`` beside the sources folder."""
+    return sources.parent / PENDING
+
+
+def removed_dir(sources: Path) -> Path:
+    """Compilations taken out of the archive: ``removed/`` beside the sources folder."""
+    return sources.parent / REMOVED
+
+
+def link(text: str) -> str | None:
+    """The URL when a message is nothing but one http(s) link, else None."""
+    m = LINK_RE.match(text)
+    return m.group(1) if m else None
+
+
+def document_problem(name: str | None, mime_type: str | None, size: int | None) -> Refusal | None:
+    """Why a Telegram document is refused before it is downloaded (type, then size), or None."""
+    suffix = Path(name or "").suffix.lower()
+    mime = (mime_type or "").split(";")[0].strip().lower()
+    if suffix not in TEXT_SUFFIXES + HTML_SUFFIXES and mime not in ACCEPTED_TYPES:
+        return "type"
+    if size is not None and size > MAX_UPLOAD_BYTES:
+        return "size"
+    return None
+
+
+def fetch(url: str) -> tuple[bytes, str, str | None]:
+    """The page behind a link an editor sent: (bytes, name, Content-Type); UploadError why not."""
+    from index import ingest
+
+    try:
+        got = ingest.read_input(url, timeout=FETCH_TIMEOUT_S, max_bytes=MAX_UPLOAD_BYTES)
+    except ingest.IngestError as exc:
+        raise UploadError(str(exc)) from None
+    return got.data, got.name, got.content_type
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _pending_path(sources: Path, key: str) -> Path | None:
+    """The pending file of a key from a button (checked: a button's data comes from a client)."""
+    if not KEY_RE.fullmatch(key):
+        return None
+    return pending_dir(sources) / f"{key}.txt"
+
+
+def stage(data: bytes, name: str, content_type: str | None, sources: Path) -> Staged:
+    """Parse an upload and keep it in ``pending/`` until an editor publishes or discards it.
+
+    UploadError with the reason when it is no compilation. Uploads older than a day are
+    cleaned first. The archive itself is not touched.
+    """
+    from index import ingest
+
+    clean_pending(sources)
+    try:
+        prepared = ingest.prepare(data, name, content_type)
+    except ingest.IngestError as exc:
+        raise UploadError(str(exc)) from None
+    key = _key(prepared.text)
+    try:
+        plan = ingest.plan(prepared, sources)
+    except ingest.IngestError:  # another file holds this name or this title and date
+        plan = ingest.plan(prepared, sources, replace=True)
+    staged = Staged(key, prepared, plan.action, plan.path.name)
+    if plan.action != "unchanged":
+        path = _pending_path(sources, key)
+        assert path is not None
+        _write_atomic(path, prepared.text.encode("utf-8"))
+    return staged
+
+
+def clean_pending(sources: Path, max_age: float = PENDING_MAX_AGE_S) -> int:
+    """Delete uploads (and stray temp files) older than ``max_age`` seconds; how many went."""
+    folder = pending_dir(sources)
+    cutoff = time.time() - max_age
+    gone = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            if entry.is_file() and entry.stat().st_mtime < cutoff:
+                os.unlink(entry.path)
+                gone += 1
+        except OSError:  # removed meanwhile by another replica
+            continue
+    return gone
+
+
+def pending(sources: Path, key: str) -> bool:
+    """Whether an upload still waits under this key."""
+    path = _pending_path(sources, key)
+    return path is not None and path.is_file()
+
+
+def publish(sources: Path, key: str, *, replace: bool = False) -> Done | None:
+    """Write a pending upload into the sources folder (atomically); None when it is gone.
+
+    The pending file stays until ``discard`` (the caller drops it once the archive has
+    reloaded, or keeps it after a ``rollback``). With ``replace``, the file it replaces is
+    first copied into ``removed/``. UploadError when the archive refuses it (a clash).
+    """
+    from index import ingest
+
+    path = _pending_path(sources, key)
+    if path is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise UploadError(f"cannot read the pending upload: {exc.strerror or exc}") from None
+    try:
+        prepared = ingest.prepare(data, path.name)
+        backup = None
+        if replace:
+            plan = ingest.plan(prepared, sources, replace=True)
+            if plan.action == "replaced":
+                backup = _unique(removed_dir(sources) / plan.path.name)
+                backup.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(plan.path, backup)
+        published = ingest.publish(prepared, sources, replace=replace)
+    except ingest.IngestError as exc:
+        raise UploadError(str(exc)) from None
+    except OSError as exc:
+        raise UploadError(f"cannot write into the sources folder: {exc.strerror or exc}") from None
+    return Done(published, prepared.document.title, backup)
+
+
+def rollback(done: Done) -> None:
+    """Undo a publish whose archive did not load: remove the added file or restore the old."""
+    path = done.published.path
+    if done.published.action == "added":
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    elif done.published.action == "replaced" and done.backup is not None:
+        os.replace(done.backup, path)
+    _fsync_dir(path.parent)
+
+
+def discard(sources: Path, key: str) -> bool:
+    """Delete a pending upload; False when there was none (already published or discarded)."""
+    path = _pending_path(sources, key)
+    if path is None:
+        return False
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+# --- removing a compilation -------------------------------------------------------------------
+
+
+def doc_key(doc: Document) -> str:
+    """A compilation's short id for a button (its id may pass the 64 bytes a button holds)."""
+    return hashlib.sha256(doc.id.encode("utf-8")).hexdigest()[:DOC_KEY_LEN]
+
+
+def find_document(documents: Sequence[Document], key: str) -> Document | None:
+    """The compilation a button's short id names, if it is still in the archive."""
+    return next((d for d in documents if doc_key(d) == key), None)
+
+
+def source_path(sources: Path, doc: Document) -> Path | None:
+    """The compilation's file in the sources folder, or None when it is no longer there."""
+    path = sources / Path(doc.path).name  # only ever a file directly in the sources folder
+    return path if path.is_file() else None
+
+
+def remove(sources: Path, doc: Document) -> Path | None:
+    """Move a compilation's file into ``removed/`` (one rename); its new path, or None when it
+    was already gone. UploadError when the move fails (the archive is then unchanged)."""
+    path = source_path(sources, doc)
+    if path is None:
+        return None
+    target = _unique(removed_dir(sources) / path.name)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(path, target)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise UploadError(f"cannot move {path.name} out of the archive: {exc.strerror}") from None
+    _fsync_dir(path.parent)
+    return target
+
+
+def restore(sources: Path, moved: Path) -> None:
+    """Put a removed compilation back (when the archive did not reload without it)."""
+    os.rename(moved, sources / moved.name)
+    _fsync_dir(sources)
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def _unique(path: Path) -> Path:
+    """``path``, or ``name.<UTC time>.txt`` when a file of that name was removed before."""
+    if not path.exists():
+        return path
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    for n in range(1000):
+        candidate = path.with_name(f"{path.stem}.{stamp}{f'-{n}' if n else ''}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise UploadError(f"too many removed copies of {path.name}")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Temp file, fsync, rename: a reader never sees half a pending upload."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` survive a crash."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
