@@ -30,7 +30,10 @@ import numpy as np
 from measure import ROOT, clear_caches, header_block, ms, pct, table
 
 PY = sys.executable
-QUESTION_SETS = (ROOT / "data" / "eval" / "questions.jsonl", ROOT / "data" / "eval" / "compound.jsonl")
+QUESTION_SETS = (
+    ROOT / "data" / "eval" / "questions.jsonl",
+    ROOT / "data" / "eval" / "compound.jsonl",
+)
 
 # The child of a cold start: wall-clock stamps after startup, imports, open and the answer.
 COLD_CHILD = """

@@ -42,7 +42,8 @@ EXECUTOR = "engine_executor"
 LIMITER = "rate_limiter"
 INLINE_LIMITER = "inline_rate_limiter"
 SETTINGS = "settings"
-INLINE_CACHE_SECONDS = 300  # the corpus changes only on redeploy; Telegram may cache this long
+# A published compilation should reach inline answers soon; Telegram caches them this long.
+INLINE_CACHE_SECONDS = 30
 WATCHER = "archive_watcher"
 SLOW_DOWN_START = "inline"  # /start payload of the "slow down" button (opens the welcome)
 

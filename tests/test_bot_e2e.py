@@ -20,7 +20,7 @@ import pytest
 from telegram.constants import FloodLimit
 from telegram.error import InvalidToken
 
-from bot import delivery, logs
+from bot import delivery, handlers, logs
 from bot.app import build_application
 from bot.settings import Settings
 from bot.updates import DRAIN_SECONDS, GRACE_SECONDS
@@ -546,7 +546,10 @@ def test_inline_mode_pages_through_results(api: FakeBotApi, engine: Any) -> None
         first = await wait(api, "answerInlineQuery")
         results = first.params["results"]
         assert len(results) == min(total, 50)
-        assert first.params["cache_time"] == 300 and first.params["is_personal"] is False
+        assert (
+            first.params["cache_time"] == handlers.INLINE_CACHE_SECONDS
+            and first.params["is_personal"] is False
+        )
         assert all(r["type"] == "article" and " — " in r["title"] for r in results)
         next_offset = first.params.get("next_offset", "")
         if total > 50:
