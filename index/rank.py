@@ -204,7 +204,9 @@ class Ranker:
                 # Nothing in scope speaks of the topic: show the scope whole, closest first.
                 perm = self._order(q, cand)
                 return Ranked(cand[perm], score[perm], "topic", False, relaxed=True)
-        elif not lexical_hit and top_dense < cfg.min_dense:
+        elif not lexical_hit and (top_dense < cfg.min_dense or not sure):
+            # Not one word in common and no close meaning: quoting the nearest statements
+            # would answer "Dovhal" or "bake bread" with whatever is closest. Say so instead.
             return Ranked(np.zeros(0, np.int64), np.zeros(0), "topic", False, "nothing")
         if q.speakers and q.speaker_score < cfg.sure_name:
             sure = False

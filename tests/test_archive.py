@@ -129,3 +129,8 @@ def test_a_note_answers_its_country_but_never_outranks_a_topic(engine: Engine) -
     assert engine.ask("Turkmenistan").hits[0].statement.kind == "note"
     a = engine.ask("bilateral cooperation")
     assert a.hits and all(h.statement.kind != "note" for h in a.hits)
+
+
+def test_an_unknown_name_gets_nothing_not_the_nearest_quotes(engine: Engine) -> None:
+    a = engine.ask("Dovhal")  # nobody of that name in the seed compilation
+    assert not a.hits and not a.confident and a.message
