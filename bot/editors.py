@@ -17,13 +17,13 @@ import hashlib
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from index.atomic import fsync_dir, write_atomic
 from index.model import Document
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ def rollback(done: Done) -> None:
             path.unlink()
     elif done.published.action == "replaced" and done.backup is not None:
         os.replace(done.backup, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def discard(sources: Path, key: str) -> bool:
@@ -258,14 +258,14 @@ def remove(sources: Path, doc: Document) -> Path | None:
         return None
     except OSError as exc:
         raise UploadError(f"cannot move {path.name} out of the archive: {exc.strerror}") from None
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return target
 
 
 def restore(sources: Path, moved: Path) -> None:
     """Put a removed compilation back (when the archive did not reload without it)."""
     os.rename(moved, sources / moved.name)
-    _fsync_dir(sources)
+    fsync_dir(sources)
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -285,24 +285,4 @@ def _unique(path: Path) -> Path:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     """Temp file, fsync, rename: a reader never sees half a pending upload."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` survive a crash."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    write_atomic(path, data)

@@ -15,11 +15,9 @@ comments, forms, scripts and styles are page chrome and are dropped.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import http.client
 import os
 import re
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,6 +30,7 @@ from pathlib import Path
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from index.atomic import FileAppeared, write_atomic
 from index.model import Document, Statement
 from index.parse import (
     FULL_DATE_RE,
@@ -967,27 +966,10 @@ def publish(prepared: Prepared, sources_dir: Path, replace: bool = False) -> Pub
 
 
 def _write_atomic(path: Path, data: bytes, overwrite: bool) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)  # fails if the name appeared meanwhile: never clobber
-            except FileExistsError:
-                raise IngestError(f"{path.name} appeared in the archive meanwhile") from None
-            except OSError:  # no hard links on this file system
-                if path.exists():
-                    raise IngestError(f"{path.name} appeared in the archive meanwhile") from None
-                os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        write_atomic(path, data, overwrite=overwrite)
+    except FileAppeared:
+        raise IngestError(f"{path.name} appeared in the archive meanwhile") from None
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)  # the rename itself survives a crash
