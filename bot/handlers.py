@@ -459,18 +459,25 @@ async def _stage_upload(
     await message.reply_text(reply.html, reply_markup=markup(reply.buttons))
 
 
+async def _editor_sources(update: Update, context: Context, message: Message) -> Path | None:
+    """The sources folder for an editor's upload; anyone else, or a fixed archive, is told why."""
+    if not is_admin(update, context):
+        await _refuse_upload(update, context)
+        return None
+    sources = _sources(context)
+    if sources is None:
+        await message.reply_text(render.FIXED_ARCHIVE)
+    return sources
+
+
 async def receive_document(update: Update, context: Context) -> None:
     """A file in a private chat: an editor's compilation (.txt) or saved page (.html), checked
     before it is downloaded (type, 2 MB), parsed, and offered for Publish or Discard."""
     message = update.effective_message
     if message is None or message.document is None:
         return
-    if not is_admin(update, context):
-        await _refuse_upload(update, context)
-        return
-    sources = _sources(context)
+    sources = await _editor_sources(update, context, message)
     if sources is None:
-        await message.reply_text(render.FIXED_ARCHIVE)
         return
     document = message.document
     problem = editors.document_problem(document.file_name, document.mime_type, document.file_size)
@@ -498,12 +505,8 @@ async def receive_link(update: Update, context: Context) -> None:
     url = editors.link(message.text)
     if url is None:
         return
-    if not is_admin(update, context):
-        await _refuse_upload(update, context)
-        return
-    sources = _sources(context)
+    sources = await _editor_sources(update, context, message)
     if sources is None:
-        await message.reply_text(render.FIXED_ARCHIVE)
         return
     await message.chat.send_action(ChatAction.TYPING)
     try:
