@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -69,6 +70,38 @@ class BM25:
         self.vocab = vocab
         self.df = df
         self.n = n
+
+    def save(self, fh: Any) -> None:
+        """Write the index as one ``.npz`` (arrays only, no pickle) to a path or binary file."""
+        terms = np.empty(len(self.vocab), dtype=object)
+        for t, j in self.vocab.items():
+            terms[j] = t
+        np.savez(
+            fh,
+            data=self.matrix.data,
+            indices=self.matrix.indices,
+            indptr=self.matrix.indptr,
+            shape=np.asarray(self.matrix.shape, dtype=np.int64),
+            idf=self.idf,
+            df=self.df,
+            terms=terms.astype(str) if len(terms) else np.zeros(0, dtype="<U1"),
+        )
+
+    @classmethod
+    def load(cls, fh: Any, analyze: Callable[[str], list[str]]) -> BM25:
+        """An index written by ``save``: opening costs a read, not a pass over the texts."""
+        with np.load(fh, allow_pickle=False) as z:
+            shape = tuple(int(x) for x in z["shape"])
+            matrix = sparse.csc_matrix((z["data"], z["indices"], z["indptr"]), shape=shape)
+            idf, df, terms = z["idf"], z["df"], z["terms"].tolist()
+        self = cls.__new__(cls)
+        self.analyze = analyze
+        self.matrix = matrix
+        self.idf = idf
+        self.df = df
+        self.vocab = {t: j for j, t in enumerate(terms)}
+        self.n = shape[0]
+        return self
 
     def term_ids(self, query: str) -> list[int]:
         """Known vocabulary ids of a query's terms (unknown terms are dropped)."""
