@@ -115,14 +115,23 @@ class Answerer:
         if ranked.empty_reason == "vague":
             return EMPTY_MESSAGE
         if ranked.empty_reason not in (None, "nothing", "scope"):
-            who = self._scope_words(q)
-            return f"Nothing {who}{' ' if who else ''}{ranked.empty_reason}.".replace("  ", " ")
+            scope = self._scope_words(q)
+            return f"Nothing in the archive fits all of: {scope}." if scope else "Nothing fits."
         return "Nothing in the compilations matches that well."
 
     def _scope_words(self, q: Query) -> str:
-        if q.speakers:
-            return "by " + " / ".join(self.cat.speakers[k].label for k in q.speakers)
-        return ""
+        """What the question scoped to, as a user would say it: "Peskov · Ukraine · 2031"."""
+        cat = self.cat
+        parts = [cat.speakers[k].label for k in q.speakers]
+        parts += list(q.role_words[:1] and [" ".join(q.role_words)])
+        parts += list(q.regions) or list(q.countries)
+        parts += [cat.outlet_label.get(o, o) for o in q.outlets[:1]]
+        if q.events and q.event_certain and (doc := cat.documents.get(q.events[0])):
+            parts.append(doc.title.split(":")[0])
+        if q.time is not None and q.time.text:
+            parts.append(q.time.text)
+        parts += list(q.kinds)
+        return " · ".join(parts)
 
     def suggest(self, text: str, kind: str = "topic") -> tuple[Suggestion, ...]:
         """Countries and people closest to the question's words, as answer keys."""

@@ -213,12 +213,16 @@ class Ranker:
         top = float(score[0])
         cut = score >= top * cfg.cut_ratio if top > 0 else np.ones(len(score), bool)
         n = int(cut.sum())
-        if q.wants_set and rows is not None:
-            n = len(cand)  # "which ministers ...": every statement that fits the scope
+        if q.wants_set and (q.roles or q.kinds):
+            n = len(cand)  # "Which presidents …", "Which assets …": every one, most relevant first
         elif q.speakers and rows is not None and q.filters:
             n = len(cand)  # a person's statements: all of them, most relevant first
         if k:
-            n = min(n, max(k, 1)) if not (q.speakers or q.wants_set) else n
+            n = (
+                min(n, max(k, 1))
+                if not (q.speakers or (q.wants_set and (q.roles or q.kinds)))
+                else n
+            )
         keep = np.zeros(len(cand), bool)
         keep[:n] = True
         if q.mentions:  # "about Zorin": every statement that names him, after the best

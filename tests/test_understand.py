@@ -184,3 +184,20 @@ def test_a_year(archive: Engine) -> None:
 def test_a_year_with_no_compilation_finds_nothing(archive: Engine) -> None:
     a = archive.ask("What did Latvia say in 2030?")
     assert not a.hits and not a.confident
+
+
+def test_capitals_stand_for_their_countries(archive: Engine) -> None:
+    q = archive.read("Kyiv's reaction to the grain deal")
+    assert q.countries == ("Ukraine",)
+    assert archive.read("What did Moscow say?").countries == ("Russia",)
+
+
+def test_a_set_of_a_role_lists_every_holder_most_relevant_first(engine: Engine) -> None:
+    a = engine.ask("Which presidents congratulated Trump?")
+    assert a.intent.kind == "role" and len({h.statement.speaker for h in a.hits}) >= 8
+    assert all("president" in (h.statement.role or "").lower() for h in a.hits)
+
+
+def test_nothing_says_what_did_not_fit(archive: Engine) -> None:
+    a = archive.ask("What did Kharaishvili say about the Druzhba pipeline shutdown?")
+    assert not a.hits and "Kharaishvili" in (a.message or "") and "Druzhba" in (a.message or "")
