@@ -684,10 +684,35 @@ class Reader:
             scan.take(i, i + 1)
         return tuple(found)
 
+    def _role_run(self, scan: _Scan, idx: Sequence[int]) -> list[int]:
+        """The first run of words that roles use (stopwords may stand between them: "minister
+        of foreign affairs") holding a head word; "Ukraine grain" has no head, so no role."""
+        ws = scan.ws
+
+        def known(i: int) -> bool:
+            s = simple_stem(ws[i].norm)
+            return s in self.w.role_synonyms or s in self.cat.role_words
+
+        runs: list[list[int]] = []
+        for i in idx:
+            if not known(i):
+                runs.append([])
+                continue
+            last = runs[-1] if runs and runs[-1] else None
+            if last and all(
+                ws[j].norm in STOPWORDS and scan.free(j) for j in range(last[-1] + 1, i)
+            ):
+                last.append(i)
+            else:
+                runs.append([i])
+        heads = self.w.role_heads
+        return next((r for r in runs if any(simple_stem(ws[i].norm) in heads for i in r)), [])
+
     def _roles(
         self, scan: _Scan, countries: Sequence[str], wants_set: bool
     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """Role words before any "about": every one must be in some role ("foreign minister")."""
+        """A role phrase before any "about" ("foreign ministers", "Kremlin spokesman"), read in the
+        archive's roles; the question's other words stay the topic."""
         ws = scan.ws
         idx = [
             i
@@ -701,14 +726,13 @@ class Reader:
             and w.norm not in self.w.speech_verbs
             and not w.norm.isdigit()
         ]
+        idx = self._role_run(scan, idx)
         if not idx:
             return (), ()
         wanted = []
         for i in idx:
             s = simple_stem(ws[i].norm)
             wanted.append(self.w.role_synonyms.get(s, ((s,),)))
-        if not any(simple_stem(ws[i].norm) in self.w.role_heads for i in idx):
-            return (), ()  # "Ukraine grain": a word in an organisation's name is no role
         roles = self.cat.roles_with(wanted)
         want = set(countries)
         people: set[str] = set()
