@@ -21,6 +21,7 @@ CAPTION_LIMIT = 1024
 CALLBACK_LIMIT = 64  # bytes of UTF-8
 INLINE_ID_LIMIT = 64  # bytes
 PAGE_SIZE = 5  # statements a page: a phone screen or two
+MAX_SHOWN = 200  # statements an answer pages through; more are counted, not shown
 SUGGESTION_LIMIT = 8
 HEADER_LIMIT = 600  # the header line(s) of an answer, escaped
 QUERY_ECHO = 80  # how much of the user's question a header repeats
@@ -177,7 +178,7 @@ def country_label(country: str) -> str:
 
 def plural(n: int, word: str, many: str | None = None) -> str:
     """``1 statement``, ``3 statements``."""
-    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
+    return f"{n} {word}" if n == 1 else f"{n:,} {many or word + 's'}"
 
 
 def to_plain(text_html: str) -> str:
@@ -334,7 +335,7 @@ def answer_pages(answer: Answer) -> list[str]:
     docs = {d.id: d for d in answer.documents} if len(answer.documents) > 1 else {}
     blocks = []
     current = None
-    for h in answer.hits:
+    for h in answer.hits[:MAX_SHOWN]:  # a slice: a 60,000-statement answer renders 200
         doc = docs.get(h.statement.document)
         line = ""
         if doc is not None and doc.id != current:  # a new compilation: say which, and when
@@ -343,11 +344,21 @@ def answer_pages(answer: Answer) -> list[str]:
         limit = room - tg_len(line)
         blocks.append(line + statement_html(h.statement, country=show_country, limit=limit))
     pages = pack(blocks, room)
+    if len(answer.hits) > MAX_SHOWN:  # say so on the last page, and how to narrow it down
+        pages[-1] = [*pages[-1], more_line(len(answer.hits))]
     out = []
     for i, page in enumerate(pages):
         top = head if len(pages) == 1 else f"{head}\n<i>Page {i + 1} of {len(pages)}</i>"
         out.append(top + "\n\n" + "\n\n".join(page))
     return out
+
+
+def more_line(total: int) -> str:
+    """The note under the last page of a very long answer."""
+    return (
+        f"<i>… and {total - MAX_SHOWN:,} more. Add a topic, a person, a year or an outlet "
+        "to narrow it down.</i>"
+    )
 
 
 def nav_buttons(answer: Answer, page: int, pages: int) -> tuple[Button, ...]:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bot import render
 from bot.render import CALLBACK_LIMIT, MESSAGE_LIMIT, Reply, tg_len
-from index.model import Answer, Hit, Intent, Source, Statement, Suggestion
+from index.model import Answer, Hit, Hits, Intent, Source, Statement, Suggestion
 from tests.bot_fakes import STATEMENTS
 from tests.fakebotapi import parse_html
 
@@ -280,3 +280,16 @@ def test_countries_keyboard_has_one_button_per_country() -> None:
     assert [b.data for b in all_buttons(reply)] == ["c|Georgia", "c|Tajikistan", "c|Кыргызстан"]
     text = telegram_text(reply.html)
     assert "Tajikistan — no remarks" in text and "Georgia — 3 statements" in text
+
+
+def test_a_huge_answer_pages_through_the_first_200_and_says_how_many_more() -> None:
+    first = STATEMENTS[0]
+    answer = Answer(
+        "Azerbaijan",
+        Intent("country", first.country, "c:" + first.country),
+        Hits([first] * 5000, list(range(5000)), [1.0] * 5000),
+        confident=True,
+    )
+    pages = render.answer_pages(answer)
+    assert len(pages) == render.MAX_SHOWN // render.PAGE_SIZE
+    assert "4,800 more" in pages[-1] and "5,000 statements" in pages[0]
