@@ -378,7 +378,8 @@ def inline(engine: EngineLike, text: str, offset: str) -> InlinePage:
     statements: Sequence[Statement]
     if query:
         answer = engine.ask(query, k=min(start + INLINE_PAGE + 1, INLINE_MAX))
-        statements = [h.statement for h in answer.hits]
+        # A slice of the answer's hits: a country of 60,000 statements makes only a page's.
+        statements = [h.statement for h in answer.hits[: start + INLINE_PAGE + 1]]
     else:
         statements = _default_inline(engine)
     page = statements[start : start + INLINE_PAGE]
