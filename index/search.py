@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from index import config
-from index.answer import MAX_KEY_BYTES, Answerer, make_key
+from index.answer import MAX_KEY_BYTES, Answerer
 from index.build import Parts, build, embed_text, enable_reconstruct, load_or_build
 from index.catalog import Catalog, Speaker, analyze
 from index.model import Answer, Document, Statement
@@ -205,15 +204,3 @@ class Engine:
         if kind == "q":
             return self.ask(value)
         return self.ask(key)
-
-    def suggest(self, text: str) -> list[Any]:
-        """ "Did you mean" entries for free text (countries and people)."""
-        return list(self.answerer.suggest(clean(text)))
-
-    def key(self, kind: str, value: str) -> str:
-        return make_key(kind, value)
-
-    def with_config(self, **changes: Any) -> Engine:
-        """The same engine with some ranking weights changed (for experiments and benches)."""
-        self.ranker.cfg = replace(self.ranker.cfg, **changes)
-        return self
