@@ -5,7 +5,7 @@ stops where relevance drops. Every weight and threshold lives in ``RankConfig``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -51,7 +51,6 @@ class Ranked:
     confident: bool
     empty_reason: str | None = None  # why nothing fits, in the user's terms
     relaxed: bool = False  # the topic matched nothing within the scope: the scope is shown whole
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 class Ranker:
