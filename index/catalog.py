@@ -4,23 +4,33 @@ kind; speakers merged across spellings; roles as each compilation states them.""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz
 
+from index.atomic import write_atomic
 from index.gazetteer import CountryMatcher
 from index.lexical import BM25, simple_stem
 from index.model import Document, Statement
 from index.names import NameMatcher, skeleton
 from index.textnorm import STOPWORDS, fold, tokens
 
+log = logging.getLogger(__name__)
+
+# The lexical index's layout and analysis: change it when analyze() or the indexed fields change,
+# and every kept index is rebuilt.
+LEXICAL_FORMAT = "bm25-v1: speaker role text; analyze = fold, stopwords, simple_stem"
+LEXICAL_KEEP = 3  # lexical indexes kept in the cache: this archive's and a couple before it
 # Two spellings under one surname key in one country are one person when their given names
 # are this alike (0-100, on transliteration-blind keys): Oleksandr ~ Aleksandr, Dmitry ~ Dmytro.
 SAME_PERSON_GIVEN = 70.0
@@ -87,7 +97,13 @@ def _rows(groups: dict[str, list[int]]) -> dict[str, np.ndarray]:
 class Catalog:
     """Indexes over the statements that the question reader and the ranker look things up in."""
 
-    def __init__(self, statements: Sequence[Statement], documents: Iterable[Document]) -> None:
+    def __init__(
+        self,
+        statements: Sequence[Statement],
+        documents: Iterable[Document],
+        *,
+        lexical_cache: Path | None = None,
+    ) -> None:
         self.statements = list(statements)
         self.documents = {d.id: d for d in documents}
         n = len(self.statements)
@@ -129,10 +145,7 @@ class Catalog:
         self.by_kind = _rows(by_kind)
         self.by_outlet = _rows(by_outlet)
         self.countries_matcher = CountryMatcher(by_country)
-        self.bm25 = BM25(
-            [" ".join(x for x in (s.speaker, s.role, s.text) if x) for s in self.statements],
-            analyze,
-        )
+        self.bm25 = self._lexical(lexical_cache)
         self._build_speakers()
         self._build_roles()
         self._text_rows = lru_cache(maxsize=1024)(self._text_rows_uncached)
@@ -140,6 +153,36 @@ class Catalog:
     def clear_caches(self) -> None:
         """Forget per-question lookups (benchmarks measure questions never seen before)."""
         self._text_rows.cache_clear()
+
+    def _lexical(self, cache: Path | None) -> BM25:
+        """BM25 over speaker, role and text; kept in ``cache`` by the statements' ids (content
+        hashes), so a process opening a large archive reads it instead of analysing every text
+        again (30 s of a 42 s open at 1M statements, bench/RESULTS.md)."""
+        path = None
+        if cache is not None and self.statements:
+            digest = hashlib.sha1(LEXICAL_FORMAT.encode())
+            for s in self.statements:
+                digest.update(s.id.encode())
+            path = cache / f"bm25-{digest.hexdigest()[:24]}.npz"
+            try:
+                return BM25.load(path, analyze)
+            except FileNotFoundError:
+                pass
+            except Exception as exc:  # a damaged cache file is only a missed shortcut
+                log.warning("rebuilding the lexical index (%s unreadable: %s)", path.name, exc)
+        bm25 = BM25(
+            [" ".join(x for x in (s.speaker, s.role, s.text) if x) for s in self.statements],
+            analyze,
+        )
+        if path is not None:
+            buf = io.BytesIO()
+            bm25.save(buf)
+            try:
+                write_atomic(path, buf.getvalue())
+                _keep_newest(path.parent, "bm25-*.npz", LEXICAL_KEEP)
+            except OSError as exc:
+                log.warning("could not keep the lexical index in %s: %s", path.parent, exc)
+        return bm25
 
     # ------------------------------------------------------------ speakers
 
@@ -292,6 +335,13 @@ class Catalog:
 
 
 @lru_cache(maxsize=65_536)  # a few hundred outlets cite a million statements
+def _keep_newest(folder: Path, pattern: str, keep: int) -> None:
+    """Remove all but the ``keep`` newest files matching ``pattern`` (older archives' indexes)."""
+    files = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        old.unlink(missing_ok=True)
+
+
 def outlet_key(name: str) -> str:
     """An outlet name's folded words: "The Financial Times" and "financial times" agree."""
     words = tokens(name)

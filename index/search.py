@@ -48,8 +48,9 @@ class Engine:
         manifest: dict[str, Any] | None = None,
         problems: Sequence[str] = (),
         rank_config: RankConfig | None = None,
+        lexical_cache: Path | None = None,
     ) -> None:
-        self.catalog = Catalog(statements, documents)
+        self.catalog = Catalog(statements, documents, lexical_cache=lexical_cache)
         self.statements = self.catalog.statements
         self.faiss = faiss_index
         enable_reconstruct(faiss_index)
@@ -89,6 +90,7 @@ class Engine:
             lambda texts: encoder.encode(texts),
             manifest=parts.manifest,
             problems=problems,
+            lexical_cache=config.cache_dir() / "lexical",
         )
 
     def clear_caches(self) -> None:

@@ -64,3 +64,20 @@ def test_a_damaged_vector_cache_is_rebuilt(
     assert embedded(caplog) == (len(again.statements), 1, 0)
     assert "ignoring the vector cache" in caplog.text
     assert again.ask("Peskov").confident
+
+
+def test_the_lexical_index_is_kept_and_a_damaged_one_rebuilt(
+    tmp_path: Path, src: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = Engine.open(src, tmp_path / "index")
+    kept = list((tmp_path / "cache" / "lexical").glob("bm25-*.npz"))
+    assert len(kept) == 1
+    again = Engine.open(src, tmp_path / "index")  # loads it: same scores, no analysis pass
+    q = "ruble tradeable"
+    assert (again.bm25.scores(q) == first.bm25.scores(q)).all()
+    kept[0].write_bytes(b"garbage")
+    caplog.set_level(logging.WARNING, logger="index.catalog")
+    third = Engine.open(src, tmp_path / "index")
+    assert "rebuilding the lexical index" in caplog.text
+    assert (third.bm25.scores(q) == first.bm25.scores(q)).all()
+    assert third.ask("is the ruble tradeable now?").hits
