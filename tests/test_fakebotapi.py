@@ -395,11 +395,11 @@ def test_a_user_who_blocked_the_bot_gets_403_forbidden(fake_api: FakeBotApi) -> 
 
     async def scenario() -> None:
         async with make_bot(fake_api) as bot:
-            with pytest.raises(Forbidden, match="(?i)bot was blocked by the user"):
+            with pytest.raises(Forbidden, match=r"(?i)bot was blocked by the user"):
                 await bot.send_message(501, "hello")
-            with pytest.raises(Forbidden, match="(?i)user is deactivated"):
+            with pytest.raises(Forbidden, match=r"(?i)user is deactivated"):
                 await bot.send_message(502, "hello")
-            with pytest.raises(BadRequest, match="(?i)chat not found"):
+            with pytest.raises(BadRequest, match=r"(?i)chat not found"):
                 await bot.send_message(503, "never started the bot")
             fake_api.add_user(503)
             assert (await bot.send_message(503, "now it may")).text == "now it may"
