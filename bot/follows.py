@@ -121,7 +121,7 @@ def resolve(engine: Any, text: str) -> Resolution:
             suggestions=suggestions,
             anyway=Follow("country", country, country),
         )
-    if not reading.topic_terms:
+    if not reading.topic_terms and not reading.events:  # a compilation's name is a topic too
         return Resolution(
             message=f"I can’t tell what to follow in “{text}”.", suggestions=suggestions
         )

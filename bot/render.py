@@ -41,9 +41,10 @@ REMOVE = "rm|"  # rm|<compilation key>: an editor asks to remove a compilation
 REMOVE_YES = "ry|"  # ry|<compilation key>: … and confirms
 REMOVE_NO = "rn|"  # rn|<compilation key>: … or keeps it (back to /events)
 FOLLOW = "fo|"  # fo|<s:speaker | c:country | r:region | t:topic>: follow it (the presser)
+FOLLOW_ANSWER = "fa|"  # fa|<s:… | c:…>: the same under an answer (a toast; the answer stays)
 UNFOLLOW = "uf|"  # uf|<follow token>: stop following one of the presser's follows
 DIGEST = "dg|"  # dg|<digest id>|<page>: a page of a digest (its owner's, from the database)
-FOLLOW_BUTTONS = (FOLLOW, UNFOLLOW, DIGEST)
+FOLLOW_BUTTONS = (FOLLOW, FOLLOW_ANSWER, UNFOLLOW, DIGEST)
 FOLLOW_BUTTON_RE = "^(?:" + "|".join(re.escape(p) for p in FOLLOW_BUTTONS) + ")"
 EDITOR_BUTTONS = (PUBLISH, REPLACE, DISCARD, REMOVE, REMOVE_YES, REMOVE_NO)
 EDITOR_BUTTON_RE = "^(?:" + "|".join(re.escape(p) for p in EDITOR_BUTTONS) + ")"
@@ -393,9 +394,9 @@ def follow_button(answer: Answer) -> Button | None:
     key = answer.intent.key or ""
     if not answer.hits or answer.intent.kind not in ("person", "country"):
         return None
-    if not key.startswith(("s:", "c:")) or len((FOLLOW + key).encode()) > CALLBACK_LIMIT:
+    if not key.startswith(("s:", "c:")) or len((FOLLOW_ANSWER + key).encode()) > CALLBACK_LIMIT:
         return None
-    return Button(button_text(f"🔔 Follow {answer.intent.value or ''}"), FOLLOW + key)
+    return Button(button_text(f"🔔 Follow {answer.intent.value or ''}"), FOLLOW_ANSWER + key)
 
 
 def render_empty(answer: Answer) -> Reply:

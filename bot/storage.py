@@ -625,9 +625,11 @@ def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield rows[i : i + size]
 
 
-def publication_key(documents: Iterable[str], statement_ids: Iterable[str]) -> str:
-    """The publish's identity: the compilations and their statements, hashed."""
-    h = hashlib.sha256()
+def publication_key(
+    documents: Iterable[str], statement_ids: Iterable[str], kind: str = "publish"
+) -> str:
+    """The publish's identity: the compilations and their statements, hashed (64 hex)."""
+    h = hashlib.sha256(kind.encode() + b"\n")
     for d in sorted(documents):
         h.update(b"d\n" + d.encode() + b"\n")
     for s in sorted(statement_ids):

@@ -25,9 +25,18 @@ def topic_scores(
     if not wanted:
         return []
     reading = engine.read(topic)
-    if not reading.topic_terms:
+    terms = reading.topic_terms or tuple(w for w in reading.text.split() if len(w) > 2)
+    if not terms:
         return []
-    scoped = replace(reading, events=wanted, event_certain=True)
+    # Words the reader took for a compilation's name ("grain corridor") are the topic here:
+    # the scope is the new compilations, whatever the question names.
+    scoped = replace(
+        reading,
+        events=wanted,
+        event_certain=True,
+        topic=reading.topic or reading.text,
+        topic_terms=terms,
+    )
     ranked = engine.ranker.rank(scoped, k=0)
     if ranked.mode != "topic" or ranked.relaxed:
         return []

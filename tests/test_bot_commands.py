@@ -63,7 +63,7 @@ def test_buttons_carry_their_state(engine: FakeEngine) -> None:
     many = FakeEngine([replace(STATEMENTS[0], id=f"g{i}", text="x " * 900) for i in range(9)])
     first = commands.country(many, "Georgia", PRIVATE)
     [nxt], [follow] = first.buttons
-    assert nxt.data == "p|1|c:Georgia" and follow.data == "fo|c:Georgia"
+    assert nxt.data == "p|1|c:Georgia" and follow.data == "fa|c:Georgia"
     second = commands.button(many, nxt.data)
     assert second is not None and "Page 2 of" in second.html
     assert commands.button(engine, "c|Georgia") is not None

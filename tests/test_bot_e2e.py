@@ -45,6 +45,8 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> int:
 
 
 def settings_for(api: FakeBotApi, **overrides: Any) -> Settings:
+    """Settings for the bot against the local server; the test's own database (conftest)."""
+    overrides.setdefault("database_url", os.environ["DATABASE_URL"])
     return Settings(
         token=api.token,
         api_base_url=api.base_url,
@@ -648,7 +650,14 @@ def test_a_rejected_token_is_not_logged(
     caplog.set_level(logging.DEBUG)
 
     async def main() -> None:
-        application = build_application(Settings(token=wrong, api_base_url=api.base_url), engine)
+        application = build_application(
+            Settings(
+                token=wrong,
+                api_base_url=api.base_url,
+                database_url=os.environ["DATABASE_URL"],
+            ),
+            engine,
+        )
         with pytest.raises(InvalidToken):
             await application.initialize()
 

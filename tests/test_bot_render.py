@@ -147,7 +147,7 @@ def test_long_answers_are_paged_with_working_navigation() -> None:
     first, last = render.render_answer(answer, 0), render.render_answer(answer, len(pages) - 1)
     assert [b.text for b in all_buttons(first)] == ["Next ›", "🔔 Follow Georgia"]
     assert all_buttons(first)[0].data == "p|1|c:Georgia"
-    assert all_buttons(first)[1].data == "fo|c:Georgia"  # a country answer can be followed
+    assert all_buttons(first)[1].data == "fa|c:Georgia"  # a country answer can be followed
     assert [b.text for b in all_buttons(last)] == ["‹ Prev", "🔔 Follow Georgia"]
     assert f"Page {len(pages)} of {len(pages)}" in last.html
     # every statement is on exactly one page
