@@ -160,8 +160,9 @@ def test_next_button_edits_the_message_to_the_next_page(api: FakeBotApi, engine:
         api.user_sends("/country Russia")
         call = await wait(api, "sendMessage", to_chat(USER))
         assert "Page 1 of" in shown_text(api, call)
-        [[nxt]] = call.params["reply_markup"]["inline_keyboard"]
+        [[nxt], [follow]] = call.params["reply_markup"]["inline_keyboard"]
         assert nxt["text"] == "Next ›" and len(nxt["callback_data"].encode()) <= 64
+        assert follow["text"] == "🔔 Follow Russia"  # under a country's answer, every page
         n = len(api.calls)
         message_id = call.result["message_id"]
         api.user_presses_button(chat_id=USER, message_id=message_id, data=nxt["callback_data"])
@@ -291,7 +292,7 @@ def test_a_502_on_a_page_turn_is_retried_and_the_page_turns(api: FakeBotApi, eng
     async def scenario(api: FakeBotApi) -> None:
         api.user_sends("/country Russia")
         call = await wait(api, "sendMessage", to_chat(USER))
-        [[nxt]] = call.params["reply_markup"]["inline_keyboard"]
+        [[nxt], _follow] = call.params["reply_markup"]["inline_keyboard"]
         api.fail_next("answerCallbackQuery")
         api.fail_next("editMessageText", times=2)
         n = len(api.calls)
