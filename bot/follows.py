@@ -21,7 +21,7 @@ KIND_OF_CODE = {v: k for k, v in CODES.items()}
 # A topic follow keeps a new statement when the engine's fused relevance (rank.fuse: 0.6 dense
 # similarity + 0.4 lexical match, within the new compilation) reaches this. Chosen and measured
 # on data/eval/archive, each compilation in turn taken as the new one: bench/RESULTS.md.
-TOPIC_THRESHOLD = 0.45
+TOPIC_THRESHOLD = 0.55
 MAX_TOPIC_CHARS = 60
 NAME_WORD_MIN = 3  # "Dmitry" may name several people; "Al" names nobody
 
@@ -104,11 +104,18 @@ def resolve(engine: Any, text: str) -> Resolution:
         return Resolution(found=tuple(Follow("region", r, r) for r in reading.regions))
     if reading.countries and not reading.topic_terms and not reading.roles:
         return Resolution(found=tuple(Follow("country", c, c) for c in reading.countries))
-    if reading.roles:  # "Kremlin spokesman": the person who holds it, when one does
+    if reading.roles:  # "Kremlin spokesman": whoever held it (several over time: ask which)
         who = engine.who(text)
         key = who.intent.key or ""
         if key.startswith("s:") and (found := person(engine, key[2:])):
             return Resolution(found=(found,))
+        names = dict.fromkeys(h.statement.speaker for h in who.hits if h.statement.speaker)
+        holders = [k for k in (speaker_key(engine, "", n) for n in names if n) if k]
+        holders = list(dict.fromkeys(holders))
+        if len(holders) == 1 and (found := person(engine, holders[0])):
+            return Resolution(found=(found,))
+        if holders:
+            return Resolution(choices=tuple(f for f in (person(engine, k) for k in holders) if f))
     absent = [a.partition(":")[2] for a in reading.absent if a.startswith("country:")]
     answer = engine.ask(text)
     suggestions = tuple(

@@ -117,6 +117,9 @@ def test_follow_reads_people_countries_regions_and_topics(archive: Any) -> None:
     assert found("Грузия") == [("country", "Georgia")]
     assert found("Baltic states") == [("region", "Baltic states")]
     assert found("grain exports") == [("topic", "grain exports")]
+    assert found("Kremlin spokesman") == [("person", "Dmitry Peskov")]  # a role: its holder
+    ministers = follows.resolve(archive, "Estonian foreign minister")  # held by several
+    assert len(ministers.choices) >= 2 and all(f.kind == "person" for f in ministers.choices)
     dmitry = follows.resolve(archive, "Dmitry")
     assert {f.label for f in dmitry.choices} >= {"Dmitry Peskov", "Dmitry Medvedev"}
     germany = follows.resolve(archive, "Germany")
