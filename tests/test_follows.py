@@ -309,7 +309,7 @@ def test_a_restart_mid_delivery_sends_nothing_twice(
 ) -> None:
     monkeypatch.setattr(notify, "BATCH", 4)
     live = live_engine(folder)
-    users = list(range(2001, 2041))
+    users = list(range(2001, 2101))  # at ~30 a second, most still wait when the first stops
     for u in users:
         api.add_user(u)
         store.follow(u, Follow("country", "Ukraine", "Ukraine"))
