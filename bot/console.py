@@ -97,6 +97,8 @@ class Console:
         if prefix + "|" == render.UNFOLLOW:
             return desk.unfollow_token(self.user, rest)
         digest, _, page = rest.partition("|")
+        if not (digest.isascii() and digest.isdigit() and (page or "0").isdigit()):
+            return None
         return desk.digest_page(self.user, int(digest), int(page or 0))
 
     def deliver(self) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import re
 from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
@@ -47,7 +48,10 @@ INLINE_CACHE_SECONDS = 30
 WATCHER = "archive_watcher"
 STORE = "store"  # bot.storage.Store: follows, digests, the publish log
 NOTIFIER = "notifier"  # bot.notify.Notifier: queues and sends digests
-SLOW_DOWN_START = "inline"  # /start payload of the "slow down" button (opens the welcome)
+SLOW_DOWN_START = "inline"
+DIGEST_ID_RE = re.compile(
+    r"[0-9]{1,15}"
+)  # /start payload of the "slow down" button (opens the welcome)
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -420,7 +424,8 @@ async def answer_follow_button(update: Update, context: Context) -> None:
         reply = await _engine_call(context, _desk, store, "unfollow_token", user, rest)
     else:  # DIGEST: dg|<id>|<page>
         digest_text, _, page_text = rest.partition("|")
-        digest_id = commands.parse_number(digest_text)
+        # Digest ids pass NUMBER_MAX as publishes add up; ASCII digits only, as for pages.
+        digest_id = int(digest_text) if DIGEST_ID_RE.fullmatch(digest_text) else None
         page = commands.parse_number(page_text)
         if digest_id is None or page is None:
             await query.answer()

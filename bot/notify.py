@@ -32,7 +32,10 @@ T = TypeVar("T")
 
 BATCH = 30  # digests claimed at a time: about one second of Telegram's ~30 messages a second
 POLL_SECONDS = 5.0  # how often a replica looks for digests another one queued
-LEASE_SECONDS = 120.0  # a claim older than this belongs to a process that died mid-send
+# A claim older than this belongs to a process that died mid-send. Generous: a live sender may
+# wait out Telegram's flood pauses (retry_after, twice) with a claim; and an expired claim is
+# only marked, never resent, so nothing waits for it.
+LEASE_SECONDS = 600.0
 MAX_ATTEMPTS = 5  # transient failures before a digest is given up
 RETRY_BASE_SECONDS = 30.0
 STOP_SECONDS = 5.0  # a stopping bot lets the digests in flight finish for this long

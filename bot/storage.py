@@ -210,7 +210,8 @@ def create_engine(url: str | URL) -> Engine:
         database = url.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url)
+        # hide_parameters: an error's text never carries a user's follow words into a log.
+        engine = sa.create_engine(url, hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -218,7 +219,9 @@ def create_engine(url: str | URL) -> Engine:
         raise StorageError(
             f"DATABASE_URL must be sqlite:///… or postgresql://…, not {url.get_backend_name()}"
         )
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return sa.create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True
+    )
 
 
 def migrate(engine: Engine) -> None:
