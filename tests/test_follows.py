@@ -417,3 +417,22 @@ def test_two_bot_processes_deliver_each_digest_once(
         publishes = c.execute(sa.text("SELECT count(*) FROM publications")).scalar()
     assert publishes == 2  # the baseline and the one publish, though both processes saw it
     assert workers is not None and workers >= 1
+
+
+def test_a_compilation_added_while_the_bot_was_down_is_announced_on_start(
+    folder: Path, store: Store
+) -> None:
+    import io
+
+    from bot.console import CONSOLE_USER
+
+    notify.baseline(live_engine(folder).snapshot(), store)  # the bot ran with the archive as it was
+    store.follow(CONSOLE_USER, Follow("country", "Ukraine", "Ukraine"))
+    shutil.copy(GRAIN, folder)  # `python -m index add` while the bot was down
+    out = io.StringIO()
+    console = Console(live_engine(folder), out, store=store)
+    console.deliver()  # what run_console does on start
+    text = out.getvalue()
+    assert "for what you follow" in text and "Grain Corridor Suspension" in text
+    console.deliver()
+    assert out.getvalue() == text  # once
