@@ -8,6 +8,7 @@ run: venv
 	@.venv/bin/python -m bot
 
 test: venv
+	@./scripts/postgres.sh
 	.venv/bin/ruff check .
 	.venv/bin/mypy
 	.venv/bin/python -m pytest

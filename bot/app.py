@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from telegram import (
     BotCommand,
@@ -28,9 +31,12 @@ from telegram.ext import (
 
 from bot import editors, handlers, render
 from bot.commands import EngineLike
-from bot.delivery import Delivery, flood_limiter
+from bot.delivery import AT_MOST_ONCE, Delivery, flood_limiter
+from bot.notify import Notifier
 from bot.ratelimit import RateLimiter
+from bot.render import Reply
 from bot.settings import Settings
+from bot.storage import Store
 from bot.updates import UpdateProcessor
 
 log = logging.getLogger(__name__)
@@ -45,11 +51,15 @@ PRIVATE_COMMANDS = [
     BotCommand("country", "A country's reactions"),
     BotCommand("who", "What a person said"),
     BotCommand("events", "Every compilation, newest first"),
+    BotCommand("follow", "Get new quotes of a person, country or topic"),
+    BotCommand("following", "What you follow (unfollow there)"),
     BotCommand("countries", "Every country, with counts"),
     BotCommand("sources", "Compilations and outlets cited"),
     BotCommand("stats", "Chart of statements per country"),
     BotCommand("help", "How to ask"),
     BotCommand("about", "What this bot is"),
+    BotCommand("privacy", "What I store about you"),
+    BotCommand("forget", "Delete everything I store about you"),
 ]
 GROUP_COMMANDS = [
     BotCommand("ask", "Ask a question"),
@@ -68,12 +78,18 @@ EDITOR_COMMANDS = [
 # scan a fifth of the event loop's time under load. 16 connections still allow ~150 requests/s
 # at 100 ms round trips, far above Telegram's ~30 messages/s (bench/bench_bot.py).
 CONNECTION_POOL = 16
+OWNED_STORE = "store_owned"  # build_application opened the database: shutdown closes it
 
 
 def build_application(
-    settings: Settings, engine: EngineLike, *, flood_control: bool = True
+    settings: Settings,
+    engine: EngineLike,
+    *,
+    flood_control: bool = True,
+    store: Store | None = None,
 ) -> Application:
-    """Build the bot: HTML defaults, outgoing flood control and retries, handlers, the engine.
+    """Build the bot: HTML defaults, outgoing flood control and retries, handlers, the engine,
+    the database (``settings.database_url``, migrated; or ``store``) and the digest sender.
 
     ``flood_control=False`` drops AIORateLimiter (it caps sending at Telegram's ~30 messages a
     second); only benchmarks that measure the bot itself, not Telegram's limits, want that.
@@ -95,6 +111,7 @@ def build_application(
         .concurrent_updates(UpdateProcessor())
         .connection_pool_size(CONNECTION_POOL)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     builder = builder.rate_limiter(Delivery(flood_limiter() if flood_control else None))  # type: ignore[arg-type]
@@ -103,8 +120,13 @@ def build_application(
     if settings.api_base_file_url:
         builder = builder.base_file_url(settings.api_base_file_url)
     application = builder.build()
+    owned = store is None
+    if store is None:
+        store = Store.open(settings.database_url)
     application.bot_data.update(
         {
+            handlers.STORE: store,
+            OWNED_STORE: owned,
             handlers.ENGINE: engine,
             handlers.SETTINGS: settings,
             handlers.LIMITER: RateLimiter(settings.rate_limit),
@@ -138,6 +160,11 @@ def add_handlers(application: Application) -> None:
             CommandHandler("latest", handlers.show_latest, new),
             CommandHandler("events", handlers.list_events, new),
             CommandHandler("reload", handlers.reload_archive, new),
+            CommandHandler("follow", handlers.follow_something, new),
+            CommandHandler("following", handlers.list_following, new),
+            CommandHandler("unfollow", handlers.unfollow_something, new),
+            CommandHandler("forget", handlers.forget_user, new),
+            CommandHandler("privacy", handlers.show_privacy, new),
             MessageHandler(new & filters.COMMAND, handlers.answer_unknown_command),
             # Editors publish by sending a file or a link to its page (others are told so).
             MessageHandler(new & private & filters.Document.ALL, handlers.receive_document),
@@ -148,6 +175,7 @@ def add_handlers(application: Application) -> None:
             MessageHandler(new & filters.TEXT & private, handlers.answer_message),
             MessageHandler(new & filters.TEXT & groups, handlers.answer_group_message),
             CallbackQueryHandler(handlers.answer_editor_button, pattern=render.EDITOR_BUTTON_RE),
+            CallbackQueryHandler(handlers.answer_follow_button, pattern=render.FOLLOW_BUTTON_RE),
             CallbackQueryHandler(handlers.answer_button),
             InlineQueryHandler(handlers.answer_inline),
         ]
@@ -182,13 +210,56 @@ async def _post_init(application: Application) -> None:
         application.bot_data[handlers.WATCHER] = asyncio.create_task(
             handlers.watch_archive(application, settings.watch_seconds)
         )
+    notifier = make_notifier(application)
+    application.bot_data[handlers.NOTIFIER] = notifier
+    notifier.start()
+
+
+def make_notifier(application: Application, **options: Any) -> Notifier:
+    """The digest sender: the engine's own thread for matching, the bot's flood control for
+    sending, at most once (a timeout is not retried: Telegram may have delivered it)."""
+    bot = application.bot
+    executor = application.bot_data[handlers.EXECUTOR]
+
+    async def send(user: int, reply: Reply) -> int | None:
+        message = await bot.send_message(
+            chat_id=user,
+            text=reply.html,
+            reply_markup=handlers.markup(reply.buttons),
+            rate_limit_args=AT_MOST_ONCE,
+        )
+        return message.message_id
+
+    async def run_engine(fn: Callable[..., Any], *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor, functools.partial(fn, *args))
+
+    return Notifier(
+        application.bot_data[handlers.ENGINE],
+        application.bot_data[handlers.STORE],
+        send,
+        run_engine=run_engine,
+        **options,
+    )
+
+
+async def _post_stop(application: Application) -> None:
+    """Stop the digest sender while the bot can still send (what is in flight finishes)."""
+    notifier = application.bot_data.pop(handlers.NOTIFIER, None)
+    if notifier is not None:
+        await notifier.stop()
 
 
 async def _post_shutdown(application: Application) -> None:
-    """Stop the archive watcher and the engine's worker thread."""
+    """Stop the archive watcher and the engine's worker thread; close our database."""
+    await _post_stop(application)
     watcher = application.bot_data.pop(handlers.WATCHER, None)
     if watcher is not None:
         watcher.cancel()
     executor = application.bot_data.get(handlers.EXECUTOR)
     if isinstance(executor, ThreadPoolExecutor):
         executor.shutdown(wait=False, cancel_futures=True)
+    if application.bot_data.get(OWNED_STORE):
+        store = application.bot_data.get(handlers.STORE)
+        if store is not None:
+            store.close()

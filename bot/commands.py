@@ -196,6 +196,12 @@ def help_text(engine: EngineLike, text: str, chat: Chat) -> Reply:
         "/stats — a chart of statements per country",
         "/about — what this bot is",
     ]
+    follow_lines = [
+        "/follow <i>person, country, region or topic</i> — new quotes come to you as they are "
+        "published, e.g. <code>/follow Peskov</code>",
+        "/following — what you follow (unfollow there) · /privacy — what I store · "
+        "/forget — delete it",
+    ]
     if chat.where == "group":
         bot = f"@{render.esc(chat.bot_username)}" if chat.bot_username else "the bot"
         lines = [
@@ -210,6 +216,7 @@ def help_text(engine: EngineLike, text: str, chat: Chat) -> Reply:
         lines = [
             "<b>Console</b>: type a question, or:",
             *commands,
+            *follow_lines,
             "/more or <code>n</code> — next page · a number — press that button · Ctrl-D — quit",
         ]
     else:
@@ -218,6 +225,7 @@ def help_text(engine: EngineLike, text: str, chat: Chat) -> Reply:
             "<i>What did Peskov say?</i>, <i>Georgia</i>, <i>Kremlin spokesman</i>.",
             "",
             *commands,
+            *follow_lines,
         ]
     if chat.bot_username and chat.where != "console":
         lines += [

@@ -10,19 +10,25 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from bot import commands
+from bot import commands, follows, notify, render
 from bot.commands import Chat, EngineLike
 from bot.render import Button, Reply, to_plain
 from bot.settings import Settings
+from bot.storage import StorageError, Store
 
 BANNER = """\
 Reactions bot: local console (no TELEGRAM_BOT_TOKEN is set, so nothing talks to Telegram).
 Type a question, or a command:
   What did Peskov say?        /country Georgia        /who Kremlin spokesman
   /latest  /events  /countries  /sources  /stats  /about  /help   n or /more: next page
+  /follow Peskov  /following  /unfollow Peskov  /privacy  /forget: new quotes print here
 Quit with Ctrl-D (or Ctrl-C)."""
 NEXT_WORDS = {"n", "/more", "/next", "more", "next"}
 QUIT_WORDS = {"/quit", "/exit", "q", "quit", "exit"}
+CONSOLE_USER = 0  # the console's one local user in the database (no Telegram id is 0)
+CONSOLE_WORKER = "console"
+FOLLOW_COMMANDS = {"follow", "following", "unfollow", "forget", "privacy"}
+NO_DATABASE = "Follows need the database (DATABASE_URL), which did not open: see the message above."
 
 
 class Console:
@@ -35,12 +41,17 @@ class Console:
         *,
         max_chars: int = 500,
         chart_dir: Path | None = None,
+        store: Store | None = None,
+        user: int = CONSOLE_USER,
     ) -> None:
         self.engine = engine
         self.out = out
         self.chat = Chat(where="console", bot_username=None, max_chars=max_chars)
         self.chart_dir = chart_dir or Path(tempfile.gettempdir())
         self.buttons: list[Button] = []
+        self.store = store
+        self.user = user
+        self.seen: set[str] | None = None
 
     def handle(self, line: str) -> Reply | None:
         """One line of input -> the reply (None: nothing to say)."""
@@ -58,8 +69,59 @@ class Console:
         if number is not None and self.buttons:
             index = number - 1
             if 0 <= index < len(self.buttons):
-                return commands.button(engine, self.buttons[index].data)
+                return self.press(engine, self.buttons[index].data)
+        parts = commands.split_command(text)
+        if parts is not None and parts[0] in FOLLOW_COMMANDS:
+            if self.store is None:
+                return Reply(NO_DATABASE)
+            desk = follows.Desk(engine, self.store)
+            name, args = parts[0], parts[2]
+            if name in ("following", "forget", "privacy"):
+                reply: Reply = getattr(desk, name)(self.user)
+                return reply
+            return (
+                desk.follow(self.user, args) if name == "follow" else desk.unfollow(self.user, args)
+            )
         return commands.dispatch(engine, text, self.chat)
+
+    def press(self, engine: EngineLike, data: str) -> Reply | None:
+        """A numbered button: the follow buttons act for the console's user."""
+        if not data.startswith(render.FOLLOW_BUTTONS):
+            return commands.button(engine, data)
+        if self.store is None:
+            return Reply(NO_DATABASE)
+        desk = follows.Desk(engine, self.store)
+        prefix, _, rest = data.partition("|")
+        if prefix + "|" in (render.FOLLOW, render.FOLLOW_ANSWER):
+            return desk.follow_code(self.user, rest)
+        if prefix + "|" == render.UNFOLLOW:
+            return desk.unfollow_token(self.user, rest)
+        digest, _, page = rest.partition("|")
+        if not (digest.isascii() and digest.isdigit() and (page or "0").isdigit()):
+            return None
+        return desk.digest_page(self.user, int(digest), int(page or 0))
+
+    def deliver(self) -> None:
+        """New compilations since the last look: queue the digests, and print this user's."""
+        store = self.store
+        if store is None:
+            return
+        engine = self.current()
+        if self.seen is None:
+            self.seen = notify.baseline(engine, store)
+        docs = notify.document_ids(engine)
+        new = docs - self.seen
+        if new:
+            notify.enqueue(store, notify.plan(engine, store, new))
+        self.seen = docs
+        store.expire_claims(notify.LEASE_SECONDS)
+        for d in store.claim(CONSOLE_WORKER, 100, user_id=self.user):
+            reply = notify.digest_reply(engine, d.id, store.items(d.id))
+            if reply is None:
+                store.retry_later(d.id, 0, True)
+                continue
+            self.show(reply)
+            store.sent(d.id, None)
 
     def current(self) -> EngineLike:
         """The engine that answers now: a living archive's snapshot, so the lists cached per
@@ -77,6 +139,7 @@ class Console:
         result = reload()
         if result is not None:
             print(f"[{result.message}]", file=self.out, flush=True)
+        self.deliver()
 
     def show(self, reply: Reply | None) -> None:
         """Print a reply as plain text, its photo saved to a file, its buttons numbered."""
@@ -114,7 +177,9 @@ def run_console(
     try:
         print(BANNER, file=out)
         print("Loading the index…", file=out, flush=True)
-        console = Console(open_engine(), out, max_chars=settings.max_query_chars)
+        store = open_store(settings, out)
+        console = Console(open_engine(), out, max_chars=settings.max_query_chars, store=store)
+        console.deliver()  # digests of compilations added while nobody was looking
         print("Ready.\n", file=out, flush=True)
         while True:
             if interactive:
@@ -136,3 +201,12 @@ def run_console(
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def open_store(settings: Settings, out: TextIO) -> Store | None:
+    """The database for follows; without it the console still answers questions."""
+    try:
+        return Store.open(settings.database_url)
+    except StorageError as exc:
+        print(f"[{exc}; follows are off]", file=out, flush=True)
+        return None

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from telegram.error import BadRequest, NetworkError
+from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import AIORateLimiter, BaseRateLimiter
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,9 @@ RETRIED = frozenset(
 # limiter's queue (nor in its pause after a 429) behind bulk messages.
 UNTHROTTLED = frozenset({"answerInlineQuery", "answerCallbackQuery"})
 FLOOD_RETRIES = 2  # AIORateLimiter's retries after a 429 (RetryAfter), having waited as told
+# ``rate_limit_args`` of a send that must reach the user at most once (a follower's digest):
+# a timeout is not tried again, because Telegram may have delivered the first try.
+AT_MOST_ONCE = -1
 
 Result = bool | dict[str, Any] | list[dict[str, Any]]
 
@@ -84,6 +87,9 @@ class Delivery(BaseRateLimiter[int]):
     ) -> Result:
         """Send one request: through flood control unless it is an answer, retried if it may be."""
         delays = self.delays if endpoint in RETRIED else ()
+        once = rate_limit_args == AT_MOST_ONCE
+        if once:
+            rate_limit_args = None
         for attempt in range(len(delays) + 1):
             try:
                 if self.flood is None or endpoint in UNTHROTTLED:
@@ -93,6 +99,8 @@ class Delivery(BaseRateLimiter[int]):
                 )
             except Exception as exc:
                 if attempt == len(delays) or not is_transient(exc):
+                    raise
+                if once and isinstance(exc, TimedOut):
                     raise
                 log.warning(
                     "%s failed (%s); try %d of %d in %.1f s",

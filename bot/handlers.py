@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import re
 from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
@@ -26,7 +27,7 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import commands, editors, render
+from bot import commands, editors, follows, render
 from bot.commands import Chat, EngineLike
 from bot.ratelimit import RateLimiter
 from bot.render import Keyboard, Reply
@@ -45,7 +46,12 @@ SETTINGS = "settings"
 # A published compilation should reach inline answers soon; Telegram caches them this long.
 INLINE_CACHE_SECONDS = 30
 WATCHER = "archive_watcher"
-SLOW_DOWN_START = "inline"  # /start payload of the "slow down" button (opens the welcome)
+STORE = "store"  # bot.storage.Store: follows, digests, the publish log
+NOTIFIER = "notifier"  # bot.notify.Notifier: queues and sends digests
+SLOW_DOWN_START = "inline"
+DIGEST_ID_RE = re.compile(
+    r"[0-9]{1,15}"
+)  # /start payload of the "slow down" button (opens the welcome)
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -339,6 +345,106 @@ async def _refuse_inline(inline_query: InlineQuery, wait: float) -> None:
         log.info("Could not answer a refused inline query: %s", exc)
 
 
+# --- follows ----------------------------------------------------------------------------------
+
+
+def _desk(engine: EngineLike, store: Any, method: str, *args: Any) -> Reply:
+    """Run one follow command (engine reading and database) on the engine's thread."""
+    reply: Reply = getattr(follows.Desk(engine, store), method)(*args)
+    return reply
+
+
+async def _follow_command(update: Update, context: Context, method: str) -> None:
+    """A follow command in a private chat; in groups, say where follows work."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None or not await _allowed(update, context):
+        return
+    if message.chat.type != ChatType.PRIVATE:
+        await _send(update, context, Reply(render.FOLLOW_PRIVATE))
+        return
+    store = context.bot_data[STORE]
+    args = (
+        (user.id,)
+        if method in ("following", "forget", "privacy")
+        else (
+            user.id,
+            _command_args(message),
+        )
+    )
+    reply = await _engine_call(context, _desk, store, method, *args)
+    await _send(update, context, reply)
+
+
+async def follow_something(update: Update, context: Context) -> None:
+    """/follow <person | country | region | topic>: new quotes about it come as one digest."""
+    await _follow_command(update, context, "follow")
+
+
+async def list_following(update: Update, context: Context) -> None:
+    """/following: what the user follows, an Unfollow button each."""
+    await _follow_command(update, context, "following")
+
+
+async def unfollow_something(update: Update, context: Context) -> None:
+    """/unfollow <…>: stop following it."""
+    await _follow_command(update, context, "unfollow")
+
+
+async def forget_user(update: Update, context: Context) -> None:
+    """/forget: delete everything stored about the user."""
+    await _follow_command(update, context, "forget")
+
+
+async def show_privacy(update: Update, context: Context) -> None:
+    """/privacy: what is stored about the user and how to delete it."""
+    await _follow_command(update, context, "privacy")
+
+
+async def answer_follow_button(update: Update, context: Context) -> None:
+    """Follow (under an answer: a toast; in a list of choices: the list becomes the result),
+    Unfollow (the list again) and a digest's pages. The presser is the user they act for."""
+    query = update.callback_query
+    if query is None or query.from_user is None:
+        return
+    if not await _allowed(update, context):
+        return
+    prefix, _, rest = (query.data or "").partition("|")
+    prefix += "|"
+    store = context.bot_data[STORE]
+    user = query.from_user.id
+    reply: Reply
+    if prefix == render.FOLLOW_ANSWER:  # under an answer: keep it, say it in a toast
+        reply = await _engine_call(context, _desk, store, "follow_code", user, rest)
+        await query.answer(render.clip_plain(reply.plain, 190))
+        return
+    if prefix == render.FOLLOW:  # a choice or a suggestion: the message becomes the result
+        reply = await _engine_call(context, _desk, store, "follow_code", user, rest)
+    elif prefix == render.UNFOLLOW:
+        reply = await _engine_call(context, _desk, store, "unfollow_token", user, rest)
+    else:  # DIGEST: dg|<id>|<page>
+        digest_text, _, page_text = rest.partition("|")
+        # Digest ids pass NUMBER_MAX as publishes add up; ASCII digits only, as for pages.
+        digest_id = int(digest_text) if DIGEST_ID_RE.fullmatch(digest_text) else None
+        page = commands.parse_number(page_text)
+        if digest_id is None or page is None:
+            await query.answer()
+            return
+        reply = await _engine_call(context, _desk, store, "digest_page", user, digest_id, page)
+    try:
+        await query.answer()
+    except BadRequest as exc:
+        log.debug("callback answer failed: %s", exc)
+    await _edit(query, reply)
+
+
+def archive_changed(bot_data: dict[str, Any]) -> None:
+    """A reload swapped the archive: look for new compilations to tell followers about now."""
+    notifier = bot_data.get(NOTIFIER)
+    if notifier is not None:
+        notifier.wake()
+
+
 # --- errors -----------------------------------------------------------------------------------
 
 
@@ -387,6 +493,8 @@ async def reload_archive(update: Update, context: Context) -> None:
         await message.reply_text(render.RELOAD_UNSUPPORTED)
         return
     result = await asyncio.to_thread(engine.reload_if_changed, force=True)
+    if result is not None and result.swapped:
+        archive_changed(context.bot_data)
     await message.reply_text(render.reload_text(result.message if result else None))
 
 
@@ -402,6 +510,8 @@ async def watch_archive(application: Any, interval: float) -> None:
         except Exception:  # the watcher must outlive any one failure
             log.exception("Watching the sources folder failed")
             continue
+        if result is not None and result.swapped:
+            archive_changed(application.bot_data)
         if result is None or result.swapped:
             continue
         for admin in sorted(settings.admin_user_ids):
@@ -426,7 +536,10 @@ def _sources(context: Context) -> Path | None:
 async def _reload(context: Context) -> Any:
     """Rebuild the archive now, off the event loop (``index.live.Reloaded``)."""
     engine = context.bot_data[ENGINE]
-    return await asyncio.to_thread(engine.reload_if_changed, force=True)
+    result = await asyncio.to_thread(engine.reload_if_changed, force=True)
+    if result is not None and result.swapped:
+        archive_changed(context.bot_data)
+    return result
 
 
 async def _edit(query: CallbackQuery, reply: Reply) -> None:

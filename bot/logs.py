@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from urllib.parse import quote
 
 REDACTED = "[REDACTED]"
-# httpx/httpcore INFO lines carry the token in request URLs; faiss announces its CPU loader.
-QUIET_LOGGERS = ("httpx", "httpcore", "faiss")
+# httpx/httpcore INFO lines carry the token in request URLs; faiss announces its CPU loader;
+# alembic narrates every start.
+QUIET_LOGGERS = ("httpx", "httpcore", "faiss", "alembic")
 
 
 class RedactFilter(logging.Filter):

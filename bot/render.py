@@ -14,6 +14,7 @@ from bot.editors import doc_key
 from index.model import Answer, Document, Hit, Source, Statement, Suggestion
 
 if TYPE_CHECKING:
+    from bot.storage import Follow
     from index.ingest import Prepared
 
 MESSAGE_LIMIT = 4096  # Telegram's cap on a message, counted in UTF-16 code units
@@ -40,6 +41,12 @@ DISCARD = "ud|"  # ud|<upload key>: … or discards it
 REMOVE = "rm|"  # rm|<compilation key>: an editor asks to remove a compilation
 REMOVE_YES = "ry|"  # ry|<compilation key>: … and confirms
 REMOVE_NO = "rn|"  # rn|<compilation key>: … or keeps it (back to /events)
+FOLLOW = "fo|"  # fo|<s:speaker | c:country | r:region | t:topic>: follow it (the presser)
+FOLLOW_ANSWER = "fa|"  # fa|<s:… | c:…>: the same under an answer (a toast; the answer stays)
+UNFOLLOW = "uf|"  # uf|<follow token>: stop following one of the presser's follows
+DIGEST = "dg|"  # dg|<digest id>|<page>: a page of a digest (its owner's, from the database)
+FOLLOW_BUTTONS = (FOLLOW, FOLLOW_ANSWER, UNFOLLOW, DIGEST)
+FOLLOW_BUTTON_RE = "^(?:" + "|".join(re.escape(p) for p in FOLLOW_BUTTONS) + ")"
 EDITOR_BUTTONS = (PUBLISH, REPLACE, DISCARD, REMOVE, REMOVE_YES, REMOVE_NO)
 EDITOR_BUTTON_RE = "^(?:" + "|".join(re.escape(p) for p in EDITOR_BUTTONS) + ")"
 LIST_BUTTONS = (COUNTRY, WHO)  # pressed in a list: the answer comes as a new message
@@ -387,7 +394,20 @@ def render_answer(answer: Answer, page: int = 0) -> Reply:
         rows.append(nav)
     if page == 0 and answer.suggestions and not answer.confident:
         rows.extend(_suggestion_rows(answer.suggestions))
+    follow = follow_button(answer)
+    if follow is not None:
+        rows.append((follow,))
     return Reply(pages[page], tuple(rows))
+
+
+def follow_button(answer: Answer) -> Button | None:
+    """🔔 Follow under a person's or a country's answer: new quotes come as they are published."""
+    key = answer.intent.key or ""
+    if not answer.hits or answer.intent.kind not in ("person", "country"):
+        return None
+    if not key.startswith(("s:", "c:")) or len((FOLLOW_ANSWER + key).encode()) > CALLBACK_LIMIT:
+        return None
+    return Button(button_text(f"🔔 Follow {answer.intent.value or ''}"), FOLLOW_ANSWER + key)
 
 
 def render_empty(answer: Answer) -> Reply:
@@ -782,3 +802,205 @@ def removed(doc: Document, moved: str, reload_message: str | None) -> str:
 def remove_failed(reason: str) -> str:
     """The removal failed or was undone; the compilation stays."""
     return f"❌ Not removed: {sentence(reason)}\n<i>The archive is unchanged.</i>"
+
+
+# --- follows and digests ----------------------------------------------------------------------
+
+FOLLOW_HOW = (
+    "What should I follow? A person, a country, a region or a topic, e.g. "
+    "<code>/follow Peskov</code>, <code>/follow Georgia</code>, <code>/follow Baltic states</code>, "
+    "<code>/follow grain exports</code>. When a new compilation quotes them, I send you the new "
+    "quotes in one message."
+)
+FOLLOW_TOO_LONG = (
+    "That is long for a follow: a name, a country, a region or a few words of a topic."
+)
+FOLLOW_GONE = "That button no longer names anything in the archive. /follow with a name works."
+FOLLOW_PRIVATE = (
+    "Follows are personal: send me <code>/follow …</code> in a private chat, and the new "
+    "quotes come there."
+)
+DIGEST_GONE = "This digest is no longer stored (you used /forget, or it was for someone else)."
+KIND_MARKS = {"person": "👤", "country": "", "region": "🌍", "topic": "🏷"}
+KIND_WORDS = {"person": "person", "country": "country", "region": "region", "topic": "topic"}
+
+
+def follow_label(f: Follow) -> str:
+    """``👤 <b>Dmitry Peskov</b>``, ``🇬🇪 <b>Georgia</b>``, ``🏷 <b>grain exports</b>`` (escaped)."""
+    mark = flag(f.label) if f.kind == "country" else KIND_MARKS.get(f.kind, "")
+    return f"{mark} <b>{clip_escaped(f.label, 200)}</b>".strip()
+
+
+def follow_code_button(f: Follow, text: str) -> Button | None:
+    """A button that follows ``f`` when pressed; None when it would not fit 64 bytes."""
+    kind = {"person": "s", "country": "c", "region": "r", "topic": "t"}[f.kind]
+    data = f"{FOLLOW}{kind}:{f.label if f.kind == 'topic' else f.key}"
+    if len(data.encode()) > CALLBACK_LIMIT:
+        return None
+    return Button(button_text(text), data)
+
+
+def followed(results: Sequence[tuple[Follow, str]], limit: int) -> Reply:
+    """What /follow (or a Follow button) did, a line per thing asked."""
+    lines = []
+    for f, outcome in results:
+        if outcome == "added":
+            lines.append(f"🔔 Following {follow_label(f)} ({KIND_WORDS[f.kind]}).")
+        elif outcome == "already":
+            lines.append(f"You already follow {follow_label(f)}.")
+        else:
+            lines.append(
+                f"You follow {limit} things already, the most I keep: /following to unfollow "
+                f"some, then follow {follow_label(f)} again."
+            )
+    if any(o == "added" for _, o in results):
+        lines += [
+            "",
+            "<i>When a new compilation quotes them, I send you the new quotes in one message. "
+            "/following lists what you follow.</i>",
+        ]
+    return Reply("\n".join(lines))
+
+
+def follow_choices(text: str, choices: Sequence[Follow]) -> Reply:
+    """Several people fit the name: a button each."""
+    rows = []
+    for f in choices[:SUGGESTION_LIMIT]:
+        b = follow_code_button(f, f"🔔 {f.label}")
+        if b is not None:
+            rows.append((b,))
+    return Reply(
+        f"Several people fit “{clip_escaped(text, QUERY_ECHO)}”. Whom should I follow?",
+        tuple(rows),
+    )
+
+
+def follow_missing(message: str, suggestions: Sequence[Follow], anyway: Follow | None) -> Reply:
+    """Nothing fits as typed: "did you mean" buttons, and perhaps "follow it anyway"."""
+    rows = []
+    for f in suggestions[:SUGGESTION_LIMIT]:
+        b = follow_code_button(f, f"🔔 {f.label}")
+        if b is not None:
+            rows.append((b,))
+    text = sentence(message) if message else "I found nothing to follow."
+    if rows:
+        text += "\n\nDid you mean…"
+    if anyway is not None:
+        b = follow_code_button(anyway, f"🔔 Follow “{anyway.label}” anyway")
+        if b is not None:
+            rows.append((b,))
+            text += (
+                f"\n\nOr follow {follow_label(anyway)} anyway: I tell you when a new compilation "
+                "quotes it."
+            )
+    return Reply(text, tuple(rows))
+
+
+def following_list(follows: Sequence[Follow], limit: int, head: str = "") -> Reply:
+    """/following: what the user follows, an Unfollow button each."""
+    if not follows:
+        return Reply((head + "\n\n" if head else "") + "You follow nothing yet. " + FOLLOW_HOW)
+    lines = [head, ""] if head else []
+    lines.append(f"<b>You follow</b> ({len(follows)} of at most {limit}):")
+    lines += [f"• {follow_label(f)}" for f in follows]
+    lines += ["", "<i>Tap one to unfollow it. /forget deletes everything I keep about you.</i>"]
+    rows = tuple(
+        (Button(button_text(f"✖️ Unfollow {f.label}"), UNFOLLOW + f.token),) for f in follows
+    )
+    return Reply(fit_lines(lines), rows)
+
+
+def unfollowed(gone: Sequence[Follow], remaining: Sequence[Follow], limit: int) -> Reply:
+    """After an Unfollow: what went, and the list again."""
+    if gone:
+        head = "Unfollowed " + ", ".join(follow_label(f) for f in gone) + "."
+    else:
+        head = "You no longer follow that."
+    return following_list(remaining, limit, head)
+
+
+def unfollow_missing(text: str, follows: Sequence[Follow]) -> Reply:
+    """/unfollow with something the user does not follow."""
+    return following_list(follows, 50, f"You don’t follow “{clip_escaped(text, QUERY_ECHO)}”.")
+
+
+def forgotten(counts: dict[str, int]) -> Reply:
+    """/forget is done."""
+    return Reply(
+        "🗑 Done: I deleted everything I kept about you — "
+        f"{plural(counts.get('follows', 0), 'follow')} and "
+        f"{plural(counts.get('digests', 0), 'delivery record')}. "
+        "I will send you nothing until you follow something again."
+    )
+
+
+def privacy(counts: dict[str, int]) -> Reply:
+    """/privacy: what is stored, for how long, and how to delete it."""
+    return Reply(
+        "\n".join(
+            [
+                "<b>What I store about you</b>",
+                "• what you follow (your Telegram user id, the name or words you followed, when)",
+                "• for each digest I sent you: when, its message id, and which quotes it held "
+                "(ids only, so no quote reaches you twice)",
+                "",
+                "Questions you ask are answered and not stored; my logs hold no message text. "
+                "If you block me or delete your account, I delete all of it.",
+                "",
+                f"Now: {plural(counts.get('follows', 0), 'follow')}, "
+                f"{plural(counts.get('digests', 0), 'digest')} "
+                f"({plural(counts.get('items', 0), 'quote')}).",
+                "/forget deletes it all at once.",
+            ]
+        )
+    )
+
+
+def digest_pages(
+    statements: Sequence[tuple[Statement, str]], documents: Sequence[Document]
+) -> list[str]:
+    """A digest's pages: the new statements, grouped by compilation, each with the follow that
+    brought it, under Telegram's limits."""
+    docs = {d.id: d for d in documents}
+    shown = [d for d in documents if any(st.document == d.id for st, _ in statements)]
+    head = f"🔔 <b>{plural(len(statements), 'new quote')}</b> for what you follow"
+    if len(shown) == 1:
+        head += "\n" + compilation_line(shown[0])
+    page_line = 40
+    room = MESSAGE_LIMIT - tg_len(head) - page_line - 2
+    blocks = []
+    current = None
+    for st, reason in statements:
+        line = ""
+        doc = docs.get(st.document)
+        if len(shown) > 1 and doc is not None and doc.id != current:
+            current = doc.id
+            line = compilation_line(doc) + "\n"
+        why = f"\n<i>🔔 {clip_escaped(reason, 200)}</i>"
+        limit = room - tg_len(line) - tg_len(why)
+        blocks.append(line + statement_html(st, country=True, limit=limit) + why)
+    pages = pack(blocks, room)
+    out = []
+    for i, page in enumerate(pages):
+        top = head if len(pages) == 1 else f"{head}\n<i>Page {i + 1} of {len(pages)}</i>"
+        out.append(top + "\n\n" + "\n\n".join(page))
+    return out
+
+
+def render_digest(
+    digest_id: int,
+    statements: Sequence[tuple[Statement, str]],
+    documents: Sequence[Document],
+    page: int = 0,
+) -> Reply | None:
+    """One page of a digest, with ‹ Prev / Next › (``dg|<id>|<page>``); None when empty."""
+    if not statements:
+        return None
+    pages = digest_pages(statements, documents)
+    page = min(max(page, 0), len(pages) - 1)
+    row = []
+    if page > 0:
+        row.append(Button("‹ Prev", f"{DIGEST}{digest_id}|{page - 1}"))
+    if page < len(pages) - 1:
+        row.append(Button("Next ›", f"{DIGEST}{digest_id}|{page + 1}"))
+    return Reply(pages[page], (tuple(row),) if row else ())

@@ -19,6 +19,8 @@ DEFAULT_RATE_LIMIT = 20
 DEFAULT_INLINE_RATE_LIMIT = 60  # inline queries arrive as the user types: a question costs several
 DEFAULT_MAX_QUERY_CHARS = 500
 DEFAULT_WATCH_SECONDS = 5.0
+DEFAULT_DATABASE_URL = "sqlite:///data/bot.db"
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 
 
 class SettingsError(ValueError):
@@ -41,6 +43,8 @@ class Settings:
     log_level: str = "INFO"
     admin_user_ids: frozenset[int] = frozenset()  # editors: /reload, and later publishing
     watch_seconds: float = DEFAULT_WATCH_SECONDS  # look for new compilations; 0: never
+    # follows, deliveries and the publish log (bot/storage.py); postgresql:// for replicas
+    database_url: str = DEFAULT_DATABASE_URL
 
     def __repr__(self) -> str:
         # The token and the webhook secret are credentials: show that they are set, never them.
@@ -49,6 +53,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in ("token", "webhook_secret") and value is not None:
                 value = "***"
+            elif f.name == "database_url":
+                value = _hide_password(value)
             parts.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(parts)})"
 
@@ -147,6 +153,7 @@ class Settings:
             log_level=log_level,
             admin_user_ids=_ids("ADMIN_USER_IDS", get("ADMIN_USER_IDS")),
             watch_seconds=_seconds("REACTIONS_WATCH_SECONDS", get("REACTIONS_WATCH_SECONDS")),
+            database_url=_database_url(get("DATABASE_URL")),
         )
 
     @property
@@ -219,6 +226,24 @@ def _int(name: str, raw: str | None, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _database_url(raw: str | None) -> str:
+    """DATABASE_URL: an SQLite file (the default) or a PostgreSQL server."""
+    if raw is None:
+        return DEFAULT_DATABASE_URL
+    scheme = raw.partition("://")[0].lower()
+    if scheme not in DATABASE_SCHEMES or "://" not in raw:
+        # Not echoed: it may hold a password.
+        raise SettingsError(
+            "DATABASE_URL must be sqlite:///path/to/bot.db or postgresql://user:password@host/db"
+        )
+    return raw
+
+
+def _hide_password(url: str) -> str:
+    """``postgresql://bot:***@host/db``: a URL fit for a log line."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def _url(name: str, raw: str | None) -> str | None:

@@ -30,11 +30,15 @@ def session_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch: pytest.MonkeyPatch, session_dirs: dict[str, Path]) -> None:
-    """No test sees the developer's token, webhook or paths; all use the session's dirs."""
+def isolated_env(
+    monkeypatch: pytest.MonkeyPatch, session_dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    """No test sees the developer's token, webhook, database or paths; all use the session's
+    dirs, and each test an SQLite database of its own (DATABASE_URL)."""
     for name in list(os.environ):
-        if name.startswith(_ISOLATED_PREFIXES) or name in ("PORT", "LOG_LEVEL"):
+        if name.startswith(_ISOLATED_PREFIXES) or name in ("PORT", "LOG_LEVEL", "DATABASE_URL"):
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'isolated-bot.db'}")
     monkeypatch.setenv("REACTIONS_CACHE_DIR", str(session_dirs["cache"]))
     monkeypatch.setenv("REACTIONS_INDEX_DIR", str(session_dirs["index"]))
     monkeypatch.setenv("REACTIONS_SOURCES_DIR", str(REAL_SOURCES))
@@ -89,3 +93,48 @@ def live_engine(folder: Path) -> LiveEngine:
 
     index_dir = folder.parent / "index"
     return LiveEngine(lambda: Engine.open(folder, index_dir), folder)
+
+
+# --- databases --------------------------------------------------------------------------------
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object]:
+    """A throwaway PostgreSQL server for the session (tests/postgres.py), or why there is none."""
+    from tests.postgres import Cluster, Unavailable
+
+    try:
+        cluster = Cluster().start()
+    except Unavailable as exc:
+        yield exc
+        return
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _postgres_url(postgres: object) -> str:
+    from tests.postgres import Cluster
+
+    if not isinstance(postgres, Cluster):
+        # In CI a PostgreSQL run that cannot start is a failure, never a quiet skip.
+        (pytest.fail if IN_CI else pytest.skip)(f"no PostgreSQL server: {postgres}")
+        raise AssertionError("unreachable")
+    return postgres.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: an SQLite file, then a PostgreSQL database (same tests)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bot.db'}"
+    return _postgres_url(request.getfixturevalue("postgres"))
+
+
+@pytest.fixture
+def postgres_url(postgres: object) -> str:
+    """A fresh PostgreSQL database (tests that need a server two processes share)."""
+    return _postgres_url(postgres)

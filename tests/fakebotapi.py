@@ -730,6 +730,7 @@ class FakeBotApi:
         self._files: dict[str, _StoredFile] = {}
         self._file_numbers = itertools.count(1)
         self._injected: list[list[Any]] = []  # [method lower, code, description, params, times]
+        self._blocked: dict[int, str] = {}  # chat id -> the 403 description sends get
         self.webhook: JSON = {"url": ""}
         self.commands: dict[tuple[str, str], list[JSON]] = {}  # (scope JSON, language) -> list
         self.descriptions: dict[str, str] = {}  # language -> description
@@ -1003,6 +1004,22 @@ class FakeBotApi:
             )
             return query_id
 
+    def add_user(self, user_id: int, first_name: str = "User") -> None:
+        """A user who opened a private chat with the bot earlier (no update queued): the bot
+        may write to them, as Telegram allows once a user has started the bot."""
+        with self._cond:
+            self._remember_user(user_id, first_name, "en")
+            self._chats[user_id] = {"id": user_id, "type": "private", "first_name": first_name}
+
+    def block_bot(
+        self, user_id: int, description: str = "Forbidden: bot was blocked by the user"
+    ) -> None:
+        """The user blocks the bot: from now on every request to their chat is answered 403
+        with ``description``, as Telegram does (``"Forbidden: user is deactivated"`` for an
+        account deleted)."""
+        with self._cond:
+            self._blocked[user_id] = description
+
     def push_raw_update(self, update: JSON) -> int:
         """Queue any Update dict (an update_id is assigned when missing); returns the update_id."""
         with self._cond:
@@ -1159,6 +1176,9 @@ class FakeBotApi:
             raise _bad("chat not found")
         if not isinstance(chat_id, int) or chat_id not in self._chats:
             raise _bad("chat not found")
+        blocked = self._blocked.get(chat_id)
+        if blocked is not None:
+            raise ApiError(403, blocked)
         return self._chats[chat_id]
 
     def _stored_message(self, params: JSON, missing: str) -> JSON:

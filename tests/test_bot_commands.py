@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from dataclasses import replace
 
 import pytest
@@ -61,8 +62,8 @@ def test_input_is_cleaned_and_capped(engine: FakeEngine) -> None:
 def test_buttons_carry_their_state(engine: FakeEngine) -> None:
     many = FakeEngine([replace(STATEMENTS[0], id=f"g{i}", text="x " * 900) for i in range(9)])
     first = commands.country(many, "Georgia", PRIVATE)
-    [nxt] = [b for row in first.buttons for b in row]
-    assert nxt.data == "p|1|c:Georgia"
+    [nxt], [follow] = first.buttons
+    assert nxt.data == "p|1|c:Georgia" and follow.data == "fa|c:Georgia"
     second = commands.button(many, nxt.data)
     assert second is not None and "Page 2 of" in second.html
     assert commands.button(engine, "c|Georgia") is not None
@@ -176,7 +177,8 @@ def test_console_pages_and_presses_buttons(engine: FakeEngine) -> None:
 def test_console_reads_piped_input_until_eof(engine: FakeEngine) -> None:
     stdin = io.StringIO("/country Georgia\nWhat did Peskov say?\n/stats\n")
     out = io.StringIO()
-    assert run_console(Settings(), lambda: engine, stdin, out) == 0
+    settings = Settings(database_url=os.environ["DATABASE_URL"])
+    assert run_console(settings, lambda: engine, stdin, out) == 0
     text = out.getvalue()
     assert "no TELEGRAM_BOT_TOKEN" in text
     assert "Kobakhidze" in text and "I still know nothing" in text

@@ -45,6 +45,8 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> int:
 
 
 def settings_for(api: FakeBotApi, **overrides: Any) -> Settings:
+    """Settings for the bot against the local server; the test's own database (conftest)."""
+    overrides.setdefault("database_url", os.environ["DATABASE_URL"])
     return Settings(
         token=api.token,
         api_base_url=api.base_url,
@@ -158,8 +160,9 @@ def test_next_button_edits_the_message_to_the_next_page(api: FakeBotApi, engine:
         api.user_sends("/country Russia")
         call = await wait(api, "sendMessage", to_chat(USER))
         assert "Page 1 of" in shown_text(api, call)
-        [[nxt]] = call.params["reply_markup"]["inline_keyboard"]
+        [[nxt], [follow]] = call.params["reply_markup"]["inline_keyboard"]
         assert nxt["text"] == "Next ›" and len(nxt["callback_data"].encode()) <= 64
+        assert follow["text"] == "🔔 Follow Russia"  # under a country's answer, every page
         n = len(api.calls)
         message_id = call.result["message_id"]
         api.user_presses_button(chat_id=USER, message_id=message_id, data=nxt["callback_data"])
@@ -289,7 +292,7 @@ def test_a_502_on_a_page_turn_is_retried_and_the_page_turns(api: FakeBotApi, eng
     async def scenario(api: FakeBotApi) -> None:
         api.user_sends("/country Russia")
         call = await wait(api, "sendMessage", to_chat(USER))
-        [[nxt]] = call.params["reply_markup"]["inline_keyboard"]
+        [[nxt], _follow] = call.params["reply_markup"]["inline_keyboard"]
         api.fail_next("answerCallbackQuery")
         api.fail_next("editMessageText", times=2)
         n = len(api.calls)
@@ -648,7 +651,14 @@ def test_a_rejected_token_is_not_logged(
     caplog.set_level(logging.DEBUG)
 
     async def main() -> None:
-        application = build_application(Settings(token=wrong, api_base_url=api.base_url), engine)
+        application = build_application(
+            Settings(
+                token=wrong,
+                api_base_url=api.base_url,
+                database_url=os.environ["DATABASE_URL"],
+            ),
+            engine,
+        )
         with pytest.raises(InvalidToken):
             await application.initialize()
 

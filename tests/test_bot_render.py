@@ -145,9 +145,10 @@ def test_long_answers_are_paged_with_working_navigation() -> None:
     pages = render.answer_pages(answer)
     assert len(pages) > 1
     first, last = render.render_answer(answer, 0), render.render_answer(answer, len(pages) - 1)
-    assert [b.text for b in all_buttons(first)] == ["Next ›"]
+    assert [b.text for b in all_buttons(first)] == ["Next ›", "🔔 Follow Georgia"]
     assert all_buttons(first)[0].data == "p|1|c:Georgia"
-    assert [b.text for b in all_buttons(last)] == ["‹ Prev"]
+    assert all_buttons(first)[1].data == "fa|c:Georgia"  # a country answer can be followed
+    assert [b.text for b in all_buttons(last)] == ["‹ Prev", "🔔 Follow Georgia"]
     assert f"Page {len(pages)} of {len(pages)}" in last.html
     # every statement is on exactly one page
     assert sum(p.count("<blockquote>") for p in pages) == 12

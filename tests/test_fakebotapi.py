@@ -383,3 +383,30 @@ def test_a_real_application_answers_start_and_a_button(fake_api: FakeBotApi) -> 
     assert fake_api.messages(1001)[-1]["text"] == "page page:2"
     # PTB confirmed every update it fetched before stopping.
     assert fake_api.calls_to("getUpdates")[-1].params["offset"] == 3
+
+
+def test_a_user_who_blocked_the_bot_gets_403_forbidden(fake_api: FakeBotApi) -> None:
+    from telegram.error import Forbidden
+
+    fake_api.add_user(501)
+    fake_api.add_user(502)
+    fake_api.block_bot(501)
+    fake_api.block_bot(502, "Forbidden: user is deactivated")
+
+    async def scenario() -> None:
+        async with make_bot(fake_api) as bot:
+            with pytest.raises(Forbidden, match=r"(?i)bot was blocked by the user"):
+                await bot.send_message(501, "hello")
+            with pytest.raises(Forbidden, match=r"(?i)user is deactivated"):
+                await bot.send_message(502, "hello")
+            with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+                await bot.send_message(503, "never started the bot")
+            fake_api.add_user(503)
+            assert (await bot.send_message(503, "now it may")).text == "now it may"
+
+    asyncio.run(scenario())
+    failed = [c for c in fake_api.calls if c.method == "sendMessage" and not c.ok]
+    assert [c.error for c in failed][:2] == [
+        "Forbidden: bot was blocked by the user",
+        "Forbidden: user is deactivated",
+    ]

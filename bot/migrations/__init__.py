@@ -1,0 +1,1 @@
+"""Alembic migrations of the bot's database (``bot.storage``); applied by ``Store.open``."""
