@@ -663,7 +663,7 @@ def test_bad_multilingual_vectors_written_with_a_valid_hash_are_caught(tmp_path:
             store.HASHES: {name: store.sha256_file(path / name) for name in files},
         },
     )
-    with pytest.raises(IndexCorrupt, match="vectors-multilingual.faiss row 3 holds NaN"):
+    with pytest.raises(IndexCorrupt, match=r"vectors-multilingual\.faiss row 3 holds NaN"):
         load_bundle(path)
 
 
