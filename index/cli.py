@@ -282,6 +282,13 @@ EVAL_SETS: tuple[tuple[str, str, str | None], ...] = (
     ("public", "questions.jsonl", None),
     ("compound", "compound.jsonl", None),
     ("archive", "archive.jsonl", "archive"),
+    # The public and compound questions, and most of the archive's, asked in Russian and in
+    # Ukrainian (same expected quotes), and off-topic questions in both that nothing answers.
+    ("public+compound ru", "questions_ru.jsonl", None),
+    ("public+compound uk", "questions_uk.jsonl", None),
+    ("archive ru", "archive_ru.jsonl", "archive"),
+    ("archive uk", "archive_uk.jsonl", "archive"),
+    ("off-topic ru+uk", "offtopic_ru_uk.jsonl", None),
 )
 
 
@@ -295,9 +302,11 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             for name, file, src in EVAL_SETS
         ]
     ok = True
+    engines: dict[Path | None, Any] = {}
     for name, path, sources in sets:
-        engine = _eval_engine(args, sources)
-        ok &= _eval_one(engine, name, path, args, out)
+        if sources not in engines:
+            engines[sources] = _eval_engine(args, sources)
+        ok &= _eval_one(engines[sources], name, path, args, out)
     return 0 if ok else 1
 
 
@@ -312,6 +321,7 @@ def _eval_engine(args: argparse.Namespace, sources: Path | None) -> Any:
 
 def _eval_one(engine: Any, name: str, path: Path, args: argparse.Namespace, out: TextIO) -> bool:
     from index import evaluate as ev
+    from index.textnorm import is_cyrillic
 
     questions = ev.load_questions(path)
     chunks = ev.peer_chunks(engine.statements)
@@ -324,6 +334,10 @@ def _eval_one(engine: Any, name: str, path: Path, args: argparse.Namespace, out:
             chunks[i] for i in ev.rrf(bm25.rank(q), dense.rank(q))[:10]
         ],
     }
+    if engine.multilingual and any(is_cyrillic(q["question"]) for q in questions):
+        # The multilingual model over the same chunks: what it does without the engine.
+        e5 = _multilingual_peer(engine, chunks)
+        peers["dense e5 (peer)"] = lambda q: [chunks[i] for i in e5.rank(q)[:10]]
     answers = [engine.ask(q["question"], k=10) for q in questions]
     results = {
         "engine": ev.score(
@@ -343,6 +357,20 @@ def _eval_one(engine: Any, name: str, path: Path, args: argparse.Namespace, out:
         out.write("engine misses:\n" + "".join(f"  {m}\n" for m in misses))
     out.write("\n")
     return results["engine"].top1 >= args.min_top1 and results["engine"].recall >= args.min_recall
+
+
+def _multilingual_peer(engine: Any, chunks: list[str]) -> Any:
+    """A dense peer on the multilingual model (chunks as passages, questions as queries),
+    built once per engine."""
+    from index import evaluate as ev
+    from index.embed import MultilingualEncoder
+
+    peer = getattr(engine, "_eval_e5_peer", None)
+    if peer is None:
+        passages = MultilingualEncoder().encode(chunks)
+        peer = ev.DensePeer(chunks, lambda t: passages, encode_query=engine.encode_multilingual)
+        engine._eval_e5_peer = peer
+    return peer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -374,7 +402,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--explain", action="store_true", help="print how the question was read")
     v = sub.add_parser("eval", help="top-1, recall and MRR beside three peers")
     v.add_argument(
-        "questions", nargs="?", help="one set (default: the public, compound and archive sets)"
+        "questions",
+        nargs="?",
+        help="one set (default: the public, compound and archive sets, in English, Russian"
+        " and Ukrainian)",
     )
     v.add_argument("--min-top1", type=float, default=0.0)
     v.add_argument("--min-recall", type=float, default=0.0)

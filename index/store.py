@@ -28,12 +28,17 @@ log = logging.getLogger(__name__)
 
 # 2: the manifest lists every file's sha256 and seals itself; format-1 bundles (sizes only)
 # are stale, so they are rebuilt rather than served unverified.
-FORMAT_VERSION = 2
+# 3: an optional second vectors file, the statements embedded by the multilingual model
+# (``multilingual`` in the manifest names it); format-2 bundles are rebuilt to get it.
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 STATEMENTS = "statements.jsonl"
 DOCUMENTS = "documents.json"
 DATA_FILES = (VECTORS, STATEMENTS, DOCUMENTS)
+# The multilingual route's vectors: row i is statements[i], like VECTORS, by another model.
+MULTILINGUAL_VECTORS = "vectors-multilingual.faiss"
+MULTILINGUAL = "multilingual"  # manifest field: {model, dim, index_type, nprobe} or absent
 # Manifest fields written here: {file: bytes}, {file: sha256 hex}, and the sha256 of the
 # manifest's other fields (it cannot list a hash of its own bytes, so it hashes its content).
 SIZES = "files"
@@ -116,13 +121,14 @@ class IndexStale(IndexProblem):
 
 @dataclass(frozen=True)
 class Bundle:
-    """A loaded index: row ``i`` of ``index`` is ``statements[i]``."""
+    """A loaded index: row ``i`` of ``index`` (and of ``multilingual``) is ``statements[i]``."""
 
     path: Path
     index: faiss.Index
     statements: list[Statement]
     documents: list[Document]
     manifest: dict[str, Any]
+    multilingual: faiss.Index | None = None  # the same statements, by the multilingual model
 
 
 def sha256_file(path: Path) -> str:
@@ -277,15 +283,22 @@ def save_bundle(
     statements: Sequence[Statement],
     documents: Sequence[Document],
     manifest: Mapping[str, Any],
+    multilingual: faiss.Index | None = None,
 ) -> None:
     """Write a bundle atomically: build it in a sibling temp dir, then swap it into place.
 
-    ``manifest`` needs ``model`` and ``sources``; format, dim, count, index_type, nprobe,
+    ``manifest`` needs ``model`` and ``sources`` (and, with ``multilingual``, a
+    ``multilingual`` field naming its ``model``); format, dim, count, index_type, nprobe,
     built_at, the files' sizes and sha256 hashes and the manifest's seal are filled in here.
     """
     index_dir = Path(index_dir)
     if index.ntotal != len(statements):
         raise ValueError(f"index holds {index.ntotal} vectors but {len(statements)} statements")
+    if multilingual is not None and multilingual.ntotal != len(statements):
+        raise ValueError(
+            f"the multilingual index holds {multilingual.ntotal} vectors"
+            f" but {len(statements)} statements"
+        )
     for key, value in (("dim", index.d), ("count", index.ntotal)):
         if key in manifest and manifest[key] != value:
             raise ValueError(f"manifest says {key}={manifest[key]!r} but the index has {value}")
@@ -298,6 +311,14 @@ def save_bundle(
         **describe_index(index),
     }
     full["format"] = FORMAT_VERSION
+    files: tuple[str, ...] = DATA_FILES
+    full.pop(MULTILINGUAL, None)
+    if multilingual is not None:
+        named = dict(manifest.get(MULTILINGUAL) or {})
+        if not isinstance(named.get("model"), str):
+            raise ValueError("a multilingual index needs manifest['multilingual']['model']")
+        full[MULTILINGUAL] = {**named, "dim": int(multilingual.d), **describe_index(multilingual)}
+        files = (*DATA_FILES, MULTILINGUAL_VECTORS)
     parent = index_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
     _clean_leftovers(index_dir)
@@ -305,13 +326,16 @@ def save_bundle(
     try:
         faiss.write_index(index, str(tmp / VECTORS))
         _fsync(tmp / VECTORS)
+        if multilingual is not None:
+            faiss.write_index(multilingual, str(tmp / MULTILINGUAL_VECTORS))
+            _fsync(tmp / MULTILINGUAL_VECTORS)
         lines = (json.dumps(s.to_dict(), ensure_ascii=False) + "\n" for s in statements)
         _write_text(tmp / STATEMENTS, lines)
         docs = [dataclasses.asdict(d) for d in documents]
         _write_text(tmp / DOCUMENTS, [json.dumps(docs, ensure_ascii=False, indent=1), "\n"])
-        full[SIZES] = {name: (tmp / name).stat().st_size for name in DATA_FILES}
+        full[SIZES] = {name: (tmp / name).stat().st_size for name in files}
         # Hashed after writing and fsync, so the hashes are of the bytes on disk.
-        full[HASHES] = {name: sha256_file(tmp / name) for name in DATA_FILES}
+        full[HASHES] = {name: sha256_file(tmp / name) for name in files}
         full[SEAL] = manifest_seal(full)
         _write_text(tmp / MANIFEST, [json.dumps(full, ensure_ascii=False, indent=2), "\n"])
         tmp.chmod(0o755)  # mkdtemp makes it private; the bot may run as another user
@@ -413,31 +437,51 @@ def load_bundle(
     manifest = _read_manifest(index_dir)
     if expect:
         _check_expected(index_dir, manifest, expect)
+    ml: dict[str, Any] = manifest.get(MULTILINGUAL) or {}
+    files = (*DATA_FILES, MULTILINGUAL_VECTORS) if ml else DATA_FILES
     # Each file is checked and then parsed through the same open file, so what is parsed is
     # what was hashed even if a concurrent save swaps the directory in between.
+    multilingual = None
     with contextlib.ExitStack() as stack:
         opened = {
             name: stack.enter_context(_open_checked(index_dir, name, manifest, verify=verify))
-            for name in DATA_FILES
+            for name in files
         }
         index = _read_vectors(index_dir, opened[VECTORS])
         if verify:
             _check_vectors(index_dir, index)
+        if ml:
+            multilingual = _read_vectors(
+                index_dir, opened[MULTILINGUAL_VECTORS], MULTILINGUAL_VECTORS
+            )
+            if verify:
+                _check_vectors(index_dir, multilingual, MULTILINGUAL_VECTORS)
         statements = _read_statements(index_dir, opened[STATEMENTS])
         documents = _read_documents(index_dir, opened[DOCUMENTS])
-    if index.d != manifest["dim"]:
-        raise IndexCorrupt(
-            index_dir, f"{VECTORS} has dimension {index.d} but the manifest says {manifest['dim']}"
-        )
+    dims = [(VECTORS, index, manifest["dim"])]
     counts = {"manifest": manifest["count"], VECTORS: index.ntotal, STATEMENTS: len(statements)}
+    if multilingual is not None:
+        dims.append((MULTILINGUAL_VECTORS, multilingual, ml["dim"]))
+        counts[MULTILINGUAL_VECTORS] = multilingual.ntotal
+    for name, vectors, dim in dims:
+        if vectors.d != dim:
+            raise IndexCorrupt(
+                index_dir, f"{name} has dimension {vectors.d} but the manifest says {dim}"
+            )
     if len(set(counts.values())) != 1:
         listed = ", ".join(f"{name} {count}" for name, count in counts.items())
         raise IndexCorrupt(index_dir, f"counts disagree: {listed}")
-    nprobe = manifest.get("nprobe")
+    _set_nprobe(index, manifest.get("nprobe"))
+    if multilingual is not None:
+        _set_nprobe(multilingual, ml.get("nprobe"))
+    return Bundle(index_dir, index, statements, documents, manifest, multilingual)
+
+
+def _set_nprobe(index: faiss.Index, nprobe: Any) -> None:
+    """An IVF index searches as many lists as its build calibrated (the manifest keeps it)."""
     if isinstance(nprobe, int) and nprobe > 0:
         with contextlib.suppress(RuntimeError):
             faiss.extract_index_ivf(index).nprobe = nprobe
-    return Bundle(index_dir, index, statements, documents, manifest)
 
 
 def _read_manifest(index_dir: Path) -> dict[str, Any]:
@@ -468,7 +512,21 @@ def _read_manifest(index_dir: Path) -> dict[str, Any]:
             raise IndexCorrupt(
                 index_dir, f"{MANIFEST} field {key!r} should be {kind.__name__}, got {value!r}"
             )
-    for name in DATA_FILES:
+    ml = manifest.get(MULTILINGUAL)
+    if ml is not None and not (
+        isinstance(ml, dict)
+        and isinstance(ml.get("model"), str)
+        and isinstance(ml.get("dim"), int)
+        and not isinstance(ml.get("dim"), bool)
+    ):
+        raise IndexCorrupt(
+            index_dir, f"{MANIFEST} field {MULTILINGUAL!r} should name a model and a dimension"
+        )
+    if not ml and MULTILINGUAL_VECTORS in manifest[SIZES]:
+        raise IndexCorrupt(
+            index_dir, f"{MANIFEST} lists {MULTILINGUAL_VECTORS} but no multilingual model"
+        )
+    for name in (*DATA_FILES, MULTILINGUAL_VECTORS) if ml else DATA_FILES:
         size, digest = manifest[SIZES].get(name), manifest[HASHES].get(name)
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise IndexCorrupt(index_dir, f"{MANIFEST} has no size for {name}")
@@ -536,17 +594,17 @@ def _open_checked(
         yield fh
 
 
-def _read_vectors(index_dir: Path, fh: IO[bytes]) -> faiss.Index:
+def _read_vectors(index_dir: Path, fh: IO[bytes], name: str = VECTORS) -> faiss.Index:
     # FAISS reads through the open file (not the path), so it reads the bytes just hashed.
     reader = faiss.PyCallbackIOReader(fh.read, _HASH_CHUNK)  # type: ignore[attr-defined]
     try:
         return faiss.read_index(reader)
     except (RuntimeError, MemoryError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise IndexCorrupt(index_dir, f"FAISS cannot read {VECTORS} ({first})") from exc
+        raise IndexCorrupt(index_dir, f"FAISS cannot read {name} ({first})") from exc
 
 
-def _check_vectors(index_dir: Path, index: faiss.Index) -> None:
+def _check_vectors(index_dir: Path, index: faiss.Index, name: str = VECTORS) -> None:
     """IndexCorrupt unless the stored vectors are finite and unit length.
 
     A hash only proves the file is what was written; this catches vectors that were already
@@ -555,7 +613,7 @@ def _check_vectors(index_dir: Path, index: faiss.Index) -> None:
     each, and a fixed sample of their quantised vectors decoded.
     """
     if isinstance(index, faiss.IndexFlat):
-        _check_rows(index_dir, _flat_rows(index), "row", _LOADED_NORM_TOLERANCE)
+        _check_rows(index_dir, name, _flat_rows(index), "row", _LOADED_NORM_TOLERANCE)
         return
     try:
         ivf: Any = faiss.downcast_index(faiss.extract_index_ivf(index))
@@ -564,13 +622,13 @@ def _check_vectors(index_dir: Path, index: faiss.Index) -> None:
         return
     quantizer: Any = faiss.downcast_index(ivf.quantizer)
     if isinstance(quantizer, faiss.IndexFlat):
-        _check_rows(index_dir, _flat_rows(quantizer), "IVF centroid", None)
+        _check_rows(index_dir, name, _flat_rows(quantizer), "IVF centroid", None)
     ids, starts = _ivf_ids(ivf)
     if len(ids) != index.ntotal or not np.array_equal(
         np.bincount(ids[(ids >= 0) & (ids < len(ids))], minlength=len(ids)), np.ones(len(ids))
     ):
         raise IndexCorrupt(
-            index_dir, f"{VECTORS}: the IVF lists do not hold each id 0..{index.ntotal - 1} once"
+            index_dir, f"{name}: the IVF lists do not hold each id 0..{index.ntotal - 1} once"
         )
     n = len(ids)
     # The same rows every time: a bundle passes or fails, never by the luck of the draw.
@@ -586,7 +644,7 @@ def _check_vectors(index_dir: Path, index: faiss.Index) -> None:
     except RuntimeError:  # an IVF kind that cannot decode its codes: the ids were checked
         log.debug("no decode check for %s vectors", type(ivf).__name__)
         return
-    _check_rows(index_dir, decoded, "decoded vector", _QUANTISED_NORM_TOLERANCE, ids[rows])
+    _check_rows(index_dir, name, decoded, "decoded vector", _QUANTISED_NORM_TOLERANCE, ids[rows])
 
 
 def _flat_rows(index: Any) -> np.ndarray:
@@ -614,6 +672,7 @@ def _ivf_ids(ivf: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_rows(
     index_dir: Path,
+    name: str,
     rows: np.ndarray,
     what: str,
     tolerance: float | None,
@@ -636,7 +695,7 @@ def _check_rows(
                 problem = "holds NaN or infinite values"
             else:
                 problem = f"is not unit length (squared norm {float(squares[at]):.6g})"
-            raise IndexCorrupt(index_dir, f"{VECTORS} {what} {row} {problem}")
+            raise IndexCorrupt(index_dir, f"{name} {what} {row} {problem}")
 
 
 def _read_statements(index_dir: Path, fh: IO[bytes]) -> list[Statement]:

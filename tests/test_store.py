@@ -450,7 +450,9 @@ def test_previous_format_is_stale_not_corrupt(tmp_path: Path) -> None:
         del manifest[key]
     manifest["format"] = 1
     (path / store.MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(IndexStale, match="it has format 1, this version reads format 2"):
+    with pytest.raises(
+        IndexStale, match=f"it has format 1, this version reads format {store.FORMAT_VERSION}"
+    ):
         load_bundle(path)
     with pytest.raises(IndexStale):
         load_bundle(path, expect=MANIFEST | {"format": store.FORMAT_VERSION})
@@ -576,3 +578,130 @@ def test_save_killed_between_renames_is_recovered(tmp_path: Path) -> None:
     write_bundle(path, n=25, seed=2, model="test-model-3")
     assert leftovers(path) == []
     assert load_bundle(path).manifest["model"] == "test-model-3"
+
+
+# ---------------------------------------------------------------- the multilingual vectors
+
+ML_DIM = 24
+
+
+def write_ml_bundle(path: Path, n: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """A bundle with the second (multilingual) vectors file, of another dimension."""
+    vectors = unit(np.random.default_rng(0).standard_normal((n, DIM)))
+    ml = unit(np.random.default_rng(1).standard_normal((n, ML_DIM)))
+    save_bundle(
+        path,
+        index=make_faiss_index(vectors),
+        statements=make_statements(n),
+        documents=DOCUMENTS,
+        manifest={**MANIFEST, store.MULTILINGUAL: {"model": "test-e5"}},
+        multilingual=make_faiss_index(ml),
+    )
+    return vectors, ml
+
+
+def test_multilingual_vectors_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "index"
+    _, ml = write_ml_bundle(path)
+    bundle = load_bundle(path, expect=MANIFEST | {"dim": DIM})
+    assert bundle.multilingual is not None and bundle.multilingual.d == ML_DIM
+    np.testing.assert_allclose(bundle.multilingual.reconstruct_n(0, len(ml)), ml, atol=1e-6)
+    manifest = bundle.manifest
+    assert manifest["format"] == store.FORMAT_VERSION == 3
+    assert manifest[store.MULTILINGUAL] == {
+        "model": "test-e5",
+        "dim": ML_DIM,
+        "index_type": "Flat",
+        "nprobe": None,
+    }
+    name = store.MULTILINGUAL_VECTORS
+    assert manifest[store.HASHES][name] == store.sha256_file(path / name)
+    assert manifest[store.SIZES][name] == (path / name).stat().st_size
+
+
+def test_a_bundle_without_multilingual_vectors_loads_without_them(tmp_path: Path) -> None:
+    path = tmp_path / "index"
+    write_bundle(path)
+    bundle = load_bundle(path)
+    assert bundle.multilingual is None
+    assert store.MULTILINGUAL not in bundle.manifest
+    assert not (path / store.MULTILINGUAL_VECTORS).exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (damage_block, "vectors-multilingual.faiss does not match its sha256"),
+        (damage_one_character, "vectors-multilingual.faiss does not match its sha256"),
+        (lambda f: f.unlink(), "vectors-multilingual.faiss is missing"),
+        (lambda f: f.write_bytes(f.read_bytes()[:-10]), "bytes but the manifest says"),
+    ],
+)
+def test_damaged_multilingual_vectors_are_caught(
+    tmp_path: Path, damage: Callable[[Path], object], message: str
+) -> None:
+    path = tmp_path / "index"
+    write_ml_bundle(path)
+    damage(path / store.MULTILINGUAL_VECTORS)
+    with pytest.raises(IndexCorrupt, match=message):
+        load_bundle(path)
+
+
+def test_bad_multilingual_vectors_written_with_a_valid_hash_are_caught(tmp_path: Path) -> None:
+    """Vectors already wrong at build (NaN) fail the norm check, named by their file."""
+    path = tmp_path / "index"
+    write_ml_bundle(path)
+    index = faiss.read_index(str(path / store.MULTILINGUAL_VECTORS))
+    rows = store._flat_rows(index)
+    rows[3] = np.nan
+    faiss.write_index(index, str(path / store.MULTILINGUAL_VECTORS))
+    files = (*store.DATA_FILES, store.MULTILINGUAL_VECTORS)
+    edit_manifest(
+        path,
+        **{
+            store.SIZES: {name: (path / name).stat().st_size for name in files},
+            store.HASHES: {name: store.sha256_file(path / name) for name in files},
+        },
+    )
+    with pytest.raises(IndexCorrupt, match=r"vectors-multilingual\.faiss row 3 holds NaN"):
+        load_bundle(path)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({store.MULTILINGUAL: None}, "lists vectors-multilingual.faiss but no multilingual model"),
+        ({store.MULTILINGUAL: {"model": "test-e5"}}, "should name a model and a dimension"),
+        ({store.MULTILINGUAL: {"model": "test-e5", "dim": 7}}, "has dimension 24 but the manifest"),
+    ],
+)
+def test_multilingual_manifest_must_agree_with_its_file(
+    tmp_path: Path, changes: dict[str, object], message: str
+) -> None:
+    path = tmp_path / "index"
+    write_ml_bundle(path)
+    edit_manifest(path, **changes)
+    with pytest.raises(IndexCorrupt, match=message):
+        load_bundle(path)
+
+
+def test_multilingual_count_must_match_the_statements(tmp_path: Path) -> None:
+    vectors = unit(np.random.default_rng(0).standard_normal((5, DIM)))
+    with pytest.raises(ValueError, match="multilingual index holds 4 vectors but 5 statements"):
+        save_bundle(
+            tmp_path / "index",
+            index=make_faiss_index(vectors),
+            statements=make_statements(5),
+            documents=DOCUMENTS,
+            manifest={**MANIFEST, store.MULTILINGUAL: {"model": "test-e5"}},
+            multilingual=make_faiss_index(vectors[:4]),
+        )
+
+
+def test_a_format_2_bundle_is_stale(tmp_path: Path) -> None:
+    """Bundles from before the multilingual file are rebuilt (they lack its route)."""
+    path = tmp_path / "index"
+    write_bundle(path)
+    edit_manifest(path, format=2)
+    with pytest.raises(IndexStale, match="it has format 2"):
+        load_bundle(path)
