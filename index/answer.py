@@ -80,15 +80,7 @@ class Answerer:
         if q.roles:
             value = " ".join(q.role_words) if len(q.roles) > 1 else q.roles[0]
             return Intent("role", value, make_key("q", q.text))
-        scope = [*q.regions]
-        if q.countries and not q.regions:
-            scope += list(q.countries)
-        scope += [cat.outlet_label.get(o, o) for o in q.outlets[:1]]
-        if q.events and q.event_certain:
-            doc = cat.documents.get(q.events[0])
-            scope += [doc.title.split(":")[0]] if doc else []
-        if q.time and q.time.text:
-            scope.append(q.time.text)
+        scope = self._where_when(q)
         if len(q.countries) == 1 and not q.regions and len(scope) == 1 and not q.topic_terms:
             return Intent("country", q.countries[0], make_key("c", q.countries[0]))
         if scope and not q.topic_terms:
@@ -121,17 +113,22 @@ class Answerer:
 
     def _scope_words(self, q: Query) -> str:
         """What the question scoped to, as a user would say it: "Peskov · Ukraine · 2031"."""
-        cat = self.cat
-        parts = [cat.speakers[k].label for k in q.speakers]
+        parts = [self.cat.speakers[k].label for k in q.speakers]
         parts += list(q.role_words[:1] and [" ".join(q.role_words)])
-        parts += list(q.regions) or list(q.countries)
+        parts += self._where_when(q)
+        parts += list(q.kinds)
+        return " · ".join(parts)
+
+    def _where_when(self, q: Query) -> list[str]:
+        """The place (regions, else countries), outlet, compilation and time a question names."""
+        cat = self.cat
+        parts = list(q.regions) or list(q.countries)
         parts += [cat.outlet_label.get(o, o) for o in q.outlets[:1]]
         if q.events and q.event_certain and (doc := cat.documents.get(q.events[0])):
             parts.append(doc.title.split(":")[0])
         if q.time is not None and q.time.text:
             parts.append(q.time.text)
-        parts += list(q.kinds)
-        return " · ".join(parts)
+        return parts
 
     def suggest(self, text: str, kind: str = "topic") -> tuple[Suggestion, ...]:
         """Countries and people closest to the question's words, as answer keys."""

@@ -328,11 +328,6 @@ class Catalog:
         order = np.lexsort((self.position[rows], note, self.doc_of_row[rows]))
         return rows[order]
 
-    def newest_document(self) -> Document | None:
-        if not self.doc_rank:
-            return None
-        return next(self.documents[d] for d, r in self.doc_rank.items() if r == 0)
-
 
 @lru_cache(maxsize=65_536)  # a few hundred outlets cite a million statements
 def _keep_newest(folder: Path, pattern: str, keep: int) -> None:

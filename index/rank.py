@@ -231,11 +231,11 @@ class Ranker:
         return self._topic(q, rows, k)
 
     def _newest_compilation(self, order: str) -> np.ndarray:
-        docs = sorted(self.cat.doc_rank.items(), key=lambda kv: kv[1])
+        docs = self.cat.doc_by_rank  # newest first
         if not docs:
             return np.zeros(0, np.int64)
-        doc = docs[0][0] if order == "newest" else docs[-1][0]
-        return self.cat.by_doc[doc]
+        doc = docs[0] if order == "newest" else docs[-1]
+        return self.cat.by_doc.get(doc.id, np.zeros(0, np.int64))
 
     def _listed(self, q: Query, rows: np.ndarray) -> Ranked:
         """No topic: everything in scope, grouped by compilation, newest first."""

@@ -639,16 +639,11 @@ class Reader:
         return tuple(dict.fromkeys(keys)), absent
 
     def _outlet_word_ok(self, w: Word) -> bool:
-        """A one-word outlet that is also a word or a person ("X", "UP", "Meduza") needs care."""
+        """A one-word outlet that is also an ordinary word ("X", "UP") counts only in capitals."""
         if len(w.norm) < 2:
             return False
         common = w.norm in STOPWORDS or w.norm in self.w.ask or w.norm in self.w.about
-        if common:
-            return w.text.isupper() and len(w.text) > 1
-        return not (self.cat.names.match(w.text, limit=1) and w.norm not in self._outlet_only())
-
-    def _outlet_only(self) -> set[str]:
-        return {k[0] for k in self._outlets if len(k) == 1}
+        return not common or (w.text.isupper() and len(w.text) > 1)
 
     def _region(self, scan: _Scan) -> tuple[tuple[str, ...], list[str], list[str]]:
         regions: list[str] = []
