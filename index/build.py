@@ -4,9 +4,9 @@ when it is missing, stale or broken. The query stages never import the parser.""
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from index.atomic import write_atomic
 from index.model import Document, Statement
 
 log = logging.getLogger(__name__)
@@ -195,15 +196,10 @@ class VectorCache:
         return None
 
     def put(self, doc: Document, builder: str, ids: list[str], vectors: np.ndarray) -> None:
-        path = self._path(doc, builder)
+        buf = io.BytesIO()
+        np.savez(buf, ids=np.asarray(ids, dtype=str), vectors=vectors)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, ids=np.asarray(ids, dtype=str), vectors=vectors)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            write_atomic(self._path(doc, builder), buf.getvalue())
         except OSError as exc:  # a read-only cache still builds, just not incrementally
             log.warning("could not keep vectors in %s: %s", self.folder, exc)
 
