@@ -238,6 +238,7 @@ def test_every_page_is_valid_telegram_html_within_limits(
     assert shown == sum(1 for s in statements if s.kind != "note")
 
 
+@settings(deadline=None)  # timing belongs in bench/, not tests: a busy CI box must not fail this
 @given(st.text(max_size=200), st.integers(min_value=0, max_value=999))
 def test_callback_data_fits_64_bytes_for_any_query(query: str, page: int) -> None:
     cyrillic = "Что сказал Песков о выборах в США? " * 5 + query
@@ -257,6 +258,7 @@ def test_callback_helper_cuts_at_a_character_boundary() -> None:
     assert data == "p|12|" + "ж" * 29
 
 
+@settings(deadline=None)
 @given(st.text(max_size=5000), st.integers(min_value=1, max_value=400))
 def test_clip_escaped_never_splits_an_entity(text: str, budget: int) -> None:
     out = render.clip_escaped(text, budget)
