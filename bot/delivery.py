@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+import httpx
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import AIORateLimiter, BaseRateLimiter
 
@@ -45,6 +46,14 @@ def is_transient(exc: BaseException) -> bool:
     PTB derives BadRequest from NetworkError too; a bad request never gets better by repeating.
     """
     return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+
+
+def may_have_arrived(exc: BaseException) -> bool:
+    """A timeout after the request left: Telegram may have acted on it. A pool or connect
+    timeout (PTB's TimedOut from httpx's PoolTimeout or ConnectTimeout) never sent anything."""
+    return isinstance(exc, TimedOut) and not isinstance(
+        exc.__cause__, httpx.PoolTimeout | httpx.ConnectTimeout
+    )
 
 
 def flood_limiter() -> AIORateLimiter:
@@ -100,7 +109,7 @@ class Delivery(BaseRateLimiter[int]):
             except Exception as exc:
                 if attempt == len(delays) or not is_transient(exc):
                     raise
-                if once and isinstance(exc, TimedOut):
+                if once and may_have_arrived(exc):
                     raise
                 log.warning(
                     "%s failed (%s); try %d of %d in %.1f s",

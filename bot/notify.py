@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot import follows, render
+from bot.delivery import may_have_arrived
 from bot.render import Reply
 from bot.storage import Claimed, Enqueued, Item, Store, publication_key
 
@@ -38,6 +39,10 @@ POLL_SECONDS = 5.0  # how often a replica looks for digests another one queued
 LEASE_SECONDS = 600.0
 MAX_ATTEMPTS = 5  # transient failures before a digest is given up
 RETRY_BASE_SECONDS = 30.0
+# A replica that claims a digest before its own reload has swapped in the new compilation (the
+# other replica queued it first) puts it back for this long times the attempts, then sends what
+# it has after MAX_ATTEMPTS (a compilation removed since the publish never arrives).
+BEHIND_SECONDS = 2.0
 STOP_SECONDS = 5.0  # a stopping bot lets the digests in flight finish for this long
 GONE_WORDS = ("chat not found", "user is deactivated", "bot was blocked", "user not found")
 
@@ -97,6 +102,11 @@ def digest_reply(engine: Any, digest_id: int, items: list[Item], page: int = 0) 
     return render.render_digest(digest_id, pairs, engine.documents(), page)
 
 
+def missing(engine: Any, items: list[Item]) -> int:
+    """How many of a digest's statements this engine does not have (yet, or any more)."""
+    return sum(1 for it in items if engine.get(it.statement_id) is None)
+
+
 def current(engine: Any) -> Any:
     snapshot = getattr(engine, "snapshot", None)
     return snapshot() if callable(snapshot) else engine
@@ -124,7 +134,7 @@ class Notifier:
         self.engine = engine
         self.store = store
         self.send = send
-        self.run_engine = run_engine or _to_thread
+        self.run_engine: Callable[..., Awaitable[Any]] = run_engine or _to_thread
         self.worker = worker or worker_name()
         # Read at start, not at import: tests and benchmarks set the module's numbers.
         self.batch = BATCH if batch is None else batch
@@ -173,7 +183,17 @@ class Notifier:
         store = self.store
         try:
             items = await _to_thread(store.items, d.id)
-            reply = await self.run_engine(digest_reply, current(self.engine), d.id, items)
+            engine = current(self.engine)
+            if (
+                items
+                and d.attempts < MAX_ATTEMPTS
+                and await self.run_engine(missing, engine, items)
+            ):
+                # Queued by a replica that reloaded first: wait for this one's reload.
+                log.info("Digest %d names statements this process has not loaded yet", d.id)
+                await _to_thread(store.retry_later, d.id, BEHIND_SECONDS * d.attempts)
+                return
+            reply = await self.run_engine(digest_reply, engine, d.id, items)
             if reply is None:  # forgotten meanwhile, or its compilations removed
                 await _to_thread(store.retry_later, d.id, 0, True)
                 return
@@ -190,19 +210,24 @@ class Notifier:
             delay = exc.retry_after
             wait = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
             await _to_thread(store.retry_later, d.id, wait)
-        except TimedOut:
-            # Telegram may have delivered it: never send it again.
-            log.warning("Digest %d timed out; not resent (it may have arrived)", d.id)
-            await _to_thread(self.store.mark_unknown, d.id)
+        except TimedOut as exc:
+            if may_have_arrived(exc):  # never send it again
+                log.warning("Digest %d timed out; not resent (it may have arrived)", d.id)
+                await _to_thread(self.store.mark_unknown, d.id)
+            else:
+                await self._later(d, exc)
         except NetworkError as exc:
-            give_up = d.attempts >= MAX_ATTEMPTS
-            log.warning("Digest %d failed (%s); %s", d.id, exc, "given up" if give_up else "later")
-            await _to_thread(store.retry_later, d.id, RETRY_BASE_SECONDS * d.attempts, give_up)
+            await self._later(d, exc)
         except Exception:
             log.exception("Digest %d failed", d.id)
             await _to_thread(store.retry_later, d.id, RETRY_BASE_SECONDS * d.attempts, True)
         else:
             await _to_thread(store.sent, d.id, message_id)
+
+    async def _later(self, d: Claimed, exc: Exception) -> None:
+        give_up = d.attempts >= MAX_ATTEMPTS
+        log.warning("Digest %d failed (%s); %s", d.id, exc, "given up" if give_up else "later")
+        await _to_thread(self.store.retry_later, d.id, RETRY_BASE_SECONDS * d.attempts, give_up)
 
     async def _drop(self, d: Claimed, why: str) -> None:
         log.info("User %d blocked the bot or is gone (%s): forgetting them", d.user_id, why)

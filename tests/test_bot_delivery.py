@@ -7,10 +7,11 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.delivery import RETRY_DELAYS, Delivery, is_transient
+from bot.delivery import AT_MOST_ONCE, RETRY_DELAYS, Delivery, is_transient, may_have_arrived
 
 
 class Flaky:
@@ -91,3 +92,32 @@ def test_answers_skip_flood_control_and_every_retry_queues_again() -> None:
 
 def test_the_delays_are_the_configured_ones() -> None:
     assert Delivery(None).delays == RETRY_DELAYS == (0.5, 1.0, 2.0)
+
+
+def timed_out(cause: Exception) -> TimedOut:
+    """PTB's TimedOut as its httpx request raises it: the httpx error as its cause."""
+    try:
+        raise TimedOut() from cause
+    except TimedOut as exc:
+        return exc
+
+
+def test_a_send_at_most_once_is_retried_only_when_nothing_left() -> None:
+    request = httpx.Request("POST", "http://api/sendMessage")
+    before = [httpx.PoolTimeout("pool"), httpx.ConnectTimeout("connect", request=request)]
+    after = httpx.ReadTimeout("read", request=request)
+    assert not any(may_have_arrived(timed_out(c)) for c in before)
+    assert may_have_arrived(timed_out(after)) and may_have_arrived(TimedOut())
+
+    async def once(delivery: Delivery, callback: Flaky) -> Any:
+        return await delivery.process_request(
+            callback, (), {}, "sendMessage", {"chat_id": 1}, AT_MOST_ONCE
+        )
+
+    delivery = Delivery(None, delays=(0, 0, 0))
+    flaky = Flaky(*(timed_out(c) for c in before))
+    assert asyncio.run(once(delivery, flaky)) is True and flaky.tries == 3
+    sent = Flaky(timed_out(after))
+    with pytest.raises(TimedOut):
+        asyncio.run(once(delivery, sent))
+    assert sent.tries == 1

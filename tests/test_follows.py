@@ -402,7 +402,10 @@ def test_two_bot_processes_deliver_each_digest_once(
                 await until(lambda: all(len(e.snapshot().documents()) == 1 for e in engines))
                 await asyncio.sleep(0.5)  # both have looked at the archive as it is
                 shutil.copy(GRAIN, folder)
-                await until(lambda: stores[0].counts().get("sent", 0) == len(users), 180)
+                try:
+                    await until(lambda: stores[0].counts().get("sent", 0) == len(users), 180)
+                except AssertionError as exc:
+                    raise AssertionError(f"digests by status: {stores[0].counts()}") from exc
                 await asyncio.sleep(1.0)
             finally:
                 await second.stop()
@@ -420,6 +423,38 @@ def test_two_bot_processes_deliver_each_digest_once(
         publishes = c.execute(sa.text("SELECT count(*) FROM publications")).scalar()
     assert publishes == 2  # the baseline and the one publish, though both processes saw it
     assert workers is not None and workers >= 1
+
+
+def test_a_replica_behind_on_the_archive_puts_a_digest_back_until_it_has_reloaded(
+    folder: Path, tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replica A reloads first and queues the digests; replica B claims one before its own
+    reload has swapped the new compilation in: B neither gives it up nor sends it half."""
+    monkeypatch.setenv("REACTIONS_MULTILINGUAL", "off")
+    monkeypatch.setattr(notify, "BEHIND_SECONDS", 0.0)
+    ahead = tmp_path / "ahead" / "sources"  # its own index beside it
+    ahead.mkdir(parents=True)
+    shutil.copy(REAL_FILE, ahead)
+    a, b = live_engine(ahead).snapshot(), live_engine(folder)
+    real = notify.baseline(a, store)
+    store.follow(A, Follow("country", "Ukraine", "Ukraine"))
+    shutil.copy(GRAIN, ahead)
+    a = live_engine(ahead).snapshot()
+    notify.enqueue(store, notify.plan(a, store, notify.document_ids(a) - real))
+    sent: list[str] = []
+
+    async def send(user: int, reply: Any) -> int:
+        sent.append(reply.html)
+        return len(sent)
+
+    replica_b = notify.Notifier(b, store, send, worker="b")
+    replica_b.seen = real
+    assert asyncio.run(replica_b.deliver_once()) == 1
+    assert sent == [] and store.counts() == {"pending": 1}  # put back, not given up
+    shutil.copy(GRAIN, folder)
+    b.reload_if_changed()
+    assert asyncio.run(replica_b.deliver_once()) == 1
+    assert len(sent) == 1 and "Grain Corridor" in sent[0] and store.counts() == {"sent": 1}
 
 
 def test_a_compilation_added_while_the_bot_was_down_is_announced_on_start(
