@@ -49,3 +49,10 @@ def fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def keep_newest(folder: Path, pattern: str, keep: int) -> None:
+    """Remove all but the ``keep`` newest files matching ``pattern`` (caches of older inputs)."""
+    files = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        old.unlink(missing_ok=True)

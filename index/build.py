@@ -25,11 +25,12 @@ log = logging.getLogger(__name__)
 class Parts:
     """What a built or loaded index holds."""
 
-    statements: list[Statement]
+    statements: Sequence[Statement]
     documents: list[Document]
     index: Any  # faiss.Index
     manifest: dict[str, Any] = field(default_factory=dict)
     multilingual: Any = None  # faiss.Index of the multilingual route, or None when it is off
+    tables: Any = None  # index.tables.Tables: what the query stages look up, derived at build
 
 
 def embed_text(st: Statement) -> str:
@@ -64,7 +65,7 @@ def load_or_build(
             b = store.load_bundle(idx, expect=expect)
             _check_multilingual(idx, b.manifest, multilingual)
             problems = list(b.manifest.get("problems", []))
-            parts = Parts(b.statements, b.documents, b.index, b.manifest, b.multilingual)
+            parts = Parts(b.statements, b.documents, b.index, b.manifest, b.multilingual, b.tables)
             return parts, problems
         except store.IndexMissing:
             log.info("no index at %s yet: building it", idx)
@@ -115,7 +116,9 @@ def build(
     the statements are embedded a second time, by the multilingual model, into a second
     index of the same bundle."""
     from index import config, store
+    from index.catalog import analyze
     from index.parse import load_corpus
+    from index.tables import derive
 
     corpus = load_corpus(files)
     problems = [str(e) for e in corpus.errors]
@@ -150,6 +153,12 @@ def build(
         )
         ml_index = store.make_faiss_index(ml_vectors)
         manifest[store.MULTILINGUAL] = {"model": ml.model_id, "dim": int(ml.dim)}
+    tables = derive(
+        corpus.statements,
+        corpus.documents,
+        analyze,
+        lexical_cache=(cache_dir or config.cache_dir()) / "lexical",
+    )
     try:
         store.save_bundle(
             idx,
@@ -158,13 +167,15 @@ def build(
             documents=corpus.documents,
             manifest=manifest,
             multilingual=ml_index,
+            tables=tables,
         )
         manifest = {**manifest, **store.describe_index(index)}
         if ml_index is not None:
             manifest[store.MULTILINGUAL] |= store.describe_index(ml_index)
     except OSError as exc:  # a read-only disk still answers, from memory
         log.warning("could not save the index to %s: %s", idx, exc)
-    return Parts(corpus.statements, corpus.documents, index, manifest, ml_index), problems
+    parts = Parts(corpus.statements, corpus.documents, index, manifest, ml_index, tables)
+    return parts, problems
 
 
 # The multilingual model embeds statements itself (as passages); its cache files say so.

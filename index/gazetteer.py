@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from index.atomic import keep_newest, write_atomic
 from index.textnorm import COMMON_WORDS, STOPWORDS, Word, tokens, translit, words
+
+log = logging.getLogger(__name__)
+PHRASES_KEEP = 2  # country phrase files kept in the cache (this code's and the one before)
 
 # The country table is data: index/data/countries.txt (its header says the layout).
 _TABLE = resources.files("index").joinpath("data", "countries.txt").read_text("utf-8")
@@ -154,7 +162,33 @@ def _terms(c: Country) -> dict[str, str]:
 
 @cache
 def _index() -> dict[str, list[tuple[Country, str]]]:
-    """Folded phrase -> the table countries it names and how."""
+    """Folded phrase -> the table countries it names and how.
+
+    Every Cyrillic case form under every transliteration makes ~30,000 phrases: 0.4-0.6 s,
+    the largest part of a cold start on a small archive. They depend only on the table and
+    this code, so they are kept in the cache folder under a hash of both and read back."""
+    path = _index_cache_path()
+    if path is not None:
+        try:
+            rows = json.loads(path.read_text("utf-8"))
+            return {p: [(COUNTRIES[i], how) for i, how in found] for p, found in rows.items()}
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+            log.warning("rebuilding the country phrases (%s unreadable: %s)", path.name, exc)
+    out = _build_index()
+    if path is not None:
+        number = {c: i for i, c in enumerate(COUNTRIES)}
+        rows = {p: [[number[c], how] for c, how in found] for p, found in out.items()}
+        try:
+            write_atomic(path, json.dumps(rows, ensure_ascii=False).encode("utf-8"))
+            keep_newest(path.parent, "phrases-*.json", PHRASES_KEEP)
+        except OSError as exc:
+            log.info("could not keep the country phrases in %s: %s", path.parent, exc)
+    return out
+
+
+def _build_index() -> dict[str, list[tuple[Country, str]]]:
     out: dict[str, list[tuple[Country, str]]] = {}
     for c in COUNTRIES:
         for p, how in _terms(c).items():
@@ -162,6 +196,19 @@ def _index() -> dict[str, list[tuple[Country, str]]]:
     for p in _NOT_COUNTRIES:
         out.setdefault(p, [])
     return out
+
+
+def _index_cache_path() -> Path | None:
+    """Where the phrases are kept: named by a hash of the table and the code that reads it."""
+    from index import config, textnorm
+
+    digest = hashlib.sha256(_TABLE.encode("utf-8"))
+    try:
+        for module in (__file__, textnorm.__file__):
+            digest.update(Path(module).read_bytes())
+    except (OSError, TypeError):
+        return None  # no source to hash (a frozen build): compute every time
+    return config.cache_dir() / "gazetteer" / f"phrases-{digest.hexdigest()[:24]}.json"
 
 
 def lookup(name: str) -> Country | None:

@@ -103,6 +103,42 @@ class BM25:
         self.n = shape[0]
         return self
 
+    def arrays(self) -> tuple[list[str], dict[str, np.ndarray]]:
+        """The vocabulary (term by id) and the arrays ``from_arrays`` needs."""
+        terms = [""] * len(self.vocab)
+        for t, j in self.vocab.items():
+            terms[j] = t
+        return terms, {
+            "data": self.matrix.data,
+            "indices": self.matrix.indices,
+            "indptr": self.matrix.indptr,
+            "shape": np.asarray(self.matrix.shape, dtype=np.int64),
+            "idf": self.idf,
+            "df": self.df,
+        }
+
+    @classmethod
+    def from_arrays(
+        cls,
+        terms: Sequence[str],
+        arrays: dict[str, np.ndarray],
+        analyze: Callable[[str], list[str]],
+    ) -> BM25:
+        """An index as ``arrays`` gave it (the arrays may be memory-mapped: nothing is copied)."""
+        shape = tuple(int(x) for x in arrays["shape"])
+        if len(terms) != shape[1] and not (len(terms) == 0 and shape[1] == 1):
+            raise ValueError(f"{len(terms)} terms for {shape[1]} columns")
+        self = cls.__new__(cls)
+        self.analyze = analyze
+        self.matrix = sparse.csc_matrix(
+            (arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape, copy=False
+        )
+        self.idf = arrays["idf"]
+        self.df = arrays["df"]
+        self.vocab = {t: j for j, t in enumerate(terms)}
+        self.n = shape[0]
+        return self
+
     def term_ids(self, query: str) -> list[int]:
         """Known vocabulary ids of a query's terms (unknown terms are dropped)."""
         return sorted({self.vocab[t] for t in self.analyze(query) if t in self.vocab})

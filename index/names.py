@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice, product
+from typing import Any
 
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from index.columns import Groups
 from index.textnorm import COMMON_WORDS, STOPWORDS, fold, is_cyrillic, tokens, words
 
 # --- transliteration-blind keys -------------------------------------------------------------
@@ -244,18 +246,63 @@ class NameMatcher:
                     sk = skel_of[tok] = _skel(tok)
                 if sk:
                     by_key.setdefault(sk, []).append(code)
-        # Tuples, unlike lists, drop out of the garbage collector's scans once it has seen them.
-        self._exact = {t: tuple(codes) for t, codes in exact.items()}
-        self._by_key = {k: tuple(codes) for k, codes in by_key.items()}
+        # One CSR map each (index.columns.Groups): arrays, not a hundred thousand tuples, so
+        # they can be stored in the bundle and opened without building anything.
+        self._exact = Groups.of(exact, np.int32)
+        self._by_key = Groups.of(by_key, np.int32)
         # Fuzzy search runs on the distinct keys only, through a trigram inverted index. Keys
         # are sorted by length so that a length window is a contiguous range of ids.
-        self._vocab = sorted((k for k in self._by_key if len(k) >= _MIN_FUZZY_LEN - 1), key=len)
-        self._vocab_len = np.fromiter((len(v) for v in self._vocab), np.int32, len(self._vocab))
+        vocab_ids = sorted(
+            (i for i, k in enumerate(self._by_key.keys_) if len(k) >= _MIN_FUZZY_LEN - 1),
+            key=lambda i: len(self._by_key.keys_[i]),
+        )
         postings: dict[str, list[int]] = {}
-        for vid, v in enumerate(self._vocab):
-            for g in _trigrams(v):
+        for vid, i in enumerate(vocab_ids):
+            for g in _trigrams(self._by_key.keys_[i]):
                 postings.setdefault(g, []).append(vid)
-        self._postings = {g: np.asarray(ids, dtype=np.int32) for g, ids in postings.items()}
+        self._set_vocab(np.asarray(vocab_ids, np.int32), Groups.of(postings, np.int32))
+
+    def _set_vocab(self, vocab_ids: np.ndarray, postings: Groups) -> None:
+        self._vocab_ids = vocab_ids
+        self._vocab = [self._by_key.keys_[i] for i in vocab_ids.tolist()]
+        self._vocab_len = np.fromiter((len(v) for v in self._vocab), np.int32, len(self._vocab))
+        self._postings = postings
+
+    # ------------------------------------------------------------ stored form
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """What ``from_state`` needs: strings (for JSON) and arrays (for ``.npy``)."""
+        strings = {
+            "keys": self._keys,
+            "names": self._names,
+            "exact": self._exact.keys_,
+            "by_key": self._by_key.keys_,
+            "grams": self._postings.keys_,
+            "common": sorted(self._common - COMMON_WORDS),
+        }
+        arrays = {
+            **self._exact.arrays("exact"),
+            **self._by_key.arrays("by_key"),
+            **self._postings.arrays("grams"),
+            "vocab": self._vocab_ids,
+        }
+        return strings, arrays
+
+    @classmethod
+    def from_state(
+        cls, strings: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+    ) -> NameMatcher:
+        """A matcher as ``state`` described it, without indexing any name again."""
+        self = cls.__new__(cls)
+        self._keys = list(strings["keys"])
+        self._names = list(strings["names"])
+        if len(self._keys) != len(self._names):
+            raise ValueError("the name index lists keys and names of different lengths")
+        self._common = COMMON_WORDS | set(strings.get("common", ()))
+        self._exact = Groups.from_arrays(strings["exact"], arrays, "exact")
+        self._by_key = Groups.from_arrays(strings["by_key"], arrays, "by_key")
+        self._set_vocab(arrays["vocab"], Groups.from_arrays(strings["grams"], arrays, "grams"))
+        return self
 
     def __len__(self) -> int:
         """Number of people indexed."""
@@ -330,17 +377,19 @@ class NameMatcher:
     def _scores(self, tok: str, slack: int) -> dict[int, float]:
         """Person codes one folded word may name, with 0-100 scores."""
         scores: dict[int, float] = {}
-        for code in self._exact.get(tok, ()):
+        i = self._exact.index(tok)
+        for code in self._exact.at(i).tolist() if i is not None else ():
             scores[code] = _EXACT
         key = _skel(tok)
-        for code in self._by_key.get(key, ()):
+        i = self._by_key.index(key)
+        for code in self._by_key.at(i).tolist() if i is not None else ():
             scores.setdefault(code, _SAME_KEY)
         usual = tok in STOPWORDS or tok in self._common
         if (not scores or slack) and len(key) >= _MIN_FUZZY_LEN and not usual:
             for other, sim in self._fuzzy(key, slack):
                 if other == key:
                     continue
-                for code in self._by_key[other]:
+                for code in self._by_key[other].tolist():
                     if sim > scores.get(code, 0.0):
                         scores[code] = sim
         return scores

@@ -280,9 +280,7 @@ class Ranker:
             cand = rows
             dense = self._dense_for(route.index, vec, cand)
         if "note" not in q.kinds:  # a "no remarks" note never outranks a statement on a topic
-            keep = np.fromiter(
-                (cat.statements[int(r)].kind != "note" for r in cand), bool, len(cand)
-            )
+            keep = ~cat.is_note[cand]
             cand, dense = cand[keep], dense[keep]
         if not len(cand):
             return replace(self._relaxed(q, rows), route=route.name)

@@ -5,8 +5,7 @@ stages in order — understand (``understand.Reader``), rank (``rank.Ranker``), 
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from index.build import Parts, build, embed_text, enable_reconstruct, load_or_bu
 from index.catalog import Catalog, Speaker, analyze
 from index.model import Answer, Document, Statement
 from index.rank import MULTILINGUAL, RankConfig, Ranker, Route
+from index.tables import Tables
 from index.understand import Query, Reader, clean
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,11 @@ class Engine:
         problems: Sequence[str] = (),
         rank_config: RankConfig | None = None,
         lexical_cache: Path | None = None,
+        tables: Tables | None = None,
         multilingual_index: Any = None,
         multilingual_encode: Callable[[list[str]], np.ndarray] | None = None,
     ) -> None:
-        self.catalog = Catalog(statements, documents, lexical_cache=lexical_cache)
+        self.catalog = Catalog(statements, documents, tables=tables, lexical_cache=lexical_cache)
         self.statements = self.catalog.statements
         self.faiss = faiss_index
         enable_reconstruct(faiss_index)
@@ -113,6 +114,7 @@ class Engine:
             manifest=parts.manifest,
             problems=problems,
             lexical_cache=config.cache_dir() / "lexical",
+            tables=parts.tables,
             multilingual_index=parts.multilingual,
             multilingual_encode=ml_encode,
         )
@@ -145,7 +147,7 @@ class Engine:
         return self.catalog.names
 
     @property
-    def speakers(self) -> dict[str, Speaker]:
+    def speakers(self) -> Mapping[str, Speaker]:
         return self.catalog.speakers
 
     def documents(self) -> list[Document]:
@@ -157,17 +159,24 @@ class Engine:
         return self.catalog.documents.get(doc_id)
 
     def get(self, statement_id: str) -> Statement | None:
-        row = self.catalog.row_of.get(statement_id)
+        row = self.catalog.row(statement_id)
         return None if row is None else self.statements[row]
 
     def countries(self) -> list[tuple[str, int]]:
         """(country, statement count), alphabetical."""
         return sorted((c, len(rows)) for c, rows in self.catalog.by_country.items())
 
+    def statements_of(self, doc_id: str) -> list[Statement]:
+        """A compilation's statements in document order (empty when it is not loaded)."""
+        return [self.statements[int(r)] for r in self.catalog.rows_of(doc_id)]
+
+    def counts_by_document(self) -> dict[str, int]:
+        """Statements per compilation id."""
+        return {d: len(rows) for d, rows in self.catalog.by_doc.items()}
+
     def outlets(self) -> list[tuple[str, int]]:
         """(outlet, citations), most cited first."""
-        c = Counter(src.outlet for s in self.statements for src in s.sources)
-        return sorted(c.items(), key=lambda kv: (-kv[1], kv[0].casefold()))
+        return list(self.catalog.tables.outlet_counts)
 
     # ------------------------------------------------------------ questions
 
@@ -222,8 +231,8 @@ class Engine:
         topic = self.ask(text, k=3)
         if not (topic.confident and topic.hits):
             return None
-        row = self.catalog.row_of[topic.hits[0].statement.id]
-        key = self.catalog.speaker_of_row.get(row)
+        row = self.catalog.row(topic.hits[0].statement.id)
+        key = None if row is None else self.catalog.speaker_of(row)
         if key is None:
             return None
         return Query(text, speakers=(key,), speaker_score=90.0, role_words=(text,))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import io
 import json
 import logging
 import math
@@ -13,7 +12,9 @@ import os
 import re
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,9 @@ from typing import IO, Any
 import faiss
 import numpy as np
 
-from index.model import Document, Statement, document_from_dict, statement_from_dict
+from index.columns import StatementTable, line_offsets, map_file, map_npz
+from index.model import Document, Statement, document_from_dict
+from index.tables import Tables, derive
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +33,17 @@ log = logging.getLogger(__name__)
 # are stale, so they are rebuilt rather than served unverified.
 # 3: an optional second vectors file, the statements embedded by the multilingual model
 # (``multilingual`` in the manifest names it); format-2 bundles are rebuilt to get it.
-FORMAT_VERSION = 3
+# 4: the query stages' tables (index.tables) are derived at build and stored in the bundle
+# (TABLES_JSON, TABLES_NPZ); statements are read lazily through their line offsets.
+FORMAT_VERSION = 4
+TABLES_JSON = "tables.json"  # index.tables: strings
+TABLES_NPZ = "tables.npz"  # index.tables: arrays, and "offsets": where each statement line starts
+OFFSETS = "offsets"
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 STATEMENTS = "statements.jsonl"
 DOCUMENTS = "documents.json"
-DATA_FILES = (VECTORS, STATEMENTS, DOCUMENTS)
+DATA_FILES = (VECTORS, STATEMENTS, DOCUMENTS, TABLES_JSON, TABLES_NPZ)
 # The multilingual route's vectors: row i is statements[i], like VECTORS, by another model.
 MULTILINGUAL_VECTORS = "vectors-multilingual.faiss"
 MULTILINGUAL = "multilingual"  # manifest field: {model, dim, index_type, nprobe} or absent
@@ -47,6 +55,7 @@ SEAL = "manifest_sha256"
 # SHA-256, not BLAKE2b: with SHA-NI it streams at 1.7-1.9 GB/s here against BLAKE2b's
 # 1.3 GB/s (bench/RESULTS.md, "Bundle integrity"), and the sources are hashed with it too.
 _HASH_CHUNK = 1 << 20
+_HASH_THREADS = 2
 
 # Stored vectors are unit length (scores are inner products). make_faiss_index allows
 # |norm² - 1| up to UNIT_NORM_TOLERANCE; loading allows twice that, so rounding never
@@ -125,10 +134,11 @@ class Bundle:
 
     path: Path
     index: faiss.Index
-    statements: list[Statement]
+    statements: Sequence[Statement]  # a list, or a StatementTable parsing rows when asked
     documents: list[Document]
     manifest: dict[str, Any]
     multilingual: faiss.Index | None = None  # the same statements, by the multilingual model
+    tables: Tables | None = None  # what the query stages look up (index.tables)
 
 
 def sha256_file(path: Path) -> str:
@@ -284,12 +294,14 @@ def save_bundle(
     documents: Sequence[Document],
     manifest: Mapping[str, Any],
     multilingual: faiss.Index | None = None,
+    tables: Tables | None = None,
 ) -> None:
     """Write a bundle atomically: build it in a sibling temp dir, then swap it into place.
 
     ``manifest`` needs ``model`` and ``sources`` (and, with ``multilingual``, a
     ``multilingual`` field naming its ``model``); format, dim, count, index_type, nprobe,
     built_at, the files' sizes and sha256 hashes and the manifest's seal are filled in here.
+    ``tables`` are the query stages' tables of these statements (derived here when absent).
     """
     index_dir = Path(index_dir)
     if index.ntotal != len(statements):
@@ -329,8 +341,16 @@ def save_bundle(
         if multilingual is not None:
             faiss.write_index(multilingual, str(tmp / MULTILINGUAL_VECTORS))
             _fsync(tmp / MULTILINGUAL_VECTORS)
-        lines = (json.dumps(s.to_dict(), ensure_ascii=False) + "\n" for s in statements)
-        _write_text(tmp / STATEMENTS, lines)
+        lengths = _write_lines(
+            tmp / STATEMENTS, (json.dumps(s.to_dict(), ensure_ascii=False) for s in statements)
+        )
+        if tables is None:
+            from index.catalog import analyze
+
+            tables = derive(statements, documents, analyze)
+        offsets = line_offsets(lengths, len(statements))
+        for name in tables.save(tmp, {OFFSETS: offsets}):
+            _fsync(tmp / name)
         docs = [dataclasses.asdict(d) for d in documents]
         _write_text(tmp / DOCUMENTS, [json.dumps(docs, ensure_ascii=False, indent=1), "\n"])
         full[SIZES] = {name: (tmp / name).stat().st_size for name in files}
@@ -344,6 +364,18 @@ def save_bundle(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _write_lines(path: Path, lines: Iterable[str]) -> list[int]:
+    """Write each string as one UTF-8 line; the byte length of each line, newline included."""
+    lengths = []
+    with open(path, "wb") as fh:
+        for line in lines:
+            data = line.encode("utf-8") + b"\n"
+            fh.write(data)
+            lengths.append(len(data))
+    _fsync(path)
+    return lengths
 
 
 def _write_text(path: Path, chunks: Iterable[str]) -> None:
@@ -444,9 +476,10 @@ def load_bundle(
     multilingual = None
     with contextlib.ExitStack() as stack:
         opened = {
-            name: stack.enter_context(_open_checked(index_dir, name, manifest, verify=verify))
-            for name in files
+            name: stack.enter_context(_open_sized(index_dir, name, manifest)) for name in files
         }
+        if verify:
+            _verify_hashes(index_dir, opened, manifest)
         index = _read_vectors(index_dir, opened[VECTORS])
         if verify:
             _check_vectors(index_dir, index)
@@ -456,8 +489,14 @@ def load_bundle(
             )
             if verify:
                 _check_vectors(index_dir, multilingual, MULTILINGUAL_VECTORS)
-        statements = _read_statements(index_dir, opened[STATEMENTS])
+        arrays = _map_arrays(index_dir, opened[TABLES_NPZ])
+        statements = _map_statements(index_dir, opened[STATEMENTS], arrays.pop(OFFSETS, None))
+        tables = _read_tables(index_dir, opened[TABLES_JSON], arrays)
         documents = _read_documents(index_dir, opened[DOCUMENTS])
+    if len(tables.doc_of_row) != len(statements):
+        raise IndexCorrupt(
+            index_dir, f"the tables cover {len(tables.doc_of_row)} rows of {len(statements)}"
+        )
     dims = [(VECTORS, index, manifest["dim"])]
     counts = {"manifest": manifest["count"], VECTORS: index.ntotal, STATEMENTS: len(statements)}
     if multilingual is not None:
@@ -474,7 +513,7 @@ def load_bundle(
     _set_nprobe(index, manifest.get("nprobe"))
     if multilingual is not None:
         _set_nprobe(multilingual, ml.get("nprobe"))
-    return Bundle(index_dir, index, statements, documents, manifest, multilingual)
+    return Bundle(index_dir, index, statements, documents, manifest, multilingual, tables)
 
 
 def _set_nprobe(index: faiss.Index, nprobe: Any) -> None:
@@ -554,16 +593,10 @@ def _check_expected(index_dir: Path, manifest: dict[str, Any], expect: Mapping[s
 
 
 @contextlib.contextmanager
-def _open_checked(
-    index_dir: Path, name: str, manifest: Mapping[str, Any], *, verify: bool
-) -> Iterator[IO[bytes]]:
-    """The bundle file ``name``, open at its start once its size (and with ``verify`` its
-    sha256) matches the manifest.
-
-    The hash is checked before anything parses the file: a damaged FAISS header could
-    otherwise ask for gigabytes before the damage showed. The second read comes from the
-    page cache.
-    """
+def _open_sized(index_dir: Path, name: str, manifest: Mapping[str, Any]) -> Iterator[IO[bytes]]:
+    """The bundle file ``name``, open at its start once its size matches the manifest (its
+    sha256 is checked by ``_verify_hashes`` before anything parses it: a damaged FAISS header
+    could otherwise ask for gigabytes before the damage showed)."""
     try:
         fh = open(index_dir / name, "rb")  # noqa: SIM115 (closed by the with below)
     except FileNotFoundError:
@@ -578,19 +611,6 @@ def _open_checked(
                 f"{name} is {size} bytes but the manifest says {expected}"
                 " (truncated or partly written)",
             )
-        if verify:
-            try:
-                digest = _sha256_stream(fh)
-            except OSError as exc:
-                raise IndexCorrupt(index_dir, f"cannot read {name} ({exc})") from exc
-            if digest != manifest[HASHES][name]:
-                raise IndexCorrupt(
-                    index_dir,
-                    f"{name} does not match its sha256 in the manifest"
-                    f" ({digest[:12]}… instead of {manifest[HASHES][name][:12]}…):"
-                    " it changed after the build",
-                )
-            fh.seek(0)
         yield fh
 
 
@@ -698,24 +718,86 @@ def _check_rows(
             raise IndexCorrupt(index_dir, f"{name} {what} {row} {problem}")
 
 
-def _read_statements(index_dir: Path, fh: IO[bytes]) -> list[Statement]:
-    statements = []
-    text = io.TextIOWrapper(fh, encoding="utf-8")
+def _verify_hashes(
+    index_dir: Path, opened: Mapping[str, IO[bytes]], manifest: Mapping[str, Any]
+) -> None:
+    """Every file's sha256 against the manifest, two files at a time (hashlib lets go of the
+    GIL while it hashes, so two cores hash twice as fast: bench/RESULTS.md, "Opening")."""
+
+    def check(name: str) -> str | None:
+        try:
+            digest = _sha256_fd(opened[name].fileno())
+        except OSError as exc:
+            return f"cannot read {name} ({exc})"
+        want = manifest[HASHES].get(name)
+        if digest != want:
+            return (
+                f"{name} does not match its sha256 in the manifest"
+                f" ({digest[:12]}… instead of {str(want)[:12]}…): it changed after the build"
+            )
+        return None
+
+    names = sorted(opened, key=lambda n: -int(manifest[SIZES].get(n, 0)))
+    with ThreadPoolExecutor(max_workers=_HASH_THREADS) as pool:
+        problems = [p for p in pool.map(check, names) if p]
+    if problems:
+        raise IndexCorrupt(index_dir, problems[0])
+
+
+def _sha256_fd(fd: int) -> str:
+    """Hex SHA-256 of an open file from its start, by position (threads share no offset)."""
+    digest = hashlib.sha256()
+    at = 0
+    while block := os.pread(fd, _HASH_CHUNK, at):
+        digest.update(block)
+        at += len(block)
+    return digest.hexdigest()
+
+
+def _map_arrays(index_dir: Path, fh: IO[bytes]) -> dict[str, np.ndarray]:
     try:
-        for number, line in enumerate(text, 1):
-            if not line.strip():
-                continue
-            try:
-                statements.append(statement_from_dict(json.loads(line)))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise IndexCorrupt(
-                    index_dir, f"{STATEMENTS} line {number} is not a statement ({exc!r})"
-                ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
+        return map_npz(fh)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise IndexCorrupt(index_dir, f"cannot read {TABLES_NPZ} ({exc})") from exc
+
+
+def _map_statements(index_dir: Path, fh: IO[bytes], offsets: np.ndarray | None) -> StatementTable:
+    """The statements, parsed one by one when asked for, through their line offsets."""
+    try:
+        blob = map_file(fh)
+    except (OSError, ValueError) as exc:
         raise IndexCorrupt(index_dir, f"cannot read {STATEMENTS} ({exc})") from exc
-    finally:
-        text.detach()  # the caller owns (and closes) the binary file
-    return statements
+    size = len(blob)
+    if (
+        offsets is None
+        or offsets.ndim != 1
+        or len(offsets) == 0
+        or offsets[0] != 0
+        or offsets[-1] != size
+        or (len(offsets) > 1 and bool(np.any(np.diff(offsets) <= 0)))
+    ):
+        raise IndexCorrupt(index_dir, f"the line offsets in {TABLES_NPZ} do not match {STATEMENTS}")
+    table = StatementTable(blob, offsets)
+    # Rows are parsed when asked for; the first and the last now, so a bundle whose lines are
+    # not statements is refused at open (the hashes already vouch for every byte).
+    for row in {0, len(table) - 1} if len(table) else ():
+        try:
+            table[row]
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise IndexCorrupt(
+                index_dir, f"{STATEMENTS} line {row + 1} is not a statement ({exc!r})"
+            ) from exc
+    return table
+
+
+def _read_tables(index_dir: Path, strings_fh: IO[bytes], arrays: dict[str, np.ndarray]) -> Tables:
+    from index.catalog import analyze
+
+    try:
+        strings = json.loads(strings_fh.read().decode("utf-8"))
+        return Tables.load(strings, arrays, analyze)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise IndexCorrupt(index_dir, f"the tables are not readable ({exc!r})") from exc
 
 
 def _read_documents(index_dir: Path, fh: IO[bytes]) -> list[Document]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import pytest
 
+from index import gazetteer
 from index.gazetteer import COUNTRIES, CountryMatcher, country_of_text, flag, lookup
 
 # The headings of the first compilation; other corpora bring other headings.
@@ -236,3 +240,26 @@ def test_country_of_text_catches_a_role_that_contradicts_its_heading() -> None:
 )
 def test_flag(country: str, emoji: str) -> None:
     assert flag(country) == emoji
+
+
+def test_the_country_phrases_are_kept_and_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The ~30,000 phrases are built once per table and code, then read from the cache."""
+    monkeypatch.setenv("REACTIONS_CACHE_DIR", str(tmp_path))
+    gazetteer._index.cache_clear()
+    try:
+        built = gazetteer._index()
+        [kept] = (tmp_path / "gazetteer").glob("phrases-*.json")
+        gazetteer._index.cache_clear()
+        assert gazetteer._index() == built == gazetteer._build_index()
+        assert lookup("Грузии") == lookup("Georgia") is not None  # a Cyrillic case form
+        kept.write_text("{not json")
+        gazetteer._index.cache_clear()
+        with caplog.at_level(logging.WARNING, logger="index.gazetteer"):
+            assert gazetteer._index() == built
+        assert "rebuilding the country phrases" in caplog.text
+        gazetteer._index.cache_clear()
+        assert gazetteer._index() == built  # the rebuilt file reads back
+    finally:
+        gazetteer._index.cache_clear()

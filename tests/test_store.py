@@ -171,9 +171,10 @@ def test_round_trip(tmp_path: Path) -> None:
 def test_files_are_plain_json_no_pickle(tmp_path: Path) -> None:
     path = tmp_path / "index"
     write_bundle(path, n=3)
-    assert sorted(p.name for p in path.iterdir()) == sorted(
-        [store.MANIFEST, store.VECTORS, store.STATEMENTS, store.DOCUMENTS]
-    )
+    assert sorted(p.name for p in path.iterdir()) == sorted([store.MANIFEST, *store.DATA_FILES])
+    with np.load(path / store.TABLES_NPZ, allow_pickle=False) as z:  # arrays only: no pickle
+        assert all(z[k].dtype != object for k in z.files)
+        assert z[store.OFFSETS].tolist()[0] == 0 and len(z[store.OFFSETS]) == 4
     lines = (path / store.STATEMENTS).read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[1])["country"] == "Франция"
     assert json.loads((path / store.DOCUMENTS).read_text())[0]["intro"] == ["a", "b"]
@@ -267,7 +268,9 @@ def _drop_statement(path: Path) -> None:
 
 
 def _empty_statements(path: Path) -> None:
-    (path / store.STATEMENTS).write_text("{}\n" * 20)
+    """Every line an empty JSON object of the same length: the offsets still fit."""
+    lines = (path / store.STATEMENTS).read_bytes().splitlines()
+    (path / store.STATEMENTS).write_bytes(b"".join(b"{}".ljust(len(x)) + b"\n" for x in lines))
     rehash(path)
 
 
@@ -283,7 +286,7 @@ CORRUPTIONS = {
     ),
     "bad-field": (lambda p: edit_manifest(p, model=None), "'model' should be str"),
     "count-manifest": (lambda p: edit_manifest(p, count=21), "counts disagree: manifest 21"),
-    "count-statements": (_drop_statement, "counts disagree: .*statements.jsonl 19"),
+    "count-statements": (_drop_statement, "line offsets in tables.npz do not match statements"),
     "dimension": (
         lambda p: edit_manifest(p, dim=DIM + 1),
         "dimension 32 but the manifest says 33",
@@ -607,7 +610,7 @@ def test_multilingual_vectors_round_trip(tmp_path: Path) -> None:
     assert bundle.multilingual is not None and bundle.multilingual.d == ML_DIM
     np.testing.assert_allclose(bundle.multilingual.reconstruct_n(0, len(ml)), ml, atol=1e-6)
     manifest = bundle.manifest
-    assert manifest["format"] == store.FORMAT_VERSION == 3
+    assert manifest["format"] == store.FORMAT_VERSION == 4
     assert manifest[store.MULTILINGUAL] == {
         "model": "test-e5",
         "dim": ML_DIM,
