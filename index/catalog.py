@@ -95,47 +95,14 @@ class Speakers(Mapping[str, Speaker]):
     def __contains__(self, key: object) -> bool:
         return key in self._t.speakers
 
+    def clear(self) -> None:
+        self._made.clear()
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._t.speakers)
 
     def __len__(self) -> int:
         return len(self._t.speakers)
-
-
-class RoleHolders(Mapping[str, dict[str, set[str]]]):
-    """role -> country -> who held it there ("Nepali foreign minister" counts Nepal's only),
-    worked out per role when first asked for."""
-
-    def __init__(self, tables: Tables) -> None:
-        self._t = tables
-        self._made: dict[str, dict[str, set[str]]] = {}
-
-    def __getitem__(self, role: str) -> dict[str, set[str]]:
-        got = self._made.get(role)
-        if got is None:
-            t = self._t
-            rows = t.by_role[role]
-            held: dict[str, set[str]] = defaultdict(set)
-            countries = t.by_country.keys_
-            speakers = t.speakers.keys_
-            for r, c, sp in zip(
-                rows.tolist(),
-                t.country_of_row[rows].tolist(),
-                t.speaker_of_row[rows].tolist(),
-                strict=True,
-            ):
-                held[countries[c]].add(speakers[sp] if sp != NO_SPEAKER else f"row{r}")
-            got = self._made[role] = dict(held)
-        return got
-
-    def __contains__(self, role: object) -> bool:
-        return role in self._t.by_role
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._t.by_role)
-
-    def __len__(self) -> int:
-        return len(self._t.by_role)
 
 
 class Catalog:
@@ -179,7 +146,6 @@ class Catalog:
         self.speakers = Speakers(t)
         self.names = t.names
         self.role_rows: Mapping[str, np.ndarray] = t.by_role
-        self.role_holders = RoleHolders(t)
         self.role_words: dict[str, set[str]] = defaultdict(set)  # stem -> roles
         for role in t.by_role.keys_:
             for w in stems(role):
@@ -190,6 +156,8 @@ class Catalog:
     def clear_caches(self) -> None:
         """Forget per-question lookups (benchmarks measure questions never seen before)."""
         self._text_rows.cache_clear()
+        self.speakers.clear()
+        self.role_countries.clear()
         if isinstance(self.statements, StatementTable):
             self.statements.cache_clear()
 
@@ -219,6 +187,24 @@ class Catalog:
             if not cand:
                 return []
         return sorted(cand or ())
+
+    def role_held_in(self, role: str) -> set[str]:
+        """The countries where someone held the role."""
+        codes = np.unique(self.tables.country_of_row[self.role_rows[role]])
+        keys = self.tables.by_country.keys_
+        return {keys[c] for c in codes.tolist()}
+
+    def role_holders(self, role: str, countries: Iterable[str] | None = None) -> np.ndarray:
+        """Who held the role (in ``countries``, or anywhere), one code per statement: the
+        speaker's number, or -1 - row for a statement without a speaker; np.unique counts
+        them. A role held in a million rows costs numpy passes, not a Python loop."""
+        t = self.tables
+        rows = self.role_rows[role]
+        if countries is not None:
+            codes = [i for c in countries if (i := t.by_country.index(c)) is not None]
+            rows = rows[np.isin(t.country_of_row[rows], codes)]
+        who = t.speaker_of_row[rows].astype(np.int64)
+        return np.where(who != NO_SPEAKER, who, -1 - rows.astype(np.int64))
 
     def countries_of_role(self, role: str) -> frozenset[str]:
         """Countries a role names ("Estonian foreign minister"); computed once per role."""

@@ -168,7 +168,11 @@ class Ranker:
         sets: list[tuple[np.ndarray, str]] = []
 
         def union(arrays: Sequence[np.ndarray]) -> np.ndarray:
+            # Every row set here is sorted and unique (the catalog keeps rows in archive
+            # order), so one set is its own union: no sort of a large country or role.
             arrays = [a for a in arrays if len(a)]
+            if len(arrays) == 1:
+                return np.asarray(arrays[0], dtype=np.int64)
             return np.unique(np.concatenate(arrays)) if arrays else np.zeros(0, np.int64)
 
         if q.speakers:
@@ -368,7 +372,10 @@ class Ranker:
             return np.zeros(len(rows), dtype=np.float32)
         if len(rows) <= self.cfg.reconstruct_limit:
             mat = index.reconstruct_batch(rows.astype(np.int64))
-            return (mat @ vec[0]).astype(np.float32)
+            # einsum, not ``mat @ v``: a matrix-vector product goes to OpenBLAS, whose threads
+            # spin against the process's other work; on two busy cores a 3,000-row product
+            # took 8 ms that way and 0.1 ms here (bench/RESULTS.md, "Opening").
+            return np.einsum("ij,j->i", mat, vec[0]).astype(np.float32)
         import faiss
 
         sel = faiss.IDSelectorBatch(rows.astype(np.int64))

@@ -307,6 +307,12 @@ class Reader:
                         self._outlet_stemmed.setdefault(_stem_key(key), []).append(key)
         self._vocab_stems: dict[str, list[str]] | None = None  # built at the first Cyrillic name
         self._events = self._event_terms()
+        # term -> compilations whose event words hold it: a question visits only those (an
+        # archive of a thousand compilations otherwise costs milliseconds per question).
+        self._event_docs: dict[str, list[str]] = {}
+        for doc, terms in self._events.items():
+            for t in terms:
+                self._event_docs.setdefault(t, []).append(doc)
         self._intro_terms = self._intro_words()
         # Event words a Cyrillic word may meet by transliteration: names, not glossed words.
         glossed = {t for _, ts in self.w.glosses.phrases for t in ts}
@@ -683,7 +689,9 @@ class Reader:
             return (), False
         forms = self._event_forms(scan)
         best: list[tuple[float, float, str, list[int]]] = []
-        for doc, terms in self._events.items():
+        near = {d for f in forms for t in f for d in self._event_docs.get(t, ())}
+        for doc in sorted(near):
+            terms = self._events[doc]
             idx = [i for i, f in enumerate(forms) if scan.free(i) and not f.isdisjoint(terms)]
             if not idx:
                 continue
@@ -919,21 +927,20 @@ class Reader:
             return (), ()  # "Ukraine grain": a word in an organisation's name is no role
         roles = self.cat.roles_with(wanted)
         want = set(countries)
-        people: set[str] = set()
+        people: list[np.ndarray] = []
         kept = []
         for r in roles:
-            holders = self.cat.role_holders[r]
             if not want or want & self.cat.countries_of_role(r):  # the role names the country
-                people |= {p for ps in holders.values() for p in ps}
-            elif want & holders.keys():
-                people |= {p for c in want & holders.keys() for p in holders[c]}
+                people.append(self.cat.role_holders(r))
+            elif held := want & self.cat.role_held_in(r):
+                people.append(self.cat.role_holders(r, held))
             else:
                 continue
             kept.append(r)
         roles = kept
         if not roles:
             return (), ()
-        if len(people) > MAX_ROLE_SPEAKERS and not wants_set:
+        if len(np.unique(np.concatenate(people))) > MAX_ROLE_SPEAKERS and not wants_set:
             return (), ()
         for i in idx:
             scan.take(i, i + 1)
