@@ -352,7 +352,7 @@ def report(
     if cold:
         total = statistics.median(r["total"] for r in cold["runs"])
         summary.append(
-            ("cold start → first answer (median)", f"{total:.2f} s", "≤ 1.5 s", ok(total <= 1.5))
+            ("cold start → first answer (median)", f"{total:.2f} s", "≤ 0.6 s", ok(total <= 0.6))
         )
         torch_any = any(r["torch"] or r["sentence_transformers"] for r in cold["runs"])
         summary.append(

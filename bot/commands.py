@@ -5,8 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -38,6 +37,8 @@ class EngineLike(Protocol):
     def documents(self) -> list[Document]: ...
     def outlets(self) -> list[tuple[str, int]]: ...
     def get(self, statement_id: str) -> Statement | None: ...
+    def statements_in(self, documents: Collection[str]) -> list[Statement]: ...
+    def counts_by_document(self) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True)
@@ -324,7 +325,7 @@ def button(engine: EngineLike, data: str) -> Reply | None:
 @functools.lru_cache(maxsize=8)
 def document_counts(engine: EngineLike) -> dict[str, int]:
     """Statements per compilation (Document.id)."""
-    return dict(Counter(st.document for st in engine.statements))
+    return engine.counts_by_document()
 
 
 @functools.lru_cache(maxsize=8)
@@ -335,7 +336,7 @@ def latest_firsts(engine: EngineLike) -> tuple[Document | None, tuple[Statement,
     if not documents:
         return None, ()
     doc = documents[0]
-    mine = sorted((st for st in engine.statements if st.document == doc.id), key=_position)
+    mine = sorted(engine.statements_in([doc.id]), key=_position)
     firsts: dict[str, Statement] = {}
     for st in mine:
         held = firsts.get(st.country)

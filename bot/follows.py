@@ -176,7 +176,7 @@ def follow_matches(
     if topic_scores is None:
         from index.relevance import topic_scores
     docs = set(documents)
-    new = [st for st in engine.statements if st.document in docs and st.kind != "note"]
+    new = [st for st in engine.statements_in(docs) if st.kind != "note"]
     new_ids = {st.id for st in new}
     out: dict[tuple[str, str], list[str]] = {}
     for kind, key in wanted:
@@ -212,7 +212,7 @@ def digests_for(
     brought it), and how many new statements there were."""
     matched = follow_matches(engine, documents, list(followers), labels)
     docs = set(documents)
-    order = {st.id: i for i, st in enumerate(s for s in engine.statements if s.document in docs)}
+    order = {st.id: i for i, st in enumerate(engine.statements_in(docs))}
     per_user: dict[int, dict[str, str]] = {}
     for follow, ids in matched.items():
         reason = labels.get(follow, follow[1])

@@ -73,7 +73,7 @@ def plan(engine: Any, store: Store, new: Collection[str]) -> Plan:
     followers = store.followers()
     labels = store.labels()
     matches, n = follows.digests_for(engine, docs, followers, labels)
-    ids = [st.id for st in engine.statements if st.document in new]
+    ids = [st.id for st in engine.statements_in(new)]
     titles = tuple(d.title for d in engine.documents() if d.id in new)
     return Plan(publication_key(docs, ids), docs, titles, n, matches)
 
@@ -89,7 +89,7 @@ def baseline(engine: Any, store: Store) -> set[str]:
     if known is not None:
         return known
     docs = document_ids(engine)
-    ids = [st.id for st in engine.statements]
+    ids = engine.statement_ids()
     titles = [d.title for d in engine.documents()]
     key = publication_key(docs, ids, "baseline")
     store.enqueue(key, sorted(docs), titles, len(ids), {})

@@ -5,7 +5,7 @@ stages in order — understand (``understand.Reader``), rank (``rank.Ranker``), 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -169,6 +169,16 @@ class Engine:
     def statements_of(self, doc_id: str) -> list[Statement]:
         """A compilation's statements in document order (empty when it is not loaded)."""
         return [self.statements[int(r)] for r in self.catalog.rows_of(doc_id)]
+
+    def statements_in(self, documents: Collection[str]) -> list[Statement]:
+        """The statements of these compilations, in archive order (only those parsed)."""
+        parts = [self.catalog.rows_of(d) for d in documents]
+        rows = np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+        return [self.statements[int(r)] for r in rows]
+
+    def statement_ids(self) -> list[str]:
+        """Every statement's id (sorted; from the tables, without parsing a statement)."""
+        return [i.decode("utf-8") for i in self.catalog.tables.ids.tolist()]
 
     def counts_by_document(self) -> dict[str, int]:
         """Statements per compilation id."""

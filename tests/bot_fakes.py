@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import difflib
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 
 from telegram.ext import Application
 
@@ -150,6 +150,15 @@ class FakeEngine:
 
     def get(self, statement_id: str) -> Statement | None:
         return next((s for s in self.statements if s.id == statement_id), None)
+
+    def statements_in(self, documents: Collection[str]) -> list[Statement]:
+        return [s for s in self.statements if s.document in documents]
+
+    def statement_ids(self) -> list[str]:
+        return sorted(s.id for s in self.statements)
+
+    def counts_by_document(self) -> dict[str, int]:
+        return dict(Counter(s.document for s in self.statements))
 
     # answers
     def _country_names(self) -> list[str]:
