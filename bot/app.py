@@ -143,16 +143,17 @@ def build_application(
     owned = store is None
     if store is None:
         store = Store.open(settings.database_url)
+    executor = ThreadPoolExecutor(1, thread_name_prefix="engine")
     application.bot_data.update(
         {
             handlers.STORE: store,
-            handlers.PREFERENCES: handlers.Preferences(store),
+            handlers.PREFERENCES: handlers.Preferences(store, executor),
             OWNED_STORE: owned,
             handlers.ENGINE: engine,
             handlers.SETTINGS: settings,
             handlers.LIMITER: RateLimiter(settings.rate_limit),
             handlers.INLINE_LIMITER: RateLimiter(settings.inline_rate_limit),
-            handlers.EXECUTOR: ThreadPoolExecutor(1, thread_name_prefix="engine"),
+            handlers.EXECUTOR: executor,
         }
     )
     add_handlers(application)

@@ -92,9 +92,16 @@ class Preferences:
     and kept ``seconds`` in memory, so an update costs no query most of the time."""
 
     def __init__(
-        self, store: Any, seconds: float = PREFERENCE_SECONDS, size: int = PREFERENCE_CACHE
+        self,
+        store: Any,
+        executor: Executor | None = None,
+        seconds: float = PREFERENCE_SECONDS,
+        size: int = PREFERENCE_CACHE,
     ) -> None:
         self.store = store
+        # The engine's one thread: a read queued there keeps updates in the order they came
+        # (a pool would let a user's second question overtake the first).
+        self.executor = executor
         self.seconds = seconds
         self.size = size
         self._cache: OrderedDict[int, tuple[float, str | None]] = OrderedDict()
@@ -104,7 +111,8 @@ class Preferences:
         hit = self._cache.get(user_id)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
-        stored = await asyncio.to_thread(self.store.language_of, user_id)
+        loop = asyncio.get_running_loop()
+        stored = await loop.run_in_executor(self.executor, self.store.language_of, user_id)
         language = stored[0] if stored is not None and stored[1] else None
         self.remember(user_id, language)
         return language
@@ -402,7 +410,9 @@ async def answer_inline(update: Update, context: Context) -> None:
         # would then ask for offset "[]". Leaving it out means "no more results" too.
         next_offset=page.next_offset or None,
         cache_time=INLINE_CACHE_SECONDS,
-        is_personal=False,
+        # Personal: the results are in the asker's language (country names, the note that
+        # quotes are English); a shared cache would show one user's language to everyone.
+        is_personal=True,
     )
 
 

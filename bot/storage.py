@@ -4,7 +4,8 @@ One schema (SQLAlchemy Core tables below), versioned by Alembic migrations in
 ``bot/migrations/`` that ``Store.open`` applies on start. ``DATABASE_URL`` picks the engine:
 ``sqlite:///data/bot.db`` (embedded, the default) or ``postgresql://…`` (shared by replicas).
 Nothing here talks to Telegram or reads compilations; quote text is never stored, only
-statement ids, so the database holds no more about a user than their follows and deliveries.
+statement ids, so the database holds no more about a user than their follows, deliveries and
+language.
 
 Delivery is at most once. A digest is claimed (``sending``) in its own committed transaction
 before it is sent and marked ``sent`` after; a claim a crash left behind is never sent again

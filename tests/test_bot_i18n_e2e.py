@@ -139,5 +139,6 @@ def test_an_inline_query_in_cyrillic_is_answered_in_the_users_language(
         assert all(r["title"].endswith("— Росія") for r in results)
         message = results[0]["input_message_content"]["message_text"]
         assert "🇷🇺 Росія" in message
+        assert call.params["is_personal"] is True  # Telegram must not show it to a Russian user
 
     run_bot(api, engine, scenario)
