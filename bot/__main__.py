@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import gc
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
+from bot import i18n
 from bot.commands import EngineLike
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
@@ -57,8 +60,24 @@ def open_engine() -> EngineLike:
     return live
 
 
-def main() -> int:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """``python -m bot [--lang en|ru|uk]``: everything else comes from the environment."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="The reactions bot; without TELEGRAM_BOT_TOKEN, a local console chat.",
+    )
+    parser.add_argument(
+        "--lang",
+        choices=i18n.LANGUAGES,
+        default=i18n.DEFAULT_LANGUAGE,
+        help="the console's language (on Telegram each user gets their own)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the bot as the environment says; the exit code is 2 for configuration errors."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
@@ -72,7 +91,7 @@ def main() -> int:
     if settings.mode == "console":
         from bot.console import run_console
 
-        return run_console(settings, open_engine)
+        return run_console(settings, open_engine, language=args.lang)
 
     from bot.app import build_application
 

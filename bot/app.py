@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     LinkPreviewOptions,
+    Update,
 )
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -26,12 +28,14 @@ from telegram.ext import (
     Defaults,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
-from bot import editors, handlers, render
+from bot import editors, handlers, i18n, render
 from bot.commands import EngineLike
 from bot.delivery import AT_MOST_ONCE, Delivery, flood_limiter
+from bot.i18n import N_, _
 from bot.notify import Notifier
 from bot.ratelimit import RateLimiter
 from bot.render import Reply
@@ -41,39 +45,54 @@ from bot.updates import UpdateProcessor
 
 log = logging.getLogger(__name__)
 
-DESCRIPTION = (
+DESCRIPTION = N_(
     "I quote who said what about an event, verbatim and with the sources cited. "
     "Ask about a country, a person, a role or a topic."
 )
-SHORT_DESCRIPTION = "Who said what: verbatim, sourced reactions by country and person."
-PRIVATE_COMMANDS = [
-    BotCommand("latest", "The newest compilation's reactions"),
-    BotCommand("country", "A country's reactions"),
-    BotCommand("who", "What a person said"),
-    BotCommand("events", "Every compilation, newest first"),
-    BotCommand("follow", "Get new quotes of a person, country or topic"),
-    BotCommand("following", "What you follow (unfollow there)"),
-    BotCommand("countries", "Every country, with counts"),
-    BotCommand("sources", "Compilations and outlets cited"),
-    BotCommand("stats", "Chart of statements per country"),
-    BotCommand("help", "How to ask"),
-    BotCommand("about", "What this bot is"),
-    BotCommand("privacy", "What I store about you"),
-    BotCommand("forget", "Delete everything I store about you"),
-]
-GROUP_COMMANDS = [
-    BotCommand("ask", "Ask a question"),
-    BotCommand("latest", "The newest compilation's reactions"),
-    BotCommand("country", "A country's reactions"),
-    BotCommand("who", "What a person said"),
-    BotCommand("events", "Every compilation, newest first"),
-    BotCommand("countries", "Every country, with counts"),
-    BotCommand("help", "How to ask in a group"),
-]
+SHORT_DESCRIPTION = N_("Who said what: verbatim, sourced reactions by country and person.")
+# The command menus: (command, description msgid); each is published in every language.
+PRIVATE_COMMANDS = (
+    ("latest", N_("The newest compilation's reactions")),
+    ("country", N_("A country's reactions")),
+    ("who", N_("What a person said")),
+    ("events", N_("Every compilation, newest first")),
+    ("follow", N_("Get new quotes of a person, country or topic")),
+    ("following", N_("What you follow (unfollow there)")),
+    ("countries", N_("Every country, with counts")),
+    ("sources", N_("Compilations and outlets cited")),
+    ("stats", N_("Chart of statements per country")),
+    ("help", N_("How to ask")),
+    ("about", N_("What this bot is")),
+    ("language", N_("Language: English, Русский, Українська")),
+    ("privacy", N_("What I store about you")),
+    ("forget", N_("Delete everything I store about you")),
+)
+GROUP_COMMANDS = (
+    ("ask", N_("Ask a question")),
+    ("latest", N_("The newest compilation's reactions")),
+    ("country", N_("A country's reactions")),
+    ("who", N_("What a person said")),
+    ("events", N_("Every compilation, newest first")),
+    ("countries", N_("Every country, with counts")),
+    ("help", N_("How to ask in a group")),
+    ("language", N_("Language: English, Русский, Українська")),
+)
 # Editors (ADMIN_USER_IDS) see these too, in their own chats only; the public menus do not.
-EDITOR_COMMANDS = [
-    BotCommand("reload", "Rebuild the archive from the sources folder"),
-]
+EDITOR_COMMANDS = (("reload", N_("Rebuild the archive from the sources folder")),)
+
+
+def bot_commands(menu: tuple[tuple[str, str], ...], language: str) -> list[BotCommand]:
+    """A menu's commands with their descriptions in ``language``."""
+    with i18n.use(language):
+        return [BotCommand(name, _(description)) for name, description in menu]
+
+
+def menu_language_code(language: str) -> str | None:
+    """setMyCommands' ``language_code``: English is the default menu (no code), the rest
+    are for users whose app speaks them."""
+    return None if language == i18n.DEFAULT_LANGUAGE else language
+
+
 # httpcore scans every pooled connection on each request; PTB's default pool of 256 made that
 # scan a fifth of the event loop's time under load. 16 connections still allow ~150 requests/s
 # at 100 ms round trips, far above Telegram's ~30 messages/s (bench/bench_bot.py).
@@ -120,18 +139,21 @@ def build_application(
     if settings.api_base_file_url:
         builder = builder.base_file_url(settings.api_base_file_url)
     application = builder.build()
+    i18n.load_all()  # a broken catalog stops the start, not a reply
     owned = store is None
     if store is None:
         store = Store.open(settings.database_url)
+    executor = ThreadPoolExecutor(1, thread_name_prefix="engine")
     application.bot_data.update(
         {
             handlers.STORE: store,
+            handlers.PREFERENCES: handlers.Preferences(store, executor),
             OWNED_STORE: owned,
             handlers.ENGINE: engine,
             handlers.SETTINGS: settings,
             handlers.LIMITER: RateLimiter(settings.rate_limit),
             handlers.INLINE_LIMITER: RateLimiter(settings.inline_rate_limit),
-            handlers.EXECUTOR: ThreadPoolExecutor(1, thread_name_prefix="engine"),
+            handlers.EXECUTOR: executor,
         }
     )
     add_handlers(application)
@@ -143,6 +165,8 @@ def add_handlers(application: Application) -> None:
     new = filters.UpdateType.MESSAGE  # not edits: an edited question must not be answered twice
     groups = filters.ChatType.GROUPS
     private = filters.ChatType.PRIVATE
+    # First, for every update: answer in the user's language (bot.i18n).
+    application.add_handler(TypeHandler(Update, handlers.choose_language), group=-1)
     application.add_handlers(
         [
             CommandHandler(
@@ -165,6 +189,7 @@ def add_handlers(application: Application) -> None:
             CommandHandler("unfollow", handlers.unfollow_something, new),
             CommandHandler("forget", handlers.forget_user, new),
             CommandHandler("privacy", handlers.show_privacy, new),
+            CommandHandler("language", handlers.choose_language_command, new),
             MessageHandler(new & filters.COMMAND, handlers.answer_unknown_command),
             # Editors publish by sending a file or a link to its page (others are told so).
             MessageHandler(new & private & filters.Document.ALL, handlers.receive_document),
@@ -176,6 +201,9 @@ def add_handlers(application: Application) -> None:
             MessageHandler(new & filters.TEXT & groups, handlers.answer_group_message),
             CallbackQueryHandler(handlers.answer_editor_button, pattern=render.EDITOR_BUTTON_RE),
             CallbackQueryHandler(handlers.answer_follow_button, pattern=render.FOLLOW_BUTTON_RE),
+            CallbackQueryHandler(
+                handlers.answer_language_button, pattern=render.LANGUAGE_BUTTON_RE
+            ),
             CallbackQueryHandler(handlers.answer_button),
             InlineQueryHandler(handlers.answer_inline),
         ]
@@ -187,21 +215,19 @@ async def _post_init(application: Application) -> None:
     """Publish the command menus and the description; a failure here must not stop the bot."""
     bot = application.bot
     try:
-        await bot.set_my_commands(PRIVATE_COMMANDS, scope=BotCommandScopeAllPrivateChats())
-        await bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
-        # Descriptions are rate-limited by Telegram: only write them when they changed.
-        if (await bot.get_my_description()).description != DESCRIPTION:
-            await bot.set_my_description(DESCRIPTION)
-        if (await bot.get_my_short_description()).short_description != SHORT_DESCRIPTION:
-            await bot.set_my_short_description(SHORT_DESCRIPTION)
+        for language in i18n.LANGUAGES:
+            await _publish_menus(application, language)
     except TelegramError as exc:
         log.warning("Could not publish the command menu or description: %s", exc)
     settings: Settings = application.bot_data[handlers.SETTINGS]
     for admin in sorted(settings.admin_user_ids):
         try:  # fails for an editor who never opened a chat with the bot: they still may type it
-            await bot.set_my_commands(
-                PRIVATE_COMMANDS + EDITOR_COMMANDS, scope=BotCommandScopeChat(admin)
-            )
+            for language in i18n.LANGUAGES:
+                await bot.set_my_commands(
+                    bot_commands(PRIVATE_COMMANDS + EDITOR_COMMANDS, language),
+                    scope=BotCommandScopeChat(admin),
+                    language_code=menu_language_code(language),
+                )
         except TelegramError as exc:
             log.info("Could not publish the editors' menu to %s: %s", admin, exc)
     log.info("Bot @%s is up", bot.username)
@@ -213,6 +239,30 @@ async def _post_init(application: Application) -> None:
     notifier = make_notifier(application)
     application.bot_data[handlers.NOTIFIER] = notifier
     notifier.start()
+
+
+async def _publish_menus(application: Application, language: str) -> None:
+    """The private and group menus and the descriptions, for users whose app speaks
+    ``language`` (English: everyone else)."""
+    bot = application.bot
+    code = menu_language_code(language)
+    await bot.set_my_commands(
+        bot_commands(PRIVATE_COMMANDS, language),
+        scope=BotCommandScopeAllPrivateChats(),
+        language_code=code,
+    )
+    await bot.set_my_commands(
+        bot_commands(GROUP_COMMANDS, language),
+        scope=BotCommandScopeAllGroupChats(),
+        language_code=code,
+    )
+    with i18n.use(language):
+        description, short = _(DESCRIPTION), _(SHORT_DESCRIPTION)
+    # Descriptions are rate-limited by Telegram: only write them when they changed.
+    if (await bot.get_my_description(language_code=code)).description != description:
+        await bot.set_my_description(description, language_code=code)
+    if (await bot.get_my_short_description(language_code=code)).short_description != short:
+        await bot.set_my_short_description(short, language_code=code)
 
 
 def make_notifier(application: Application, **options: Any) -> Notifier:
@@ -232,7 +282,8 @@ def make_notifier(application: Application, **options: Any) -> Notifier:
 
     async def run_engine(fn: Callable[..., Any], *args: Any) -> Any:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, functools.partial(fn, *args))
+        call = functools.partial(fn, *args)  # in the follower's language (the context's)
+        return await loop.run_in_executor(executor, contextvars.copy_context().run, call)
 
     return Notifier(
         application.bot_data[handlers.ENGINE],

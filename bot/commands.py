@@ -9,7 +9,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot import chart, editors, render
+from bot import chart, editors, i18n, render
+from bot.i18n import N_, _
 from bot.render import Button, InlineEntry, Reply
 from index.model import Answer, Document, Intent, Statement
 
@@ -81,9 +82,11 @@ def too_long(text: str, chat: Chat) -> Reply | None:
     if len(text) <= chat.max_chars:
         return None
     return Reply(
-        f"That is a long message ({len(text):,} characters). Please ask in under "
-        f"{chat.max_chars:,} characters: a country, a name or a short question works best, "
-        "e.g. <i>What did Peskov say?</i>"
+        _(
+            "That is a long message ({length} characters). Please ask in under {limit} "
+            "characters: a country, a name or a short question works best, e.g. "
+            "<i>What did Peskov say?</i>"
+        ).format(length=i18n.number(len(text)), limit=i18n.number(chat.max_chars))
     )
 
 
@@ -149,24 +152,34 @@ def welcome(engine: EngineLike, chat: Chat) -> Reply:
     """The /start greeting with examples taken from the corpus."""
     country, person = _examples(engine)
     docs = engine.documents()
-    about = render.clip_escaped(docs[0].title, 200) if len(docs) == 1 else "the compilations I hold"
+    about = (
+        render.clip_escaped(docs[0].title, 200)
+        if len(docs) == 1
+        else render.esc(_("the compilations I hold"))
+    )
     lines = [
-        f"👋 I quote <b>who said what</b>, verbatim and with sources, from <i>{about}</i>",
+        _("👋 I quote <b>who said what</b>, verbatim and with sources, from <i>{about}</i>").format(
+            about=about
+        ),
         "",
-        "Ask me about a country, a person, a role or a topic:",
+        _("Ask me about a country, a person, a role or a topic:"),
     ]
     if person:
-        lines.append(f"• <i>What did {render.esc(person)} say?</i>")
+        lines.append(
+            "• <i>" + _("What did {person} say?").format(person=render.esc(person)) + "</i>"
+        )
     if country:
-        lines.append(f"• <code>/country {render.esc(country)}</code>")
-    lines.append("• <i>Kremlin spokesman</i>, <i>markets</i>, <i>sanctions</i>")
+        lines.append(f"• <code>/country {render.esc(i18n.country(country))}</code>")
+    lines.append("• " + _("<i>Kremlin spokesman</i>, <i>markets</i>, <i>sanctions</i>"))
+    if i18n.current() != i18n.DEFAULT_LANGUAGE:
+        lines.append("<i>" + _("Quotes are verbatim, in English.") + "</i>")
     lines.append("")
-    lines.append("/countries to browse · /help for everything")
+    lines.append(_("/countries to browse · /help for everything · /language"))
     buttons: list[Button] = []
     if country:
         buttons.append(
             Button(
-                f"{render.flag(country)} {country}".strip(),
+                f"{render.flag(country)} {i18n.country(country)}".strip(),
                 render.callback(render.COUNTRY, country),
             )
         )
@@ -187,66 +200,89 @@ def start(engine: EngineLike, payload: str, chat: Chat) -> Reply:
 
 def help_text(engine: EngineLike, text: str, chat: Chat) -> Reply:
     """/help, worded for where it is asked."""
-    commands = [
-        "/country <i>name</i> — a country's reactions (no name: pick from a list)",
-        "/who <i>name or role</i> — what a person said, e.g. <code>/who Peskov</code>",
-        "/latest — the newest compilation's first reaction from each country",
-        "/events — every compilation, newest first",
-        "/countries — every country with its number of statements",
-        "/sources — the compilations and the outlets they cite",
-        "/stats — a chart of statements per country",
-        "/about — what this bot is",
-    ]
-    follow_lines = [
-        "/follow <i>person, country, region or topic</i> — new quotes come to you as they are "
-        "published, e.g. <code>/follow Peskov</code>",
-        "/following — what you follow (unfollow there) · /privacy — what I store · "
-        "/forget — delete it",
-    ]
+    commands = [_(line) for line in HELP_COMMANDS]
+    follow_lines = [_(line) for line in HELP_FOLLOWS]
+    language_line = _("/language — English, Русский or Українська")
     if chat.where == "group":
-        bot = f"@{render.esc(chat.bot_username)}" if chat.bot_username else "the bot"
+        bot = f"@{render.esc(chat.bot_username)}" if chat.bot_username else _("the bot")
         lines = [
-            "<b>In a group</b> I only read what is meant for me:",
-            "• commands, e.g. <code>/ask What did Peskov say?</code>",
-            f"• replies to my messages, or a message starting with {bot}",
+            _("<b>In a group</b> I only read what is meant for me:"),
+            _("• commands, e.g. <code>/ask What did Peskov say?</code>"),
+            _("• replies to my messages, or a message starting with {bot}").format(bot=bot),
             "",
-            "/ask <i>question</i> — a free question",
+            _("/ask <i>question</i> — a free question"),
             *commands,
+            language_line,
         ]
     elif chat.where == "console":
         lines = [
-            "<b>Console</b>: type a question, or:",
+            _("<b>Console</b>: type a question, or:"),
             *commands,
             *follow_lines,
-            "/more or <code>n</code> — next page · a number — press that button · Ctrl-D — quit",
+            _("/language <i>en, ru or uk</i> — the console's language"),
+            _("/more or <code>n</code> — next page · a number — press that button · Ctrl-D — quit"),
         ]
     else:
         lines = [
-            "Just type a question: a country, a person, a role or a topic, e.g. "
-            "<i>What did Peskov say?</i>, <i>Georgia</i>, <i>Kremlin spokesman</i>.",
+            _(
+                "Just type a question: a country, a person, a role or a topic, e.g. "
+                "<i>What did Peskov say?</i>, <i>Georgia</i>, <i>Kremlin spokesman</i>."
+            ),
             "",
             *commands,
             *follow_lines,
+            language_line,
         ]
+    if i18n.current() != i18n.DEFAULT_LANGUAGE:
+        lines += ["", "<i>" + _("Quotes are verbatim, in English.") + "</i>"]
     if chat.bot_username and chat.where != "console":
+        example = f"@{render.esc(chat.bot_username)} " + _("Zelensky")
         lines += [
             "",
-            f"In any chat, type <code>@{render.esc(chat.bot_username)} Zelensky</code> "
-            "to share a quote.",
+            _("In any chat, type <code>{example}</code> to share a quote.").format(example=example),
         ]
     if chat.editor:
-        lines += ["", *EDITOR_HELP]
+        lines += ["", *editor_help()]
     return Reply("\n".join(lines))
 
 
-EDITOR_HELP = (
-    "<b>Editors</b>:",
-    "• send a compilation as a <b>.txt</b> file, its web page as an <b>.html</b> file "
-    f"(up to {render.size_text(editors.MAX_UPLOAD_BYTES)}), or a link to the page: I show "
-    "what it holds, then <i>Publish</i> adds it to the archive, <i>Discard</i> drops it",
-    "• /events — <i>Remove</i> takes a compilation out (its file moves to <code>removed/</code>)",
-    "• /reload — rebuild from the sources folder now",
+HELP_COMMANDS = (
+    N_("/country <i>name</i> — a country's reactions (no name: pick from a list)"),
+    N_("/who <i>name or role</i> — what a person said, e.g. <code>/who Peskov</code>"),
+    N_("/latest — the newest compilation's first reaction from each country"),
+    N_("/events — every compilation, newest first"),
+    N_("/countries — every country with its number of statements"),
+    N_("/sources — the compilations and the outlets they cite"),
+    N_("/stats — a chart of statements per country"),
+    N_("/about — what this bot is"),
 )
+HELP_FOLLOWS = (
+    N_(
+        "/follow <i>person, country, region or topic</i> — new quotes come to you as they are "
+        "published, e.g. <code>/follow Peskov</code>"
+    ),
+    N_(
+        "/following — what you follow (unfollow there) · /privacy — what I store · "
+        "/forget — delete it"
+    ),
+)
+
+
+def editor_help() -> tuple[str, ...]:
+    """The editors' part of /help, in the current language."""
+    return (
+        _("<b>Editors</b>:"),
+        _(
+            "• send a compilation as a <b>.txt</b> file, its web page as an <b>.html</b> file "
+            "(up to {size}), or a link to the page: I show what it holds, then <i>Publish</i> "
+            "adds it to the archive, <i>Discard</i> drops it"
+        ).format(size=render.size_text(editors.MAX_UPLOAD_BYTES)),
+        _(
+            "• /events — <i>Remove</i> takes a compilation out (its file moves to "
+            "<code>removed/</code>)"
+        ),
+        _("• /reload — rebuild from the sources folder now"),
+    )
 
 
 def question(engine: EngineLike, text: str, chat: Chat) -> Reply:
@@ -262,7 +298,7 @@ def country(engine: EngineLike, text: str, chat: Chat) -> Reply:
     name, refusal = _prepare(text, chat)
     if refusal is not None:
         if not text.strip():
-            return render.render_countries(country_counts(engine), intro="Which country?")
+            return render.render_countries(country_counts(engine), intro=_("Which country?"))
         return refusal
     return render.render_answer(engine.country(name))
 
@@ -272,7 +308,7 @@ def who(engine: EngineLike, text: str, chat: Chat) -> Reply:
     name, refusal = _prepare(text, chat)
     if refusal is not None:
         if not text.strip():
-            return Reply("Whose words? Give a name or a role, e.g. <code>/who Peskov</code>.")
+            return Reply(_("Whose words? Give a name or a role, e.g. <code>/who Peskov</code>."))
         return refusal
     return render.render_answer(engine.who(name))
 
@@ -297,15 +333,16 @@ def about(engine: EngineLike, text: str = "", chat: Chat | None = None) -> Reply
 def stats(engine: EngineLike, text: str = "", chat: Chat | None = None) -> Reply:
     """/stats: a bar chart PNG of statements per country, with a caption."""
     counts = tuple(sorted(country_counts(engine), key=lambda c: (-c[1], c[0])))
-    return Reply(render.render_stats_caption(counts), photo=chart.bar_chart_png(counts))
+    photo = chart.bar_chart_png(counts, i18n.current())
+    return Reply(render.render_stats_caption(counts), photo=photo)
 
 
 def button(engine: EngineLike, data: str) -> Reply | None:
     """A pressed button: its callback_data holds everything needed to answer (any replica)."""
-    prefix, _, rest = data.partition("|")
+    prefix, _sep, rest = data.partition("|")
     prefix += "|"
     if prefix in (render.PAGE, render.QUESTION_PAGE):
-        page_text, _, payload = rest.partition("|")
+        page_text, _sep, payload = rest.partition("|")
         page = parse_number(page_text)
         if page is None or not payload:
             return None
@@ -366,9 +403,9 @@ def confirm_removal(engine: EngineLike, key: str) -> Reply:
     documents = engine.documents()
     doc = editors.find_document(documents, key)
     if doc is None:
-        return Reply(render.REMOVE_GONE)
+        return Reply(_(render.REMOVE_GONE))
     if len(documents) == 1:
-        return Reply(render.REMOVE_LAST)
+        return Reply(_(render.REMOVE_LAST))
     return render.remove_confirm(doc, document_counts(engine).get(doc.id, 0), key)
 
 
@@ -441,5 +478,14 @@ def dispatch(engine: EngineLike, line: str, chat: Chat) -> Reply | None:
         return None
     command = COMMANDS.get(name)
     if command is None:
-        return Reply(f"I don’t know /{render.esc(name)}. /help lists what I can do.")
+        return unknown_command(name)
     return command(engine, args, chat)
+
+
+def unknown_command(name: str) -> Reply:
+    """A command the bot does not have."""
+    return Reply(
+        _("I don’t know {command}. /help lists what I can do.").format(
+            command="/" + render.esc(name)
+        )
+    )

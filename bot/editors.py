@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from bot.i18n import _
 from index.atomic import fsync_dir, write_atomic
 from index.model import Document
 
@@ -184,7 +185,9 @@ def publish(sources: Path, key: str, *, replace: bool = False) -> Done | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise UploadError(f"cannot read the pending upload: {exc.strerror or exc}") from None
+        raise UploadError(
+            _("cannot read the pending upload: {reason}").format(reason=exc.strerror or exc)
+        ) from None
     try:
         prepared = ingest.prepare(data, path.name)
         backup = None
@@ -198,7 +201,9 @@ def publish(sources: Path, key: str, *, replace: bool = False) -> Done | None:
     except ingest.IngestError as exc:
         raise UploadError(str(exc)) from None
     except OSError as exc:
-        raise UploadError(f"cannot write into the sources folder: {exc.strerror or exc}") from None
+        raise UploadError(
+            _("cannot write into the sources folder: {reason}").format(reason=exc.strerror or exc)
+        ) from None
     return Done(published, prepared.document.title, backup)
 
 
@@ -257,7 +262,11 @@ def remove(sources: Path, doc: Document) -> Path | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise UploadError(f"cannot move {path.name} out of the archive: {exc.strerror}") from None
+        raise UploadError(
+            _("cannot move {file} out of the archive: {reason}").format(
+                file=path.name, reason=exc.strerror
+            )
+        ) from None
     fsync_dir(path.parent)
     return target
 
@@ -280,7 +289,7 @@ def _unique(path: Path) -> Path:
         candidate = path.with_name(f"{path.stem}.{stamp}{f'-{n}' if n else ''}{path.suffix}")
         if not candidate.exists():
             return candidate
-    raise UploadError(f"too many removed copies of {path.name}")
+    raise UploadError(_("too many removed copies of {file}").format(file=path.name))
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

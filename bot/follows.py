@@ -10,7 +10,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot import render
+from bot import i18n, render
+from bot.i18n import _
 from bot.render import Reply
 from bot.storage import MAX_FOLLOWS, Follow, Item, Store
 from index.textnorm import fold
@@ -61,7 +62,7 @@ def person(engine: Any, key: str) -> Follow | None:
 
 def from_code(engine: Any, value: str) -> Follow | None:
     """A Follow button's ``s:…``/``c:…``/``r:…``/``t:…`` (or an answer's key) -> the follow."""
-    kind_code, _, key = value.partition(":")
+    kind_code, _sep, key = value.partition(":")
     kind = KIND_OF_CODE.get(kind_code)
     if kind is None or not key:
         return None
@@ -124,19 +125,22 @@ def resolve(engine: Any, text: str) -> Resolution:
     if absent:
         country = absent[0]
         return Resolution(
-            message=f"No compilation quotes {country} yet.",
+            message=_("{country}: no compilation quotes it yet.").format(
+                country=i18n.country(country)
+            ),
             suggestions=suggestions,
             anyway=Follow("country", country, country),
         )
     if not reading.topic_terms and not reading.events:  # a compilation's name is a topic too
         return Resolution(
-            message=f"I can’t tell what to follow in “{text}”.", suggestions=suggestions
+            message=_("I can’t tell what to follow in “{text}”.").format(text=text),
+            suggestions=suggestions,
         )
     topic = Follow("topic", topic_key(text), text[:MAX_TOPIC_CHARS])
     if answer.confident:
         return Resolution(found=(topic,))
     return Resolution(
-        message=f"Nothing in the archive speaks of “{text}” so far.",
+        message=_("Nothing in the archive speaks of “{text}” so far.").format(text=text),
         suggestions=suggestions,
         anyway=topic,
     )
@@ -241,9 +245,9 @@ class Desk:
         """/follow <person | country | region | topic>."""
         text = " ".join(text.split())
         if not text:
-            return Reply(render.FOLLOW_HOW)
+            return Reply(_(render.FOLLOW_HOW))
         if len(text) > 200:
-            return Reply(render.FOLLOW_TOO_LONG)
+            return Reply(_(render.FOLLOW_TOO_LONG))
         found = resolve(self.engine, text)
         if found.found:
             return self._add(user, found.found)
@@ -253,13 +257,17 @@ class Desk:
 
     def _add(self, user: int, wanted: Sequence[Follow]) -> Reply:
         results = [(f, self.store.follow(user, f, MAX_FOLLOWS)) for f in wanted]
+        if any(outcome == "added" for _f, outcome in results):
+            # Their digests will be written in the language they follow in (unless they chose
+            # one with /language: that one stays).
+            self.store.set_language(user, i18n.current(), chosen=False)
         return render.followed(results, MAX_FOLLOWS)
 
     def follow_code(self, user: int, value: str) -> Reply:
         """A Follow button."""
         wanted = from_code(self.engine, value)
         if wanted is None:
-            return Reply(render.FOLLOW_GONE)
+            return Reply(_(render.FOLLOW_GONE))
         return self._add(user, [wanted])
 
     def following(self, user: int) -> Reply:
@@ -297,14 +305,14 @@ class Desk:
     def digest_page(self, user: int, digest_id: int, page: int) -> Reply:
         """A digest's ‹ Prev / Next ›: its owner only, from the database and the archive."""
         if self.store.digest_owner(digest_id) != user:
-            return Reply(render.DIGEST_GONE)
+            return Reply(_(render.DIGEST_GONE))
         pairs = [
             (st, it.reason)
             for it in self.store.items(digest_id)
             if (st := self.engine.get(it.statement_id)) is not None
         ]
         reply = render.render_digest(digest_id, pairs, self.engine.documents(), page)
-        return reply or Reply(render.DIGEST_GONE)
+        return reply or Reply(_(render.DIGEST_GONE))
 
     def forget(self, user: int) -> Reply:
         """/forget: delete everything stored about the user."""
@@ -312,7 +320,8 @@ class Desk:
 
     def privacy(self, user: int) -> Reply:
         """/privacy: what is stored, and this user's share of it."""
-        return render.privacy(self.store.about(user))
+        stored = self.store.language_of(user)
+        return render.privacy(self.store.about(user), stored[0] if stored else None)
 
 
 BUTTON_RE = re.compile(r"^(?:fo|uf)\|")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import re
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
@@ -27,8 +30,9 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import commands, editors, follows, render
+from bot import commands, editors, follows, i18n, render
 from bot.commands import Chat, EngineLike
+from bot.i18n import _
 from bot.ratelimit import RateLimiter
 from bot.render import Keyboard, Reply
 from bot.settings import Settings
@@ -48,6 +52,10 @@ INLINE_CACHE_SECONDS = 30
 WATCHER = "archive_watcher"
 STORE = "store"  # bot.storage.Store: follows, digests, the publish log
 NOTIFIER = "notifier"  # bot.notify.Notifier: queues and sends digests
+PREFERENCES = "preferences"  # Preferences: the languages users chose, cached
+# A language chosen on another replica reaches this one within this long.
+PREFERENCE_SECONDS = 60.0
+PREFERENCE_CACHE = 10_000  # users whose choice is kept in memory
 SLOW_DOWN_START = "inline"
 DIGEST_ID_RE = re.compile(
     r"[0-9]{1,15}"
@@ -71,7 +79,84 @@ async def _engine_call(context: Context, fn: Callable[..., T], *args: Any) -> T:
     if callable(snapshot):  # a living archive: this question finishes on the index it began on
         engine = snapshot()
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(executor, functools.partial(fn, engine, *args))
+    # The copied context carries the update's language (bot.i18n) into the engine's thread.
+    call = functools.partial(fn, engine, *args)
+    return await loop.run_in_executor(executor, contextvars.copy_context().run, call)
+
+
+# --- the user's language ----------------------------------------------------------------------
+
+
+class Preferences:
+    """The languages users chose with /language: read from the database (``bot.storage``)
+    and kept ``seconds`` in memory, so an update costs no query most of the time."""
+
+    def __init__(
+        self,
+        store: Any,
+        executor: Executor | None = None,
+        seconds: float = PREFERENCE_SECONDS,
+        size: int = PREFERENCE_CACHE,
+    ) -> None:
+        self.store = store
+        # The engine's one thread: a read queued there keeps updates in the order they came
+        # (a pool would let a user's second question overtake the first).
+        self.executor = executor
+        self.seconds = seconds
+        self.size = size
+        self._cache: OrderedDict[int, tuple[float, str | None]] = OrderedDict()
+
+    async def chosen(self, user_id: int) -> str | None:
+        """The language the user chose, or None (Telegram's then decides)."""
+        hit = self._cache.get(user_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        loop = asyncio.get_running_loop()
+        stored = await loop.run_in_executor(self.executor, self.store.language_of, user_id)
+        language = stored[0] if stored is not None and stored[1] else None
+        self.remember(user_id, language)
+        return language
+
+    def remember(self, user_id: int, language: str | None) -> None:
+        """This process just stored (or deleted) the user's choice."""
+        self._cache[user_id] = (time.monotonic() + self.seconds, language)
+        self._cache.move_to_end(user_id)
+        while len(self._cache) > self.size:
+            self._cache.popitem(last=False)
+
+
+async def choose_language(update: Update, context: Context) -> None:
+    """Before any handler (group -1): the update is answered in its user's language — the
+    one they chose with /language, else their Telegram app's (``ru``, ``uk``), else English."""
+    user = update.effective_user
+    language = i18n.resolve(user.language_code if user is not None else None)
+    preferences: Preferences | None = context.bot_data.get(PREFERENCES)
+    if user is not None and preferences is not None and _addressed(update, context):
+        try:
+            language = await preferences.chosen(user.id) or language
+        except Exception:  # the database is down: answer anyway, in the app's language
+            log.warning("Could not read a user's language; using their app's", exc_info=True)
+    i18n.activate(language)
+
+
+def _addressed(update: Update, context: Context) -> bool:
+    """Whether the bot may answer this update: anything but group chatter (which is ignored,
+    so its user's stored language is not worth a database read)."""
+    message = update.message
+    if message is None or message.chat.type == ChatType.PRIVATE:
+        return True
+    text = message.text or ""
+    if text.startswith("/"):
+        return True
+    replied = message.reply_to_message
+    if (
+        replied is not None
+        and replied.from_user is not None
+        and replied.from_user.id == context.bot.id
+    ):
+        return True
+    username = context.bot.username
+    return bool(username) and text.lower().startswith(f"@{username}".lower())
 
 
 def markup(buttons: Keyboard) -> InlineKeyboardMarkup | None:
@@ -218,14 +303,14 @@ async def answer_unknown_command(update: Update, context: Context) -> None:
     parts = commands.split_command(message.text)
     if parts is None:
         return
-    name, target, _ = parts
+    name, target, _args = parts
     bot_username = context.bot.username or ""
     if message.chat.type != ChatType.PRIVATE and (target or "").lower() != bot_username.lower():
         return  # another bot's command, or one not meant for anyone in particular
     await _send(
         update,
         context,
-        Reply(f"I don’t know /{render.esc(name)}. /help lists what I can do."),
+        commands.unknown_command(name),
     )
 
 
@@ -325,7 +410,9 @@ async def answer_inline(update: Update, context: Context) -> None:
         # would then ask for offset "[]". Leaving it out means "no more results" too.
         next_offset=page.next_offset or None,
         cache_time=INLINE_CACHE_SECONDS,
-        is_personal=False,
+        # Personal: the results are in the asker's language (country names, the note that
+        # quotes are English); a shared cache would show one user's language to everyone.
+        is_personal=True,
     )
 
 
@@ -361,9 +448,14 @@ async def _follow_command(update: Update, context: Context, method: str) -> None
     if message is None or user is None or not await _allowed(update, context):
         return
     if message.chat.type != ChatType.PRIVATE:
-        await _send(update, context, Reply(render.FOLLOW_PRIVATE))
+        await _send(update, context, Reply(_(render.FOLLOW_PRIVATE)))
         return
     store = context.bot_data[STORE]
+    if method == "forget":  # the language choice goes too: answer in the app's language
+        preferences: Preferences | None = context.bot_data.get(PREFERENCES)
+        if preferences is not None:
+            preferences.remember(user.id, None)
+        i18n.activate(i18n.resolve(user.language_code))
     args = (
         (user.id,)
         if method in ("following", "forget", "privacy")
@@ -409,7 +501,7 @@ async def answer_follow_button(update: Update, context: Context) -> None:
         return
     if not await _allowed(update, context):
         return
-    prefix, _, rest = (query.data or "").partition("|")
+    prefix, _sep, rest = (query.data or "").partition("|")
     prefix += "|"
     store = context.bot_data[STORE]
     user = query.from_user.id
@@ -423,7 +515,7 @@ async def answer_follow_button(update: Update, context: Context) -> None:
     elif prefix == render.UNFOLLOW:
         reply = await _engine_call(context, _desk, store, "unfollow_token", user, rest)
     else:  # DIGEST: dg|<id>|<page>
-        digest_text, _, page_text = rest.partition("|")
+        digest_text, _sep, page_text = rest.partition("|")
         # Digest ids pass NUMBER_MAX as publishes add up; ASCII digits only, as for pages.
         digest_id = int(digest_text) if DIGEST_ID_RE.fullmatch(digest_text) else None
         page = commands.parse_number(page_text)
@@ -436,6 +528,57 @@ async def answer_follow_button(update: Update, context: Context) -> None:
     except BadRequest as exc:
         log.debug("callback answer failed: %s", exc)
     await _edit(query, reply)
+
+
+# --- the language -----------------------------------------------------------------------------
+
+
+async def choose_language_command(update: Update, context: Context) -> None:
+    """/language: the buttons English / Русский / Українська; ``/language ru`` switches now."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None or not await _allowed(update, context):
+        return
+    typed = _command_args(message).strip()
+    if typed:
+        wanted = i18n.parse(typed)
+        if wanted is not None:
+            await _send(update, context, await _set_language(context, user.id, wanted))
+            return
+        await _send(update, context, Reply(_(render.LANGUAGE_UNKNOWN), render.language_buttons()))
+        return
+    preferences: Preferences | None = context.bot_data.get(PREFERENCES)
+    chosen = preferences is not None and await preferences.chosen(user.id) is not None
+    await _send(update, context, render.language_menu(chosen))
+
+
+async def answer_language_button(update: Update, context: Context) -> None:
+    """A language button (``lg|ru``): stored for the presser; the message says so in it."""
+    query = update.callback_query
+    if query is None or query.from_user is None or not await _allowed(update, context):
+        return
+    wanted = (query.data or "")[len(render.LANGUAGE) :]
+    if wanted not in i18n.LANGUAGES:
+        await query.answer()
+        return
+    reply = await _set_language(context, query.from_user.id, wanted)
+    try:
+        await query.answer()
+    except BadRequest as exc:
+        log.debug("callback answer failed: %s", exc)
+    await _edit(query, reply)
+
+
+async def _set_language(context: Context, user_id: int, language: str) -> Reply:
+    """Store the user's choice (the database and this process's cache) and speak it now."""
+    store = context.bot_data.get(STORE)
+    if store is not None:
+        await asyncio.to_thread(store.set_language, user_id, language, True)
+        preferences: Preferences | None = context.bot_data.get(PREFERENCES)
+        if preferences is not None:
+            preferences.remember(user_id, language)
+    i18n.activate(language)
+    return render.language_set(stored=store is not None)
 
 
 def archive_changed(bot_data: dict[str, Any]) -> None:
@@ -460,7 +603,7 @@ async def handle_error(update: object, context: Context) -> None:
     log.error("Error while handling %s", kind, exc_info=error)
     if not isinstance(update, Update):
         return
-    text = render.APOLOGY
+    text = _(render.APOLOGY)
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(text, show_alert=False)
@@ -486,11 +629,11 @@ async def reload_archive(update: Update, context: Context) -> None:
     if message is None:
         return
     if not is_admin(update, context):
-        await message.reply_text(render.ADMIN_ONLY)
+        await message.reply_text(_(render.ADMIN_ONLY))
         return
     engine = context.bot_data[ENGINE]
     if not hasattr(engine, "reload_if_changed"):
-        await message.reply_text(render.RELOAD_UNSUPPORTED)
+        await message.reply_text(_(render.RELOAD_UNSUPPORTED))
         return
     result = await asyncio.to_thread(engine.reload_if_changed, force=True)
     if result is not None and result.swapped:
@@ -516,9 +659,25 @@ async def watch_archive(application: Any, interval: float) -> None:
             continue
         for admin in sorted(settings.admin_user_ids):
             try:
-                await application.bot.send_message(admin, render.reload_text(result.message))
+                with i18n.use(await _stored_language(application.bot_data, admin)):
+                    text = render.reload_text(result.message)
+                await application.bot.send_message(admin, text)
             except TelegramError as exc:
                 log.warning("Could not tell editor %s about the reload: %s", admin, exc)
+
+
+async def _stored_language(bot_data: dict[str, Any], user_id: int) -> str:
+    """The language stored for a user the bot writes to unasked (chosen, or last known from
+    their app); English when none is stored or the database fails."""
+    store = bot_data.get(STORE)
+    if store is None:
+        return i18n.DEFAULT_LANGUAGE
+    try:
+        stored = await asyncio.to_thread(store.language_of, user_id)
+    except Exception:
+        log.warning("Could not read a user's language", exc_info=True)
+        return i18n.DEFAULT_LANGUAGE
+    return stored[0] if stored is not None else i18n.DEFAULT_LANGUAGE
 
 
 # --- editors: uploads, publishing, removing ---------------------------------------------------
@@ -554,7 +713,7 @@ async def _edit(query: CallbackQuery, reply: Reply) -> None:
 async def _refuse_upload(update: Update, context: Context) -> None:
     """Someone who is not an editor sent a file or a link: thank them, say who may."""
     if await _allowed(update, context):
-        await _send(update, context, Reply(render.UPLOAD_EDITORS_ONLY))
+        await _send(update, context, Reply(_(render.UPLOAD_EDITORS_ONLY)))
 
 
 async def _stage_upload(
@@ -579,7 +738,7 @@ async def _editor_sources(update: Update, context: Context, message: Message) ->
         return None
     sources = _sources(context)
     if sources is None:
-        await message.reply_text(render.FIXED_ARCHIVE)
+        await message.reply_text(_(render.FIXED_ARCHIVE))
     return sources
 
 
@@ -638,23 +797,23 @@ async def answer_editor_button(update: Update, context: Context) -> None:
         return
     admin = is_admin(update, context)
     try:
-        await query.answer(None if admin else render.EDITOR_BUTTON_ONLY)
+        await query.answer(None if admin else _(render.EDITOR_BUTTON_ONLY))
     except BadRequest as exc:  # the query is too old to answer; the edit may still work
         log.debug("callback answer failed: %s", exc)
     if not admin:
         return
     sources = _sources(context)
     if sources is None:
-        await _edit(query, Reply(render.FIXED_ARCHIVE))
+        await _edit(query, Reply(_(render.FIXED_ARCHIVE)))
         return
-    prefix, _, key = (query.data or "").partition("|")
+    prefix, _sep, key = (query.data or "").partition("|")
     prefix += "|"
     try:
         if prefix in (render.PUBLISH, render.REPLACE):
             reply = await _publish(context, query, sources, key, replace=prefix == render.REPLACE)
         elif prefix == render.DISCARD:
             discarded = await asyncio.to_thread(editors.discard, sources, key)
-            reply = Reply(render.DISCARDED if discarded else render.UPLOAD_GONE)
+            reply = Reply(_(render.DISCARDED if discarded else render.UPLOAD_GONE))
         elif prefix == render.REMOVE:
             reply = await _engine_call(context, commands.confirm_removal, key)
         elif prefix == render.REMOVE_YES:
@@ -665,7 +824,7 @@ async def answer_editor_button(update: Update, context: Context) -> None:
         # The button was answered already: say so in the message (not left at "⏳ …"), and
         # let the error handler log it.
         with contextlib.suppress(TelegramError):
-            await _edit(query, Reply(render.APOLOGY))
+            await _edit(query, Reply(_(render.APOLOGY)))
         raise
     await _edit(query, reply)
 
@@ -676,15 +835,15 @@ async def _publish(
     """Write the pending upload into the sources folder and reload; if the archive does not
     load with it, put the folder back as it was and keep the upload pending."""
     if not editors.pending(sources, key):
-        return Reply(render.UPLOAD_GONE)
-    await _edit(query, Reply(render.working("Replacing" if replace else "Publishing")))
+        return Reply(_(render.UPLOAD_GONE))
+    await _edit(query, Reply(render.working("replace" if replace else "publish")))
     buttons = render.upload_buttons(key, replace=replace)
     try:
         done = await asyncio.to_thread(editors.publish, sources, key, replace=replace)
     except editors.UploadError as exc:
         return Reply(render.publish_failed(str(exc)), buttons)
     if done is None:
-        return Reply(render.UPLOAD_GONE)
+        return Reply(_(render.UPLOAD_GONE))
     result = await _reload(context)
     if not result.swapped and done.published.action != "unchanged":
         await asyncio.to_thread(editors.rollback, done)
@@ -705,17 +864,17 @@ async def _remove(context: Context, query: CallbackQuery, sources: Path, key: st
     documents = await _engine_call(context, _documents)
     doc = editors.find_document(documents, key)
     if doc is None:
-        return Reply(render.REMOVE_GONE)
+        return Reply(_(render.REMOVE_GONE))
     if len(documents) == 1:
-        return Reply(render.REMOVE_LAST)
-    await _edit(query, Reply(render.working("Removing")))
+        return Reply(_(render.REMOVE_LAST))
+    await _edit(query, Reply(render.working("remove")))
     try:
         moved = await asyncio.to_thread(editors.remove, sources, doc)
     except editors.UploadError as exc:
         return Reply(render.remove_failed(str(exc)))
     if moved is None:  # another replica (or a hand) removed it; let this one catch up
         await _reload(context)
-        return Reply(render.REMOVE_GONE)
+        return Reply(_(render.REMOVE_GONE))
     result = await _reload(context)
     if not result.swapped:
         await asyncio.to_thread(editors.restore, sources, moved)

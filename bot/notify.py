@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot import follows, render
+from bot import follows, i18n, render
 from bot.delivery import may_have_arrived
 from bot.render import Reply
 from bot.storage import Claimed, Enqueued, Item, Store, publication_key
@@ -193,7 +193,11 @@ class Notifier:
                 log.info("Digest %d names statements this process has not loaded yet", d.id)
                 await _to_thread(store.retry_later, d.id, BEHIND_SECONDS * d.attempts)
                 return
-            reply = await self.run_engine(digest_reply, engine, d.id, items)
+            # In the follower's language: chosen with /language, else their app's when they
+            # followed (bot.storage.languages), else English.
+            stored = await _to_thread(store.language_of, d.user_id)
+            with i18n.use(stored[0] if stored is not None else i18n.DEFAULT_LANGUAGE):
+                reply = await self.run_engine(digest_reply, engine, d.id, items)
             if reply is None:  # forgotten meanwhile, or its compilations removed
                 await _to_thread(store.retry_later, d.id, 0, True)
                 return

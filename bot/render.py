@@ -7,10 +7,14 @@ import hashlib
 import html
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from babel.numbers import format_decimal
+
+from bot import i18n
 from bot.editors import doc_key
+from bot.i18n import N_, _, count, ngettext, number
 from index.model import Answer, Document, Hit, Source, Statement, Suggestion
 
 if TYPE_CHECKING:
@@ -45,6 +49,8 @@ FOLLOW = "fo|"  # fo|<s:speaker | c:country | r:region | t:topic>: follow it (th
 FOLLOW_ANSWER = "fa|"  # fa|<s:… | c:…>: the same under an answer (a toast; the answer stays)
 UNFOLLOW = "uf|"  # uf|<follow token>: stop following one of the presser's follows
 DIGEST = "dg|"  # dg|<digest id>|<page>: a page of a digest (its owner's, from the database)
+LANGUAGE = "lg|"  # lg|<en|ru|uk>: the presser chooses the bot's language (stored for them)
+LANGUAGE_BUTTON_RE = "^" + re.escape(LANGUAGE)
 FOLLOW_BUTTONS = (FOLLOW, FOLLOW_ANSWER, UNFOLLOW, DIGEST)
 FOLLOW_BUTTON_RE = "^(?:" + "|".join(re.escape(p) for p in FOLLOW_BUTTONS) + ")"
 EDITOR_BUTTONS = (PUBLISH, REPLACE, DISCARD, REMOVE, REMOVE_YES, REMOVE_NO)
@@ -54,12 +60,18 @@ LIST_BUTTONS = (COUNTRY, WHO)  # pressed in a list: the answer comes as a new me
 # Intents whose value names what the answer is scoped to: "<b>value</b> — N statements".
 SCOPED_KINDS = frozenset({"role", "region", "outlet", "scope"})
 KIND_LABELS = {
-    "market": "Markets",
-    "event": "Event",
-    "note": "No remarks",
-    "organisation": "Organisation",
-    "unnamed": "Unnamed source",
+    "market": N_("Markets"),
+    "event": N_("Event"),
+    "note": N_("No remarks"),
+    "organisation": N_("Organisation"),
+    "unnamed": N_("Unnamed source"),
 }
+STATEMENT_LABEL = N_("Statement")
+
+
+def kind_label(kind: str) -> str:
+    """What to call a statement without a speaker or role, in the current language."""
+    return _(KIND_LABELS.get(kind, STATEMENT_LABEL))
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,8 @@ class Button:
 
     text: str
     data: str
+    # "next" / "prev" on page buttons, so the console finds them whatever the language.
+    role: str = field(default="", compare=False)
 
 
 Keyboard = tuple[tuple[Button, ...], ...]
@@ -177,15 +191,22 @@ def flag(country: str) -> str:
 
 
 def country_label(country: str) -> str:
-    """``🇬🇪 Georgia`` (escaped)."""
+    """``🇬🇪 Georgia`` / ``🇬🇪 Грузия`` (escaped)."""
     mark = flag(country)
-    name = clip_escaped(country, 100)
+    name = clip_escaped(i18n.country(country), 100)
     return f"{mark} {name}" if mark else name
 
 
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 statement``, ``3 statements``."""
-    return f"{n} {word}" if n == 1 else f"{n:,} {many or word + 's'}"
+def statements_count(n: int) -> str:
+    """``1 statement``, ``3 statements`` / ``3 высказывания``."""
+    return count("{n} statement", "{n} statements", n)
+
+
+def quotes_language_note() -> str:
+    """Under an answer's header in Russian or Ukrainian: the quotes stay in their English."""
+    if i18n.current() == i18n.DEFAULT_LANGUAGE:
+        return ""
+    return "\n<i>" + esc(_("Quotes are verbatim, in English.")) + "</i>"
 
 
 def to_plain(text_html: str) -> str:
@@ -213,9 +234,9 @@ def speaker_html(st: Statement, *, country: bool = True) -> str:
         label = role[:1].upper() + role[1:]
         who = f"<b>{clip_escaped(label, 400)}</b>"
         if st.kind == "unnamed":
-            who += " <i>(unnamed)</i>"
+            who += " <i>" + esc(_("(unnamed)")) + "</i>"
     else:
-        who = f"<b>{esc(KIND_LABELS.get(st.kind, 'Statement'))}</b>"
+        who = f"<b>{esc(kind_label(st.kind))}</b>"
     if country and st.country:
         who += f" · {country_label(st.country)}"
     return who
@@ -250,7 +271,9 @@ def statement_html(st: Statement, *, country: bool = True, limit: int = MESSAGE_
         prefix, suffix = (head + "\n<i>" if head else "<i>"), "</i>"
         return prefix + clip_escaped(st.text, limit - tg_len(prefix) - tg_len(suffix)) + suffix
     cited = sources_text(st.sources)
-    tail = "— " + clip_escaped(cited, 600) if cited else "<i>— no source cited</i>"
+    tail = (
+        "— " + clip_escaped(cited, 600) if cited else "<i>— " + esc(_("no source cited")) + "</i>"
+    )
     prefix = f"{head}\n<blockquote>"
     suffix = f"</blockquote>\n{tail}"
     return prefix + clip_escaped(st.text, limit - tg_len(prefix) - tg_len(suffix)) + suffix
@@ -265,8 +288,8 @@ def inline_id(st: Statement) -> str:
 
 def inline_entry(st: Statement) -> InlineEntry:
     """An inline-mode result for one statement."""
-    who = st.speaker or (st.role or "").strip() or KIND_LABELS.get(st.kind, "Statement")
-    title = f"{who} — {st.country}" if st.country else who
+    who = st.speaker or (st.role or "").strip() or kind_label(st.kind)
+    title = f"{who} — {i18n.country(st.country)}" if st.country else who
     cited = sources_text(st.sources)
     description = clip_plain(st.text, 160) + (f" ({clip_plain(cited, 60)})" if cited else "")
     return InlineEntry(
@@ -289,31 +312,122 @@ def _header(answer: Answer) -> str:
     if intent.kind == "country" and value:
         name = f"<b>{country_label(value)}</b>"
         if hits and all(h.statement.kind == "note" for h in hits):
-            head = f"{name} — no remarks"
+            head = _("{country} — no remarks").format(country=name)
         else:
-            head = f"{name} — {plural(n, 'statement')}"
+            head = f"{name} — {statements_count(n)}"
     elif intent.kind == "person" and value:
-        head = f"<b>{clip_escaped(value, 200)}</b> — {plural(n, 'statement')}"
+        head = f"<b>{clip_escaped(value, 200)}</b> — {statements_count(n)}"
     elif intent.kind in SCOPED_KINDS and value:
-        head = f"<b>{clip_escaped(value, 200)}</b> — {plural(n, 'statement')}"
+        shown = scope_text(value)
+        head = f"<b>{clip_escaped(shown, 200)}</b> — {statements_count(n)}"
         if asked and asked.casefold() != esc(value).casefold():
-            head += f" <i>(for “{asked}”)</i>"
+            head += " <i>" + _("(for “{question}”)").format(question=asked) + "</i>"
+    elif asked:
+        head = _("Top matches for “{question}”").format(question=asked)
     else:
-        head = f"Top matches for “{asked}”" if asked else "Top matches"
+        head = _("Top matches")
     if len(answer.documents) > 1:
-        head += f"\n<i>from {plural(len(answer.documents), 'compilation')}, newest first</i>"
+        docs = len(answer.documents)
+        head += "\n<i>" + esc(
+            ngettext(
+                "from {n} compilation, newest first", "from {n} compilations, newest first", docs
+            ).format(n=number(docs))
+        )
+        head += "</i>"
     if answer.message:
-        head += f"\n<i>{clip_escaped(answer.message, 300)}</i>"
+        head += f"\n<i>{clip_escaped(engine_message(answer.message), 300)}</i>"
     elif not answer.confident:
-        head += "\n<i>I’m not sure I understood, so these are the closest matches.</i>"
-    return head
+        head += "\n<i>" + esc(_("I’m not sure I understood, so these are the closest matches."))
+        head += "</i>"
+    return head + quotes_language_note()
+
+
+def scope_text(value: str) -> str:
+    """An answer's scope (``Georgia · 2031``) with its country names in the current language."""
+    return " · ".join(i18n.place(part) for part in value.split(" · "))
+
+
+# The engine (index/) explains an empty or relaxed answer in English sentences; these patterns
+# give each back in the user's language, with country names translated. A sentence the table
+# lacks is shown as the engine wrote it (tests/test_i18n.py walks the engine's cases).
+ENGINE_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.S), msgid)
+    for pattern, msgid in (
+        (
+            r"The archive has no statements from the (?P<name>.+)\.",
+            N_("{name}: the archive has no statements from there."),
+        ),
+        (
+            r"The archive has no statements from (?P<name>.+)\.",
+            N_("{name}: the archive has no statements from there."),
+        ),
+        (
+            r"The archive quotes nothing from (?P<name>.+)\.",
+            N_("The archive quotes nothing from {name}."),
+        ),
+        (
+            r"Nothing in the archive about (?P<name>.+)\.",
+            N_("Nothing in the archive about {name}."),
+        ),
+        (
+            r"Nothing in the archive fits all of: (?P<name>.+)\.",
+            N_("Nothing in the archive fits all of: {name}."),
+        ),
+        (r"Nothing fits\.", N_("Nothing fits.")),
+        (
+            r"Nothing in the compilations matches that well\.",
+            N_("Nothing in the compilations matches that well."),
+        ),
+        (
+            r"Nothing here speaks of “(?P<name>.*)”; this is everything that fits the rest of the question\.",
+            N_(
+                "Nothing here speaks of “{name}”; this is everything that fits the rest of the question."
+            ),
+        ),
+        (
+            r"No country called “(?P<name>.*)” in the compilations\.",
+            N_("No country called “{name}” in the compilations."),
+        ),
+        (
+            r"Nobody called “(?P<name>.*)” is quoted in the compilations\.",
+            N_("Nobody called “{name}” is quoted in the compilations."),
+        ),
+        (
+            r"Ask about a country, a person or a topic — e\.g\. “Georgia”, “Peskov”, “Who talked about socialism\?”",
+            N_(
+                "Ask about a country, a person or a topic — e.g. “Georgia”, “Peskov”, “Who talked about socialism?”"
+            ),
+        ),
+    )
+)
+
+
+def engine_message(text: str) -> str:
+    """The engine's explanation (plain text) in the current language."""
+    if i18n.current() == i18n.DEFAULT_LANGUAGE:
+        return text
+    for pattern, msgid in ENGINE_MESSAGES:
+        m = pattern.fullmatch(text.strip())
+        if m:
+            return _(msgid).format(**{k: scope_text(v) for k, v in m.groupdict().items()})
+    return text
+
+
+def suggestion_label(s: Suggestion) -> str:
+    """A "did you mean" button's text: a country's name in the current language."""
+    return i18n.country(s.label) if s.key.startswith("c:") else s.label
 
 
 def _suggestion_rows(suggestions: Sequence[Suggestion]) -> Keyboard:
     return tuple(
-        (Button(button_text(s.label), callback(KEY, s.key)),)
+        (Button(button_text(suggestion_label(s)), callback(KEY, s.key)),)
         for s in suggestions[:SUGGESTION_LIMIT]
     )
+
+
+def page_of(page: int, pages: int) -> str:
+    """``Page 2 of 5`` (escaped, italic)."""
+    return "<i>" + esc(_("Page {page} of {pages}").format(page=page, pages=pages)) + "</i>"
 
 
 def pack(blocks: Sequence[str], budget: int, size: int = PAGE_SIZE) -> list[list[str]]:
@@ -355,17 +469,17 @@ def answer_pages(answer: Answer) -> list[str]:
         pages[-1] = [*pages[-1], more_line(len(answer.hits))]
     out = []
     for i, page in enumerate(pages):
-        top = head if len(pages) == 1 else f"{head}\n<i>Page {i + 1} of {len(pages)}</i>"
+        top = head if len(pages) == 1 else f"{head}\n{page_of(i + 1, len(pages))}"
         out.append(top + "\n\n" + "\n\n".join(page))
     return out
 
 
 def more_line(total: int) -> str:
     """The note under the last page of a very long answer."""
-    return (
-        f"<i>… and {total - MAX_SHOWN:,} more. Add a topic, a person, a year or an outlet "
-        "to narrow it down.</i>"
-    )
+    text = _(
+        "… and {n} more. Add a topic, a person, a year or an outlet to narrow it down."
+    ).format(n=number(total - MAX_SHOWN))
+    return f"<i>{esc(text)}</i>"
 
 
 def nav_buttons(answer: Answer, page: int, pages: int) -> tuple[Button, ...]:
@@ -376,9 +490,9 @@ def nav_buttons(answer: Answer, page: int, pages: int) -> tuple[Button, ...]:
         state, payload = QUESTION_PAGE + "{}|", " ".join(answer.query.split())
     row = []
     if page > 0:
-        row.append(Button("‹ Prev", callback(state.format(page - 1), payload)))
+        row.append(Button(_("‹ Prev"), callback(state.format(page - 1), payload), "prev"))
     if page < pages - 1:
-        row.append(Button("Next ›", callback(state.format(page + 1), payload)))
+        row.append(Button(_("Next ›"), callback(state.format(page + 1), payload), "next"))
     return tuple(row)
 
 
@@ -407,44 +521,55 @@ def follow_button(answer: Answer) -> Button | None:
         return None
     if not key.startswith(("s:", "c:")) or len((FOLLOW_ANSWER + key).encode()) > CALLBACK_LIMIT:
         return None
-    return Button(button_text(f"🔔 Follow {answer.intent.value or ''}"), FOLLOW_ANSWER + key)
+    value = answer.intent.value or ""
+    if answer.intent.kind == "country":
+        value = i18n.country(value)
+    return Button(button_text(_("🔔 Follow {name}").format(name=value)), FOLLOW_ANSWER + key)
 
 
 def render_empty(answer: Answer) -> Reply:
     """Nothing to quote: say why and offer suggestions."""
     if answer.intent.kind == "empty":
         return Reply(
-            "Ask me about a country, a person or a topic, e.g. <i>What did Peskov say?</i> "
-            "or <code>/country Georgia</code>. /help lists everything."
+            _(
+                "Ask me about a country, a person or a topic, e.g. <i>What did Peskov say?</i> "
+                "or <code>/country Georgia</code>. /help lists everything."
+            )
         )
     asked = clip_escaped(" ".join(answer.query.split()), QUERY_ECHO)
     text = (
-        clip_escaped(answer.message, 1000) if answer.message else f"I found nothing for “{asked}”."
+        clip_escaped(engine_message(answer.message), 1000)
+        if answer.message
+        else _("I found nothing for “{question}”.").format(question=asked)
     )
     if answer.suggestions:
-        return Reply(text + "\n\nDid you mean…", _suggestion_rows(answer.suggestions))
+        return Reply(text + "\n\n" + _("Did you mean…"), _suggestion_rows(answer.suggestions))
     return Reply(
-        text + "\n\nTry /countries to browse, or ask about a person, "
-        "e.g. <i>What did Peskov say?</i>"
+        text
+        + "\n\n"
+        + _("Try /countries to browse, or ask about a person, e.g. <i>What did Peskov say?</i>")
     )
 
 
 # --- refusals and errors ---------------------------------------------------------------------
 
-APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
+APOLOGY = N_("Sorry, something went wrong on my side. Please try again in a moment.")
 
 
 def slow_down(per_minute: int, wait: float) -> str:
     """The one warning a user gets when they ask faster than the per-user limit."""
-    return (
-        f"You are asking faster than I can keep up ({per_minute} questions a "
-        f"minute). Please try again in {max(1, round(wait))} s."
-    )
+    return ngettext(
+        "You are asking faster than I can keep up ({n} question a minute). "
+        "Please try again in {wait} s.",
+        "You are asking faster than I can keep up ({n} questions a minute). "
+        "Please try again in {wait} s.",
+        per_minute,
+    ).format(n=number(per_minute), wait=max(1, round(wait)))
 
 
 def inline_slow_down(wait: float) -> str:
     """The button above an empty inline answer when inline queries come too fast."""
-    return f"Slow down: try again in {max(1, round(wait))} s"
+    return _("Slow down: try again in {wait} s").format(wait=max(1, round(wait)))
 
 
 # --- lists ------------------------------------------------------------------------------------
@@ -452,19 +577,21 @@ def inline_slow_down(wait: float) -> str:
 
 def render_countries(countries: Sequence[tuple[str, int]], *, intro: str | None = None) -> Reply:
     """Countries with statement counts, as text and as one button each."""
-    lines = [intro or "<b>Countries</b> — tap one to read its reactions:"]
-    for name, count in countries:
-        label = "no remarks" if count == 0 else plural(count, "statement")
+    lines = [intro or _("<b>Countries</b> — tap one to read its reactions:")]
+    for name, n in countries:
+        label = _("no remarks") if n == 0 else statements_count(n)
         lines.append(f"{country_label(name)} — {label}")
     return Reply(fit_lines(lines), country_rows(countries))
 
 
-def country_button(name: str, count: int | None = None) -> Button:
-    """``🇬🇪 Georgia (3)``: opens the country's statements."""
+def country_button(name: str, n: int | None = None) -> Button:
+    """``🇬🇪 Georgia (3)`` / ``🇬🇪 Грузия (3)``: opens the country's statements (its data
+    keeps the archive's English name)."""
     mark = flag(name)
-    text = f"{mark} {name}" if mark else name
-    if count is not None:
-        text += f" ({count})"
+    shown = i18n.country(name)
+    text = f"{mark} {shown}" if mark else shown
+    if n is not None:
+        text += f" ({n})"
     return Button(button_text(text), callback(COUNTRY, name))
 
 
@@ -481,7 +608,7 @@ def fit_lines(lines: Sequence[str], limit: int = MESSAGE_LIMIT) -> str:
     for i, line in enumerate(lines):
         cost = tg_len(line) + 1
         if used + cost > limit - 40:
-            out.append(f"<i>… and {len(lines) - i} more</i>")
+            out.append("<i>" + esc(_("… and {n} more").format(n=number(len(lines) - i))) + "</i>")
             break
         out.append(line)
         used += cost
@@ -489,15 +616,8 @@ def fit_lines(lines: Sequence[str], limit: int = MESSAGE_LIMIT) -> str:
 
 
 def date_text(iso: str | None) -> str:
-    """``2024-11-06`` -> ``6 Nov 2024``; anything else as is."""
-    if not iso:
-        return ""
-    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso)
-    if not m:
-        return iso
-    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-    year, month, day = int(m[1]), int(m[2]), int(m[3])
-    return f"{day} {months[month - 1]} {year}" if 1 <= month <= 12 else iso
+    """``2024-11-06`` -> ``6 Nov 2024`` (in the current language); anything else as is."""
+    return i18n.date(iso)
 
 
 def compilation_line(doc: Document) -> str:
@@ -512,9 +632,9 @@ def document_html(doc: Document) -> str:
     line = f"<b>{clip_escaped(doc.title, 300)}</b>"
     details = [esc(doc.blog)] if doc.blog else []
     if doc.published:
-        details.append(f"published {date_text(doc.published)}")
+        details.append(_("published {date}").format(date=date_text(doc.published)))
     if doc.updated and doc.updated != doc.published:
-        details.append(f"updated {date_text(doc.updated)}")
+        details.append(_("updated {date}").format(date=date_text(doc.updated)))
     if details:
         line += "\n" + clip_escaped(", ".join(html.unescape(d) for d in details), 400)
     return line
@@ -522,13 +642,15 @@ def document_html(doc: Document) -> str:
 
 def render_sources(documents: Sequence[Document], outlets: Sequence[tuple[str, int]]) -> Reply:
     """The compilations quoted and the outlets they cite, most cited first."""
-    lines = [f"<b>Compilations</b> ({len(documents)})"]
+    lines = [_("<b>Compilations</b> ({n})").format(n=number(len(documents)))]
     for doc in documents:
         lines.append("• " + document_html(doc))
     lines.append("")
-    lines.append(f"<b>Outlets cited</b> ({len(outlets)})")
+    lines.append(_("<b>Outlets cited</b> ({n})").format(n=number(len(outlets))))
     ranked = sorted(outlets, key=lambda o: (-o[1], o[0].casefold()))
-    lines.extend(f"• {clip_escaped(name, 200)} — {plural(n, 'citation')}" for name, n in ranked)
+    for name, n in ranked:
+        cited = count("{n} citation", "{n} citations", n)
+        lines.append(f"• {clip_escaped(name, 200)} — {cited}")
     return Reply(fit_lines(lines))
 
 
@@ -537,37 +659,57 @@ def render_about(
 ) -> Reply:
     """What this bot is and what it knows."""
     lines = [
-        "<b>Reactions bot</b> answers <i>who said what</i> about an event with verbatim "
-        "quotes and the sources the compilation cites. It never writes its own summaries.",
+        _(
+            "<b>Reactions bot</b> answers <i>who said what</i> about an event with verbatim "
+            "quotes and the sources the compilation cites. It never writes its own summaries."
+        ),
         "",
-        f"It knows {countries_summary(countries)}, from {plural(len(documents), 'compilation')}:",
+        ngettext(
+            "It knows {summary}, from {n} compilation:",
+            "It knows {summary}, from {n} compilations:",
+            len(documents),
+        ).format(summary=countries_summary(countries), n=number(len(documents))),
     ]
     for doc in documents:
         lines.append("• " + document_html(doc))
         if doc.author:
             lines.append(f"  <i>{clip_escaped(doc.author, 300)}</i>")
     lines.append("")
-    lines.append("<i>Opinions are solely those of the individuals quoted.</i>")
+    lines.append("<i>" + _("Opinions are solely those of the individuals quoted.") + "</i>")
+    if i18n.current() != i18n.DEFAULT_LANGUAGE:
+        lines.append("<i>" + _("Quotes are verbatim, in English.") + "</i>")
     if bot_username:
-        lines.append(f"Inline: type <code>@{esc(bot_username)} Zelensky</code> in any chat.")
+        lines.append(
+            _("Inline: type <code>{example}</code> in any chat.").format(
+                example=f"@{esc(bot_username)} " + _("Zelensky")
+            )
+        )
     return Reply(fit_lines(lines))
 
 
 def countries_summary(countries: Sequence[tuple[str, int]]) -> str:
     """``50 statements from 13 countries (2 more with no remarks)``."""
-    quoted = [n for _, n in countries if n > 0]
+    quoted = [n for _name, n in countries if n > 0]
     silent = len(countries) - len(quoted)
-    text = f"{plural(sum(quoted), 'statement')} from {plural(len(quoted), 'country', 'countries')}"
-    return text + (f" ({silent} more with no remarks)" if silent else "")
+    text = ngettext(
+        "{statements} from {n} country", "{statements} from {n} countries", len(quoted)
+    ).format(statements=statements_count(sum(quoted)), n=number(len(quoted)))
+    if silent:
+        text += " " + ngettext(
+            "({n} more with no remarks)", "({n} more with no remarks)", silent
+        ).format(n=number(silent))
+    return text
 
 
 def render_stats_caption(countries: Sequence[tuple[str, int]]) -> str:
     """The /stats chart's caption."""
     top = sorted((c for c in countries if c[1] > 0), key=lambda c: (-c[1], c[0]))[:3]
     most = ", ".join(f"{country_label(name)} ({n})" for name, n in top)
-    text = f"<b>Statements per country</b>: {countries_summary(countries)}."
+    text = _("<b>Statements per country</b>: {summary}.").format(
+        summary=countries_summary(countries)
+    )
     if most:
-        text += f"\nMost quoted: {most}."
+        text += "\n" + _("Most quoted: {countries}.").format(countries=most)
     return text if tg_len(text) <= CAPTION_LIMIT else text[: text.find("\n")]
 
 
@@ -578,31 +720,35 @@ def statement_hits(statements: Iterable[Statement]) -> tuple[Hit, ...]:
 
 # --- editors ----------------------------------------------------------------------------------
 
-ADMIN_ONLY = "This command is for the bot’s editors."
-RELOAD_UNSUPPORTED = "This bot serves a fixed archive: there is nothing to reload."
+ADMIN_ONLY = N_("This command is for the bot’s editors.")
+RELOAD_UNSUPPORTED = N_("This bot serves a fixed archive: there is nothing to reload.")
 
 
 def reload_text(message: str | None) -> str:
-    """What /reload and the watcher tell an editor (HTML-escaped)."""
-    return esc(message or "Nothing changed in the sources folder.")
+    """What /reload and the watcher tell an editor (HTML-escaped; the engine's own report
+    of what changed stays in English, as the log has it)."""
+    return esc(message or _("Nothing changed in the sources folder."))
 
 
 # --- the latest compilation and the list of compilations --------------------------------------
 
 LATEST_QUOTE_LIMIT = 700  # one statement of /latest; the rest is a tap on its country away
 REMOVE_BUTTON_LIMIT = 50  # /events offers Remove for the newest 50 (Telegram caps keyboards)
-NO_COMPILATIONS = "The archive holds no compilations yet."
+NO_COMPILATIONS = N_("The archive holds no compilations yet.")
 
 
 def render_latest(doc: Document | None, statements: Sequence[Statement]) -> Reply:
     """/latest: the newest compilation's first statement of each country, a button a country."""
     if doc is None or not statements:
-        return Reply(NO_COMPILATIONS)
-    head = (
-        compilation_line(doc) + f"\n<i>The newest compilation: its first reaction from each of "
-        f"{plural(len(statements), 'country', 'countries')}. Tap a country for all of its "
-        "statements.</i>"
-    )
+        return Reply(_(NO_COMPILATIONS))
+    intro = ngettext(
+        "The newest compilation: its first reaction from each of {n} country. "
+        "Tap a country for all of its statements.",
+        "The newest compilation: its first reaction from each of {n} countries. "
+        "Tap a country for all of its statements.",
+        len(statements),
+    ).format(n=number(len(statements)))
+    head = compilation_line(doc) + f"\n<i>{esc(intro)}</i>" + quotes_language_note()
     blocks = [statement_html(st, country=True, limit=LATEST_QUOTE_LIMIT) for st in statements]
     room = MESSAGE_LIMIT - tg_len(head) - 60  # "… and 12 more countries: tap one below"
     shown: list[str] = []
@@ -615,7 +761,11 @@ def render_latest(doc: Document | None, statements: Sequence[Statement]) -> Repl
         used += cost
     text = head + "\n\n" + "\n\n".join(shown)
     if len(shown) < len(blocks):
-        text += f"\n\n<i>… and {plural(len(blocks) - len(shown), 'more country', 'more countries')}: tap one below</i>"
+        rest = len(blocks) - len(shown)
+        more = ngettext(
+            "… and {n} more country: tap one below", "… and {n} more countries: tap one below", rest
+        ).format(n=number(rest))
+        text += f"\n\n<i>{esc(more)}</i>"
     return Reply(text, country_rows([(st.country, None) for st in statements]))
 
 
@@ -625,17 +775,18 @@ def render_events(
     """/events: the compilations, newest first, with their statement counts; editors get a
     Remove button for each."""
     if not documents:
-        return Reply(NO_COMPILATIONS)
-    lines = [f"<b>Compilations</b> ({len(documents)}), newest first:"]
+        return Reply(_(NO_COMPILATIONS))
+    lines = [_("<b>Compilations</b> ({n}), newest first:").format(n=number(len(documents)))]
     rows = []
     for i, doc in enumerate(documents, 1):
         n = counts.get(doc.id, 0)
-        lines.append(f"{i}. {compilation_line(doc)} — {plural(n, 'statement')}")
+        lines.append(f"{i}. {compilation_line(doc)} — {statements_count(n)}")
         if editor and i <= REMOVE_BUTTON_LIMIT:
-            label = f"🗑 Remove {i}. {short_title(doc)}"
+            label = _("🗑 Remove {number}. {title}").format(number=i, title=short_title(doc))
             rows.append((Button(button_text(label), callback(REMOVE, doc_key(doc))),))
     if editor:
-        lines += ["", "<i>Editors: Remove takes a compilation out of the archive (asks first).</i>"]
+        note = _("Editors: Remove takes a compilation out of the archive (asks first).")
+        lines += ["", f"<i>{esc(note)}</i>"]
     return Reply(fit_lines(lines), tuple(rows))
 
 
@@ -646,22 +797,27 @@ def short_title(doc: Document) -> str:
 
 # --- editors: uploads -------------------------------------------------------------------------
 
-UPLOAD_EDITORS_ONLY = (
+# Constants are English msgids: show them with ``_(render.UPLOAD_GONE)``.
+UPLOAD_EDITORS_ONLY = N_(
     "Thanks! Only the bot’s editors can add compilations. Ask me a question instead, e.g. "
     "<i>What did Peskov say?</i>"
 )
-UPLOAD_GONE = (
+UPLOAD_GONE = N_(
     "This upload is no longer waiting: it was published or discarded already, or it was "
     "older than a day. Send the file again to start over."
 )
-DISCARDED = "🗑 Discarded. Nothing was added to the archive."
-EDITOR_BUTTON_ONLY = "Only the bot’s editors can use this button."
-FIXED_ARCHIVE = "This bot serves a fixed archive: compilations are added on the server."
+DISCARDED = N_("🗑 Discarded. Nothing was added to the archive.")
+EDITOR_BUTTON_ONLY = N_("Only the bot’s editors can use this button.")
+FIXED_ARCHIVE = N_("This bot serves a fixed archive: compilations are added on the server.")
 
 
 def size_text(n: int) -> str:
-    """``1.5 MB``, ``320 KB``."""
-    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
+    """``1.5 MB``, ``320 KB`` (``1,5 МБ``)."""
+    language = i18n.current()
+    if n >= 1024 * 1024:
+        size = format_decimal(round(n / 1024 / 1024, 1), format="0.0", locale=language)
+        return _("{size} MB").format(size=size)
+    return _("{size} KB").format(size=number(max(1, round(n / 1024))))
 
 
 def sentence(reason: str) -> str:
@@ -672,24 +828,28 @@ def sentence(reason: str) -> str:
 
 def upload_wrong_type(name: str | None, mime_type: str | None) -> str:
     """A document that is neither a .txt compilation nor a saved .html page."""
-    what = esc(name or mime_type or "this file")
-    return (
-        f"I can’t read {what}: send a compilation as a <b>.txt</b> file, its saved web page "
+    what = esc(name or mime_type or _("this file"))
+    return _(
+        "I can’t read {file}: send a compilation as a <b>.txt</b> file, its saved web page "
         "as an <b>.html</b> file, or a link to the page."
-    )
+    ).format(file=what)
 
 
 def upload_too_large(size: int, limit: int) -> str:
     """Refused before downloading."""
-    return (
-        f"That file is {size_text(size)}; a compilation is at most {size_text(limit)}. "
-        "Is it the right file?"
+    return _("That file is {size}; a compilation is at most {limit}. Is it the right file?").format(
+        size=size_text(size), limit=size_text(limit)
     )
 
 
 def upload_failed(reason: str) -> str:
     """The upload is not a compilation (the ingest's reason); the archive is unchanged."""
-    return f"❌ Not added: {sentence(reason)}\n<i>Nothing was changed in the archive.</i>"
+    return (
+        _("❌ Not added: {reason}").format(reason=sentence(reason))
+        + "\n<i>"
+        + _("Nothing was changed in the archive.")
+        + "</i>"
+    )
 
 
 def upload_report(
@@ -698,42 +858,56 @@ def upload_report(
     """What an upload holds (title, dates, statements per country, notes, warnings) and the
     Publish / Discard buttons."""
     doc = prepared.document
-    what = "web page" if prepared.format == "html" else "text file"
+    what = _("web page") if prepared.format == "html" else _("text file")
     counts = prepared.counts
     lines = [f"📥 <b>{clip_escaped(doc.title, 300)}</b>"]
-    dates = f"published {date_text(doc.published)}" if doc.published else "no date"
+    dates = (
+        _("published {date}").format(date=date_text(doc.published))
+        if doc.published
+        else _("no date")
+    )
     if doc.updated and doc.updated != doc.published:
-        dates += f", updated {date_text(doc.updated)}"
-    lines.append(f"{dates} · {esc(what)} → <code>{clip_escaped(target, 120)}</code>")
+        dates += ", " + _("updated {date}").format(date=date_text(doc.updated))
+    lines.append(f"{esc(dates)} · {esc(what)} → <code>{clip_escaped(target, 120)}</code>")
     if doc.author:
         lines.append(f"<i>{clip_escaped(doc.author, 300)}</i>")
-    warned = f", ⚠️ {plural(len(prepared.warnings), 'warning')}" if prepared.warnings else ""
+    warned = ""
+    if prepared.warnings:
+        warned = ", ⚠️ " + count("{n} warning", "{n} warnings", len(prepared.warnings))
     lines += [
         "",
-        f"<b>{plural(len(prepared.statements), 'statement')}</b> from "
-        f"{plural(len(counts), 'country', 'countries')}{warned}:",
+        ngettext(
+            "<b>{statements}</b> from {n} country{warnings}:",
+            "<b>{statements}</b> from {n} countries{warnings}:",
+            len(counts),
+        ).format(
+            statements=statements_count(len(prepared.statements)),
+            n=number(len(counts)),
+            warnings=warned,
+        ),
     ]
     lines += [f"{country_label(c)} — {n}" for c, n in counts.items()]
     tail = []
     for note in prepared.notes:
         tail.append(f"ℹ️ {clip_escaped(note, 400)}")
     if prepared.warnings:
-        tail.append("⚠️ Warnings (as <code>python -m index check</code> reports them):")
-        tail += [f"• line {w.line}: {clip_escaped(w.message, 300)}" for w in prepared.warnings]
+        tail.append(_("⚠️ Warnings (as <code>python -m index check</code> reports them):"))
+        tail += [
+            "• "
+            + _("line {line}: {warning}").format(line=w.line, warning=clip_escaped(w.message, 300))
+            for w in prepared.warnings
+        ]
     buttons: Keyboard = ()
+    code = f"<code>{clip_escaped(target, 120)}</code>"
     if action == "unchanged":
-        verdict = (
-            f"✅ Already in the archive as <code>{clip_escaped(target, 120)}</code>: "
-            "nothing to publish."
-        )
+        verdict = _("✅ Already in the archive as {file}: nothing to publish.").format(file=code)
     elif action == "replaced":
-        verdict = (
-            f"Publishing <b>replaces</b> <code>{clip_escaped(target, 120)}</code> "
-            "(the old file is kept in <code>removed/</code>)."
-        )
+        verdict = _(
+            "Publishing <b>replaces</b> {file} (the old file is kept in <code>removed/</code>)."
+        ).format(file=code)
         buttons = upload_buttons(key, replace=True)
     else:
-        verdict = "Publish adds it to the archive; Discard drops it."
+        verdict = _("Publish adds it to the archive; Discard drops it.")
         buttons = upload_buttons(key)
     # The verdict must survive a long report: the lists give way first.
     body = fit_lines([*lines, *(["", *tail] if tail else [])], limit - tg_len(verdict) - 2)
@@ -742,93 +916,133 @@ def upload_report(
 
 def upload_buttons(key: str, *, replace: bool = False) -> Keyboard:
     """Publish (or Replace) and Discard for a pending upload."""
-    go = Button("♻️ Replace", REPLACE + key) if replace else Button("✅ Publish", PUBLISH + key)
-    return ((go, Button("✖️ Discard", DISCARD + key)),)
+    go = (
+        Button(_("♻️ Replace"), REPLACE + key) if replace else Button(_("✅ Publish"), PUBLISH + key)
+    )
+    return ((go, Button(_("✖️ Discard"), DISCARD + key)),)
 
 
-def working(verb: str) -> str:
-    """While a file moves and the archive reloads (the buttons are gone meanwhile)."""
-    return f"⏳ {esc(verb)}… the archive is reloading; this takes a few seconds."
+WORKING = {
+    "publish": N_("⏳ Publishing… the archive is reloading; this takes a few seconds."),
+    "replace": N_("⏳ Replacing… the archive is reloading; this takes a few seconds."),
+    "remove": N_("⏳ Removing… the archive is reloading; this takes a few seconds."),
+}
+
+
+def working(action: str) -> str:
+    """While a file moves and the archive reloads (the buttons are gone meanwhile);
+    ``action``: publish, replace or remove."""
+    return _(WORKING[action])
 
 
 def published(title: str, target: str, action: str, reload_message: str | None) -> str:
     """The compilation is in the archive and the bot answers from it."""
+    name = f"<b>{clip_escaped(title, 300)}</b>"
+    code = f"<code>{clip_escaped(target, 120)}</code>"
     if action == "unchanged":
-        head = f"✅ <b>{clip_escaped(title, 300)}</b> was already in the archive as"
+        head = _("✅ {title} was already in the archive as {file}.")
+    elif action == "replaced":
+        head = _("✅ Replaced {title} as {file}.")
     else:
-        verb = "Replaced" if action == "replaced" else "Published"
-        head = f"✅ {verb} <b>{clip_escaped(title, 300)}</b> as"
-    return f"{head} <code>{clip_escaped(target, 120)}</code>.\n{reload_text(reload_message)}"
+        head = _("✅ Published {title} as {file}.")
+    return head.format(title=name, file=code) + f"\n{reload_text(reload_message)}"
 
 
 def publish_failed(reason: str) -> str:
     """Publishing was refused or undone; the upload still waits."""
     return (
-        f"❌ Not published: {sentence(reason)}\n"
-        "<i>The archive is unchanged; the upload still waits for Publish or Discard.</i>"
+        _("❌ Not published: {reason}").format(reason=sentence(reason))
+        + "\n<i>"
+        + _("The archive is unchanged; the upload still waits for Publish or Discard.")
+        + "</i>"
     )
 
 
 # --- editors: removing a compilation ----------------------------------------------------------
 
-REMOVE_GONE = (
+REMOVE_GONE = N_(
     "That compilation is no longer in the archive (removed already?). /events lists what is."
 )
-REMOVE_LAST = (
+REMOVE_LAST = N_(
     "That is the only compilation: the bot would have nothing to quote. Add another first."
 )
 
 
-def remove_confirm(doc: Document, count: int, key: str) -> Reply:
+def remove_confirm(doc: Document, n: int, key: str) -> Reply:
     """Ask before removing."""
     text = (
-        f"Remove {compilation_line(doc)} ({plural(count, 'statement')}) from the archive?\n"
-        f"<i>Its file moves to <code>removed/</code> beside the sources folder, where it can be "
-        "put back by hand.</i>"
+        _("Remove {compilation} ({statements}) from the archive?").format(
+            compilation=compilation_line(doc), statements=statements_count(n)
+        )
+        + "\n<i>"
+        + _(
+            "Its file moves to <code>removed/</code> beside the sources folder, where it can be "
+            "put back by hand."
+        )
+        + "</i>"
     )
     return Reply(
-        text, ((Button("🗑 Yes, remove", REMOVE_YES + key), Button("Keep it", REMOVE_NO + key)),)
+        text,
+        ((Button(_("🗑 Yes, remove"), REMOVE_YES + key), Button(_("Keep it"), REMOVE_NO + key)),),
     )
 
 
 def removed(doc: Document, moved: str, reload_message: str | None) -> str:
     """The compilation is out of the archive."""
     return (
-        f"🗑 Removed {compilation_line(doc)}: its file is now "
-        f"<code>removed/{clip_escaped(moved, 120)}</code>.\n{reload_text(reload_message)}"
+        _("🗑 Removed {compilation}: its file is now {file}.").format(
+            compilation=compilation_line(doc),
+            file=f"<code>removed/{clip_escaped(moved, 120)}</code>",
+        )
+        + f"\n{reload_text(reload_message)}"
     )
 
 
 def remove_failed(reason: str) -> str:
     """The removal failed or was undone; the compilation stays."""
-    return f"❌ Not removed: {sentence(reason)}\n<i>The archive is unchanged.</i>"
+    return (
+        _("❌ Not removed: {reason}").format(reason=sentence(reason))
+        + "\n<i>"
+        + _("The archive is unchanged.")
+        + "</i>"
+    )
 
 
 # --- follows and digests ----------------------------------------------------------------------
 
-FOLLOW_HOW = (
+FOLLOW_HOW = N_(
     "What should I follow? A person, a country, a region or a topic, e.g. "
     "<code>/follow Peskov</code>, <code>/follow Georgia</code>, <code>/follow Baltic states</code>, "
     "<code>/follow grain exports</code>. When a new compilation quotes them, I send you the new "
     "quotes in one message."
 )
-FOLLOW_TOO_LONG = (
+FOLLOW_TOO_LONG = N_(
     "That is long for a follow: a name, a country, a region or a few words of a topic."
 )
-FOLLOW_GONE = "That button no longer names anything in the archive. /follow with a name works."
-FOLLOW_PRIVATE = (
+FOLLOW_GONE = N_("That button no longer names anything in the archive. /follow with a name works.")
+FOLLOW_PRIVATE = N_(
     "Follows are personal: send me <code>/follow …</code> in a private chat, and the new "
     "quotes come there."
 )
-DIGEST_GONE = "This digest is no longer stored (you used /forget, or it was for someone else)."
+DIGEST_GONE = N_("This digest is no longer stored (you used /forget, or it was for someone else).")
 KIND_MARKS = {"person": "👤", "country": "", "region": "🌍", "topic": "🏷"}
-KIND_WORDS = {"person": "person", "country": "country", "region": "region", "topic": "topic"}
+KIND_WORDS = {
+    "person": N_("person"),
+    "country": N_("country"),
+    "region": N_("region"),
+    "topic": N_("topic"),
+}
+
+
+def follow_name(f: Follow) -> str:
+    """A follow's label as shown (plain): a country's name in the current language."""
+    return i18n.country(f.label) if f.kind == "country" else f.label
 
 
 def follow_label(f: Follow) -> str:
     """``👤 <b>Dmitry Peskov</b>``, ``🇬🇪 <b>Georgia</b>``, ``🏷 <b>grain exports</b>`` (escaped)."""
     mark = flag(f.label) if f.kind == "country" else KIND_MARKS.get(f.kind, "")
-    return f"{mark} <b>{clip_escaped(f.label, 200)}</b>".strip()
+    return f"{mark} <b>{clip_escaped(follow_name(f), 200)}</b>".strip()
 
 
 def follow_code_button(f: Follow, text: str) -> Button | None:
@@ -845,19 +1059,32 @@ def followed(results: Sequence[tuple[Follow, str]], limit: int) -> Reply:
     lines = []
     for f, outcome in results:
         if outcome == "added":
-            lines.append(f"🔔 Following {follow_label(f)} ({KIND_WORDS[f.kind]}).")
+            lines.append(
+                _("🔔 Following {name} ({kind}).").format(
+                    name=follow_label(f), kind=_(KIND_WORDS[f.kind])
+                )
+            )
         elif outcome == "already":
-            lines.append(f"You already follow {follow_label(f)}.")
+            lines.append(_("You already follow {name}.").format(name=follow_label(f)))
         else:
             lines.append(
-                f"You follow {limit} things already, the most I keep: /following to unfollow "
-                f"some, then follow {follow_label(f)} again."
+                ngettext(
+                    "You follow {n} thing already, the most I keep: /following to unfollow "
+                    "some, then follow {name} again.",
+                    "You follow {n} things already, the most I keep: /following to unfollow "
+                    "some, then follow {name} again.",
+                    limit,
+                ).format(n=number(limit), name=follow_label(f))
             )
-    if any(o == "added" for _, o in results):
+    if any(o == "added" for _f, o in results):
         lines += [
             "",
-            "<i>When a new compilation quotes them, I send you the new quotes in one message. "
-            "/following lists what you follow.</i>",
+            "<i>"
+            + _(
+                "When a new compilation quotes them, I send you the new quotes in one message. "
+                "/following lists what you follow."
+            )
+            + "</i>",
         ]
     return Reply("\n".join(lines))
 
@@ -866,11 +1093,13 @@ def follow_choices(text: str, choices: Sequence[Follow]) -> Reply:
     """Several people fit the name: a button each."""
     rows = []
     for f in choices[:SUGGESTION_LIMIT]:
-        b = follow_code_button(f, f"🔔 {f.label}")
+        b = follow_code_button(f, f"🔔 {follow_name(f)}")
         if b is not None:
             rows.append((b,))
     return Reply(
-        f"Several people fit “{clip_escaped(text, QUERY_ECHO)}”. Whom should I follow?",
+        _("Several people fit “{name}”. Whom should I follow?").format(
+            name=clip_escaped(text, QUERY_ECHO)
+        ),
         tuple(rows),
     )
 
@@ -879,33 +1108,46 @@ def follow_missing(message: str, suggestions: Sequence[Follow], anyway: Follow |
     """Nothing fits as typed: "did you mean" buttons, and perhaps "follow it anyway"."""
     rows = []
     for f in suggestions[:SUGGESTION_LIMIT]:
-        b = follow_code_button(f, f"🔔 {f.label}")
+        b = follow_code_button(f, f"🔔 {follow_name(f)}")
         if b is not None:
             rows.append((b,))
-    text = sentence(message) if message else "I found nothing to follow."
+    text = sentence(message) if message else _("I found nothing to follow.")
     if rows:
-        text += "\n\nDid you mean…"
+        text += "\n\n" + _("Did you mean…")
     if anyway is not None:
-        b = follow_code_button(anyway, f"🔔 Follow “{anyway.label}” anyway")
+        b = follow_code_button(
+            anyway, _("🔔 Follow “{name}” anyway").format(name=follow_name(anyway))
+        )
         if b is not None:
             rows.append((b,))
-            text += (
-                f"\n\nOr follow {follow_label(anyway)} anyway: I tell you when a new compilation "
-                "quotes it."
-            )
+            text += "\n\n" + _(
+                "Or follow {name} anyway: I tell you when a new compilation quotes it."
+            ).format(name=follow_label(anyway))
     return Reply(text, tuple(rows))
 
 
 def following_list(follows: Sequence[Follow], limit: int, head: str = "") -> Reply:
     """/following: what the user follows, an Unfollow button each."""
     if not follows:
-        return Reply((head + "\n\n" if head else "") + "You follow nothing yet. " + FOLLOW_HOW)
+        return Reply(
+            (head + "\n\n" if head else "") + _("You follow nothing yet.") + " " + _(FOLLOW_HOW)
+        )
     lines = [head, ""] if head else []
-    lines.append(f"<b>You follow</b> ({len(follows)} of at most {limit}):")
+    lines.append(
+        _("<b>You follow</b> ({n} of at most {limit}):").format(
+            n=number(len(follows)), limit=number(limit)
+        )
+    )
     lines += [f"• {follow_label(f)}" for f in follows]
-    lines += ["", "<i>Tap one to unfollow it. /forget deletes everything I keep about you.</i>"]
+    note = _("Tap one to unfollow it. /forget deletes everything I keep about you.")
+    lines += ["", f"<i>{note}</i>"]
     rows = tuple(
-        (Button(button_text(f"✖️ Unfollow {f.label}"), UNFOLLOW + f.token),) for f in follows
+        (
+            Button(
+                button_text(_("✖️ Unfollow {name}").format(name=follow_name(f))), UNFOLLOW + f.token
+            ),
+        )
+        for f in follows
     )
     return Reply(fit_lines(lines), rows)
 
@@ -913,44 +1155,68 @@ def following_list(follows: Sequence[Follow], limit: int, head: str = "") -> Rep
 def unfollowed(gone: Sequence[Follow], remaining: Sequence[Follow], limit: int) -> Reply:
     """After an Unfollow: what went, and the list again."""
     if gone:
-        head = "Unfollowed " + ", ".join(follow_label(f) for f in gone) + "."
+        head = _("Unfollowed {names}.").format(names=", ".join(follow_label(f) for f in gone))
     else:
-        head = "You no longer follow that."
+        head = _("You no longer follow that.")
     return following_list(remaining, limit, head)
 
 
 def unfollow_missing(text: str, follows: Sequence[Follow]) -> Reply:
     """/unfollow with something the user does not follow."""
-    return following_list(follows, 50, f"You don’t follow “{clip_escaped(text, QUERY_ECHO)}”.")
+    head = _("You don’t follow “{name}”.").format(name=clip_escaped(text, QUERY_ECHO))
+    return following_list(follows, 50, head)
 
 
 def forgotten(counts: dict[str, int]) -> Reply:
     """/forget is done."""
-    return Reply(
-        "🗑 Done: I deleted everything I kept about you — "
-        f"{plural(counts.get('follows', 0), 'follow')} and "
-        f"{plural(counts.get('digests', 0), 'delivery record')}. "
+    follows = count("{n} follow", "{n} follows", counts.get("follows", 0))
+    records = count("{n} delivery record", "{n} delivery records", counts.get("digests", 0))
+    text = _(
+        "🗑 Done: I deleted everything I kept about you — {follows} and {records}. "
         "I will send you nothing until you follow something again."
+    ).format(follows=follows, records=records)
+    if counts.get("language"):
+        text += " " + _("Your language setting is gone too: I speak your Telegram app’s again.")
+    return Reply(text)
+
+
+def privacy(counts: dict[str, int], language: str | None = None) -> Reply:
+    """/privacy: what is stored, for how long, and how to delete it; ``language``: the one
+    stored for the user, if any."""
+    stored = (
+        _("Language stored: {language}.").format(language=i18n.NAMES.get(language, language))
+        if language
+        else _("No language stored.")
     )
-
-
-def privacy(counts: dict[str, int]) -> Reply:
-    """/privacy: what is stored, for how long, and how to delete it."""
     return Reply(
         "\n".join(
             [
-                "<b>What I store about you</b>",
-                "• what you follow (your Telegram user id, the name or words you followed, when)",
-                "• for each digest I sent you: when, its message id, and which quotes it held "
-                "(ids only, so no quote reaches you twice)",
+                _("<b>What I store about you</b>"),
+                _(
+                    "• what you follow (your Telegram user id, the name or words you followed, when)"
+                ),
+                _(
+                    "• for each digest I sent you: when, its message id, and which quotes it held "
+                    "(ids only, so no quote reaches you twice)"
+                ),
+                _(
+                    "• your language: the one you chose with /language, or else your Telegram "
+                    "app’s when you last followed something (digests are written in it)"
+                ),
                 "",
-                "Questions you ask are answered and not stored; my logs hold no message text. "
-                "If you block me or delete your account, I delete all of it.",
+                _(
+                    "Questions you ask are answered and not stored; my logs hold no message text. "
+                    "If you block me or delete your account, I delete all of it."
+                ),
                 "",
-                f"Now: {plural(counts.get('follows', 0), 'follow')}, "
-                f"{plural(counts.get('digests', 0), 'digest')} "
-                f"({plural(counts.get('items', 0), 'quote')}).",
-                "/forget deletes it all at once.",
+                _("Now: {follows}, {digests} ({quotes}).").format(
+                    follows=count("{n} follow", "{n} follows", counts.get("follows", 0)),
+                    digests=count("{n} digest", "{n} digests", counts.get("digests", 0)),
+                    quotes=count("{n} quote", "{n} quotes", counts.get("items", 0)),
+                )
+                + " "
+                + stored,
+                _("/forget deletes it all at once."),
             ]
         )
     )
@@ -963,9 +1229,14 @@ def digest_pages(
     brought it, under Telegram's limits."""
     docs = {d.id: d for d in documents}
     shown = [d for d in documents if any(st.document == d.id for st, _ in statements)]
-    head = f"🔔 <b>{plural(len(statements), 'new quote')}</b> for what you follow"
+    head = ngettext(
+        "🔔 <b>{n} new quote</b> for what you follow",
+        "🔔 <b>{n} new quotes</b> for what you follow",
+        len(statements),
+    ).format(n=number(len(statements)))
     if len(shown) == 1:
         head += "\n" + compilation_line(shown[0])
+    head += quotes_language_note()
     page_line = 40
     room = MESSAGE_LIMIT - tg_len(head) - page_line - 2
     blocks = []
@@ -982,7 +1253,7 @@ def digest_pages(
     pages = pack(blocks, room)
     out = []
     for i, page in enumerate(pages):
-        top = head if len(pages) == 1 else f"{head}\n<i>Page {i + 1} of {len(pages)}</i>"
+        top = head if len(pages) == 1 else f"{head}\n{page_of(i + 1, len(pages))}"
         out.append(top + "\n\n" + "\n\n".join(page))
     return out
 
@@ -1000,7 +1271,44 @@ def render_digest(
     page = min(max(page, 0), len(pages) - 1)
     row = []
     if page > 0:
-        row.append(Button("‹ Prev", f"{DIGEST}{digest_id}|{page - 1}"))
+        row.append(Button(_("‹ Prev"), f"{DIGEST}{digest_id}|{page - 1}", "prev"))
     if page < len(pages) - 1:
-        row.append(Button("Next ›", f"{DIGEST}{digest_id}|{page + 1}"))
+        row.append(Button(_("Next ›"), f"{DIGEST}{digest_id}|{page + 1}", "next"))
     return Reply(pages[page], (tuple(row),) if row else ())
+
+
+# --- the language -----------------------------------------------------------------------------
+
+
+def language_buttons() -> Keyboard:
+    """English / Русский / Українська: ``lg|<code>``, the same in every language."""
+    return (tuple(Button(name, LANGUAGE + code) for code, name in i18n.NAMES.items()),)
+
+
+def language_menu(chosen: bool) -> Reply:
+    """/language: the language now and the buttons to change it; ``chosen``: the user picked
+    it (else it follows their Telegram app)."""
+    name = i18n.NAMES[i18n.current()]
+    if chosen:
+        text = _("I speak <b>{language}</b> with you, as you chose.").format(language=name)
+    else:
+        text = _("I speak <b>{language}</b> with you, as your Telegram app does.").format(
+            language=name
+        )
+    text += "\n" + _("Choose the language of my messages and buttons:")
+    text += "\n<i>" + _("Quotes stay verbatim, in the language of their source.") + "</i>"
+    return Reply(text, language_buttons())
+
+
+def language_set(stored: bool) -> Reply:
+    """The language is switched (the text is already in it)."""
+    text = _("Done: I speak <b>{language}</b> with you now.").format(
+        language=i18n.NAMES[i18n.current()]
+    )
+    if stored:
+        text += "\n<i>" + _("I keep this choice; /forget deletes it.") + "</i>"
+    text += "\n\n" + _("/help lists what I can do.")
+    return Reply(text)
+
+
+LANGUAGE_UNKNOWN = N_("I speak English, Russian and Ukrainian: choose one below.")

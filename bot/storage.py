@@ -1,10 +1,11 @@
-"""The bot's database: follows, digest deliveries and the editors' publish log.
+"""The bot's database: follows, digest deliveries, the editors' publish log and languages.
 
 One schema (SQLAlchemy Core tables below), versioned by Alembic migrations in
 ``bot/migrations/`` that ``Store.open`` applies on start. ``DATABASE_URL`` picks the engine:
 ``sqlite:///data/bot.db`` (embedded, the default) or ``postgresql://…`` (shared by replicas).
 Nothing here talks to Telegram or reads compilations; quote text is never stored, only
-statement ids, so the database holds no more about a user than their follows and deliveries.
+statement ids, so the database holds no more about a user than their follows, deliveries and
+language.
 
 Delivery is at most once. A digest is claimed (``sending``) in its own committed transaction
 before it is sent and marked ``sent`` after; a claim a crash left behind is never sent again
@@ -38,6 +39,7 @@ LABEL_CHARS = 200
 # Postgres advisory lock key while migrating: replicas starting together migrate one at a time.
 MIGRATION_LOCK = 7_316_024_001
 INSERT_CHUNK = 2_000  # rows per multi-row INSERT (SQLite allows 32,766 parameters)
+READ_ONLY = "reactions_read_only"  # execution option of Store._read's connections
 
 metadata = sa.MetaData()
 
@@ -106,6 +108,17 @@ digest_items = sa.Table(
     sa.Column("reason", sa.String(LABEL_CHARS), nullable=False),  # the follow it matched
 )
 sa.Index("ix_digest_items_digest_id", digest_items.c.digest_id)
+
+# The language the bot speaks with a user: the one they chose with /language (``chosen``), or
+# their Telegram app's when they last followed something, so their digests come in it.
+languages = sa.Table(
+    "languages",
+    metadata,
+    sa.Column("user_id", sa.BigInteger, primary_key=True),
+    sa.Column("language", sa.String(8), nullable=False),  # en, ru, uk
+    sa.Column("chosen", sa.Boolean, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
 
 STATUSES = ("pending", "sending", "sent", "dropped", "failed", "unknown")
 
@@ -200,7 +213,10 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only transaction (Store._read: the language of every update) takes no write lock,
+    # so readers never queue behind each other or behind a writer (WAL).
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str | URL) -> Engine:
@@ -269,6 +285,14 @@ class Store:
     def _tx(self) -> Iterator[Connection]:
         with self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A transaction that only reads (on SQLite a plain BEGIN: no write lock)."""
+        with self.engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY: True})
+            with connection.begin():
+                yield connection
 
     def _insert(self, table: sa.Table) -> Any:
         """An INSERT that can skip rows already there (dialect-specific ON CONFLICT)."""
@@ -351,12 +375,19 @@ class Store:
             return {(r.kind, r.key): r.label for r in rows}
 
     def forget(self, user_id: int) -> dict[str, int]:
-        """Delete everything stored about a user: follows, digests and what they held."""
+        """Delete everything stored about a user: follows, digests and what they held, and
+        their language."""
         with self._tx() as c:
             items = c.execute(sa.delete(digest_items).where(digest_items.c.user_id == user_id))
             sent = c.execute(sa.delete(digests).where(digests.c.user_id == user_id))
             gone = c.execute(sa.delete(follows).where(follows.c.user_id == user_id))
-        return {"follows": gone.rowcount, "digests": sent.rowcount, "items": items.rowcount}
+            language = c.execute(sa.delete(languages).where(languages.c.user_id == user_id))
+        return {
+            "follows": gone.rowcount,
+            "digests": sent.rowcount,
+            "items": items.rowcount,
+            "language": language.rowcount,
+        }
 
     def about(self, user_id: int) -> dict[str, int]:
         """How many rows the database holds about a user (for /privacy)."""
@@ -375,7 +406,37 @@ class Store:
                 "follows": count(follows),
                 "digests": count(digests),
                 "items": count(digest_items),
+                "language": count(languages),
             }
+
+    # --- languages ----------------------------------------------------------------------------
+
+    def language_of(self, user_id: int) -> tuple[str, bool] | None:
+        """The user's stored language and whether they chose it (/language); None: none."""
+        with self._read() as c:
+            row = c.execute(
+                sa.select(languages.c.language, languages.c.chosen).where(
+                    languages.c.user_id == user_id
+                )
+            ).first()
+        return None if row is None else (str(row.language), bool(row.chosen))
+
+    def set_language(self, user_id: int, language: str, chosen: bool) -> None:
+        """Store the user's language: ``chosen`` (/language) replaces anything; a language
+        only seen (their app's) never replaces one they chose."""
+        stamp = now()
+        insert = self._insert(languages).values(
+            user_id=user_id, language=language[:8], chosen=chosen, updated_at=stamp
+        )
+        update = {"language": language[:8], "chosen": chosen, "updated_at": stamp}
+        with self._tx() as c:
+            c.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["user_id"],
+                    set_=update,
+                    where=None if chosen else languages.c.chosen == sa.false(),
+                )
+            )
 
     # --- publishing ---------------------------------------------------------------------------
 

@@ -948,6 +948,7 @@ class FakeBotApi:
         user_id: int = 1001,
         chat_type: str = "sender",
         first_name: str = "Alice",
+        language_code: str | None = "en",
     ) -> str:
         """Queue an inline query update; returns its id (for answerInlineQuery)."""
         with self._cond:
@@ -957,7 +958,7 @@ class FakeBotApi:
                 {
                     "inline_query": {
                         "id": query_id,
-                        "from": self._remember_user(user_id, first_name, "en"),
+                        "from": self._remember_user(user_id, first_name, language_code),
                         "query": query,
                         "offset": offset,
                         "chat_type": chat_type,

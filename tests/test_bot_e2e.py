@@ -551,7 +551,7 @@ def test_inline_mode_pages_through_results(api: FakeBotApi, engine: Any) -> None
         assert len(results) == min(total, 50)
         assert (
             first.params["cache_time"] == handlers.INLINE_CACHE_SECONDS
-            and first.params["is_personal"] is False
+            and first.params["is_personal"] is True  # results are in the asker's language
         )
         assert all(r["type"] == "article" and " — " in r["title"] for r in results)
         next_offset = first.params.get("next_offset", "")

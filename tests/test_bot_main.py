@@ -44,7 +44,7 @@ def test_no_compilations_is_an_error_that_says_what_to_do(
     monkeypatch.setenv("REACTIONS_SOURCES_DIR", str(folder))
     if token:
         monkeypatch.setenv("TELEGRAM_BOT_TOKEN", token)  # polling mode: refused just the same
-    assert entry.main() == 2
+    assert entry.main([]) == 2
     err = capsys.readouterr().err
     assert str(folder) in err
     assert "REACTIONS_SOURCES_DIR" in err and "data/sources/" in err

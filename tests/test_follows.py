@@ -215,7 +215,7 @@ def test_follow_following_unfollow_forget_and_privacy(api: FakeBotApi, folder: P
         assert "What I store about you" in privacy and "1 follow," in privacy
         forgot = shown_text(api, await ask(api, "/forget"))
         assert "deleted everything" in forgot and "1 follow" in forgot
-        assert store.about(A) == {"follows": 0, "digests": 0, "items": 0}
+        assert store.about(A) == {"follows": 0, "digests": 0, "items": 0, "language": 0}
 
         n = len(api.calls)  # in a group: follows are personal, so the bot says where
         api.user_sends("/follow Peskov", chat_id=-100123, chat_type="supergroup", user_id=B)
@@ -300,7 +300,7 @@ def test_a_user_who_blocked_the_bot_is_dropped(api: FakeBotApi, folder: Path, st
         assert "blocked" in (refused[0].error or "")
 
     run(api, live, store, scenario, watch_seconds=0.2)
-    assert store.about(B) == {"follows": 0, "digests": 0, "items": 0}
+    assert store.about(B) == {"follows": 0, "digests": 0, "items": 0, "language": 0}
     assert store.counts() == {"sent": 1}
 
 

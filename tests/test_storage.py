@@ -39,7 +39,7 @@ def test_the_migrations_build_exactly_the_schema_the_code_uses(store: Store) -> 
 
     with store.engine.connect() as c:
         context = MigrationContext.configure(c)
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == "0002"
         assert compare_metadata(context, metadata) == []
 
 
@@ -181,8 +181,8 @@ def test_forget_deletes_everything_about_one_user(store: Store) -> None:
     for user in (1, 2):
         store.follow(user, Follow("country", "Georgia", "Georgia"))
     store.enqueue("k", ["doc"], ["T"], 2, {1: items("a", "b"), 2: items("a")})
-    assert store.about(1) == {"follows": 1, "digests": 1, "items": 2}
-    assert store.forget(1) == {"follows": 1, "digests": 1, "items": 2}
-    assert store.about(1) == {"follows": 0, "digests": 0, "items": 0}
-    assert store.about(2) == {"follows": 1, "digests": 1, "items": 1}
+    assert store.about(1) == {"follows": 1, "digests": 1, "items": 2, "language": 0}
+    assert store.forget(1) == {"follows": 1, "digests": 1, "items": 2, "language": 0}
+    assert store.about(1) == {"follows": 0, "digests": 0, "items": 0, "language": 0}
+    assert store.about(2) == {"follows": 1, "digests": 1, "items": 1, "language": 0}
     assert store.size_bytes() > 0
