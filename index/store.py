@@ -615,13 +615,24 @@ def _open_sized(index_dir: Path, name: str, manifest: Mapping[str, Any]) -> Iter
 
 
 def _read_vectors(index_dir: Path, fh: IO[bytes], name: str = VECTORS) -> faiss.Index:
-    # FAISS reads through the open file (not the path), so it reads the bytes just hashed.
-    reader = faiss.PyCallbackIOReader(fh.read, _HASH_CHUNK)  # type: ignore[attr-defined]
+    """The FAISS index in ``fh``, read through that open file, so it is the bytes just hashed.
+
+    An IVF index's lists are memory-mapped where the system names open files
+    (``/proc/self/fd``): opening a million vectors costs 4 ms instead of 220 ms and 380 MB
+    less RSS, for ~0.07 ms more a search (bench/RESULTS.md, "Opening"). Exact indexes are
+    read into memory (FAISS maps IVF lists only)."""
+    by_fd = Path(f"/proc/self/fd/{fh.fileno()}")
     try:
-        return faiss.read_index(reader)
+        if by_fd.exists():
+            index = faiss.read_index(str(by_fd), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        else:
+            fh.seek(0)
+            reader = faiss.PyCallbackIOReader(fh.read, _HASH_CHUNK)  # type: ignore[attr-defined]
+            index = faiss.read_index(reader)
     except (RuntimeError, MemoryError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise IndexCorrupt(index_dir, f"FAISS cannot read {name} ({first})") from exc
+    return index
 
 
 def _check_vectors(index_dir: Path, index: faiss.Index, name: str = VECTORS) -> None:
