@@ -199,6 +199,6 @@ def map_npy(fh: IO[bytes], start: int = 0) -> np.ndarray:
     mapped = np.memmap(
         fh, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C"
     )
-    # A plain view of the map: np.memmap's own __getitem__ costs ~30 µs a slice, and a
-    # question takes thousands of slices (Groups.at).
+    # A plain view of the map: np.memmap's own __getitem__ makes a slice ten times dearer
+    # (0.87 µs against 0.08 µs, timeit), and a question takes thousands (Groups.at).
     return mapped.view(np.ndarray)
