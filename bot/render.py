@@ -950,12 +950,16 @@ def published(title: str, target: str, action: str, reload_message: str | None) 
 
 def publish_failed(reason: str) -> str:
     """Publishing was refused or undone; the upload still waits."""
-    return (
-        _("❌ Not published: {reason}").format(reason=sentence(reason))
-        + "\n<i>"
-        + _("The archive is unchanged; the upload still waits for Publish or Discard.")
-        + "</i>"
+    return _refused(
+        _("❌ Not published: {reason}"),
+        reason,
+        _("The archive is unchanged; the upload still waits for Publish or Discard."),
     )
+
+
+def _refused(head: str, reason: str, note: str) -> str:
+    """An editor's action that did not happen: why, then what that leaves (in italics)."""
+    return head.format(reason=sentence(reason)) + f"\n<i>{note}</i>"
 
 
 # --- editors: removing a compilation ----------------------------------------------------------
@@ -1000,12 +1004,7 @@ def removed(doc: Document, moved: str, reload_message: str | None) -> str:
 
 def remove_failed(reason: str) -> str:
     """The removal failed or was undone; the compilation stays."""
-    return (
-        _("❌ Not removed: {reason}").format(reason=sentence(reason))
-        + "\n<i>"
-        + _("The archive is unchanged.")
-        + "</i>"
-    )
+    return _refused(_("❌ Not removed: {reason}"), reason, _("The archive is unchanged."))
 
 
 # --- follows and digests ----------------------------------------------------------------------
