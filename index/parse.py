@@ -457,6 +457,13 @@ def _is_heading(block: _Block, nxt: _Block | None) -> bool:
     return t[0].isalpha() and t[0].isupper()
 
 
+def _cited(text: str) -> bool:
+    """A paragraph that cites a dated source (not a "published/updated" footer line)."""
+    if PUBLISHED_RE.search(text) or UPDATED_RE.search(text):
+        return False
+    return any(src.date for _, srcs in split_statements(text) for src in srcs)
+
+
 def split_statements(text: str) -> list[tuple[str, list[Source]]]:
     """Cut a bullet's text at each citation: text after a citation is a new statement."""
     out: list[tuple[str, list[Source]]] = []
@@ -589,7 +596,10 @@ def parse_text(text: str, path: str = "<text>", doc_id: str | None = None) -> Pa
         seen_paragraph = False
         for j, b in enumerate(section):
             if not b.bullet:
-                if last and (has_bullets or seen_paragraph):
+                # After the last section's items come the credit and dates: paragraphs there
+                # are footer, unless one carries a dated citation (a statement set as a
+                # paragraph, which another compilation's layout may well have).
+                if last and (has_bullets or seen_paragraph) and not _cited(b.text):
                     footer.append(b.text)
                     continue
                 seen_paragraph = True

@@ -944,3 +944,20 @@ def test_compilation_like_text_parses_verbatim_and_stably(lines: list[str], newl
     ids = [s.id for s in parsed.statements]
     assert len(ids) == len(set(ids))
     assert ids == [s.id for s in parse_text(text, "fuzz.txt").statements]
+
+
+def test_a_cited_paragraph_after_the_last_section_s_items_is_a_statement() -> None:
+    """The footer (credit, dates) follows the last section's items; a paragraph there that
+    cites a dated source is a statement set without a bullet, not the credit line."""
+    text = REAL_FILE.read_text(encoding="utf-8")
+    credit = "Dasha Zhukauskaite is a student associate with Russia Matters."
+    extra = (
+        "Bakhtiyor Saidov, Uzbekistan’s foreign minister, said Tashkent was ready to work"
+        " with the new administration. (Gazeta.uz, 11.07.24)"
+    )
+    parsed = parse_text(text.replace(credit, f"{extra}\n\n{credit}"), REAL_FILE.name)
+    last = parsed.statements[-1]
+    assert last.country == "Uzbekistan" and last.speaker == "Bakhtiyor Saidov"
+    assert [(s.outlet, s.date) for s in last.sources] == [("Gazeta.uz", "2024-11-07")]
+    assert parsed.document.author == credit  # the credit line is still the footer's
+    assert len(parsed.statements) == 53
