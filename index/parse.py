@@ -448,13 +448,25 @@ def _blocks(lines: list[str], start: int) -> list[_Block]:
     return blocks
 
 
-def _is_heading(block: _Block, nxt: _Block | None) -> bool:
+def _is_heading(block: _Block, nxt: _Block | None, is_country: Callable[[str], bool]) -> bool:
+    """A section heading: a short capitalised line of its own, without closing punctuation.
+    "Russia:" or "Russia (officials):" counts too when it is a country's name (another layout
+    may write headings so; "Key reactions:" over a list stays text)."""
     t = block.text
     if block.bullet or block.indent > 0 or nxt is None:
         return False
-    if len(t) > 60 or len(t.split()) > 6 or t[-1] in '.:;,!?"”)’':
+    if t.endswith(":"):
+        t = t[:-1].rstrip()
+        if not (t and is_country(t.split("(")[0].strip())):
+            return False
+    if not t or len(t) > 60 or len(t.split()) > 6 or t[-1] in '.:;,!?"”)’':
         return False
     return t[0].isalpha() and t[0].isupper()
+
+
+def _heading_text(block: _Block) -> str:
+    """A heading's country or group name, without a closing colon."""
+    return block.text.removesuffix(":").rstrip()
 
 
 def _cited(text: str) -> bool:
@@ -497,11 +509,18 @@ def _statement_id(doc_id: str, country: str, text: str, taken: set[str]) -> str:
 def parse_text(text: str, path: str = "<text>", doc_id: str | None = None) -> Parsed:
     """Parse one compilation's text; ``doc_id`` defaults to the file name's slug."""
     try:
-        from index.gazetteer import country_of_text
+        from index.gazetteer import country_of_text, lookup
+
+        def is_country(name: str) -> bool:
+            return lookup(name) is not None
+
     except ImportError:  # pragma: no cover - during bootstrap only
 
         def country_of_text(s: str) -> set[str]:
             return set()
+
+        def is_country(name: str) -> bool:
+            return False
 
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
@@ -528,7 +547,7 @@ def parse_text(text: str, path: str = "<text>", doc_id: str | None = None) -> Pa
     heads = [
         i
         for i, b in enumerate(blocks)
-        if _is_heading(b, blocks[i + 1] if i + 1 < len(blocks) else None)
+        if _is_heading(b, blocks[i + 1] if i + 1 < len(blocks) else None, is_country)
     ]
     if not heads or not any(b.bullet for b in blocks):
         raise ParseError(
@@ -587,7 +606,7 @@ def parse_text(text: str, path: str = "<text>", doc_id: str | None = None) -> Pa
         return st
 
     for h_pos, h in enumerate(heads):
-        country = blocks[h].text
+        country = _heading_text(blocks[h])
         end = heads[h_pos + 1] if h_pos + 1 < len(heads) else len(blocks)
         section = blocks[h + 1 : end]
         last = h_pos == len(heads) - 1

@@ -961,3 +961,20 @@ def test_a_cited_paragraph_after_the_last_section_s_items_is_a_statement() -> No
     assert [(s.outlet, s.date) for s in last.sources] == [("Gazeta.uz", "2024-11-07")]
     assert parsed.document.author == credit  # the credit line is still the footer's
     assert len(parsed.statements) == 53
+
+
+def test_headings_written_with_a_colon_read_the_same(real: Parsed) -> None:
+    """ "Armenia:" over its items is the Armenia section; a colon line that names no country
+    ("Key reactions:") stays text."""
+    text = REAL_FILE.read_text(encoding="utf-8")
+    for country in REAL_COUNTS:
+        text = text.replace(f"\n{country}\n", f"\n{country}:\n", 1)
+    assert text.count(":\n") >= len(REAL_COUNTS)
+    parsed = parse_text(text, REAL_FILE.name)
+    assert [(s.country, s.text) for s in parsed.statements] == [
+        (s.country, s.text) for s in real.statements
+    ]
+    lead = "Uzbekistan:\n"
+    listed = text.replace(lead, "Key reactions:\n\n  • A reaction. (TASS, 11.06.24)\n\n" + lead)
+    countries = {s.country for s in parse_text(listed, REAL_FILE.name).statements}
+    assert "Key reactions" not in countries and "Uzbekistan" in countries
