@@ -23,7 +23,11 @@ FULL_DATE_RE = re.compile(
     r"^\s*(?P<month>[A-Z][a-z]+)\.?\s+(?P<day>\d{1,2}),\s+(?P<year>\d{4})\s*$"
 )
 LOOSE_DATE_RE = re.compile(r"(?P<month>[A-Z][a-z]{2,8})\.?\s+(?P<day>\d{1,2}),\s+(?P<year>\d{4})")
-CITE_DATE_RE = re.compile(r"(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?P<y>\d{2}|\d{4})(?!\d)")
+# A citation's date: the blog's MM.DD.YY ("11.06.24"), or written out ("Nov. 7, 2024").
+CITE_DATE_RE = re.compile(
+    r"(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?P<y>\d{2}|\d{4})(?!\d)"
+    r"|(?P<long>[A-Z][a-z]{2,8}\.?\s+\d{1,2},\s+\d{4})"
+)
 PAREN_RE = re.compile(r"\(([^()]*)\)")
 SPEECH_VERBS = [
     "said",
@@ -259,12 +263,34 @@ def parse_long_date(s: str) -> str | None:
 
 
 def citation_date(a: str, b: str, y: str) -> str | None:
-    """The file writes US MM.DD.YY; returns ISO or None when that is not a real date."""
+    """The file writes US MM.DD.YY; a date that cannot be that (25.11.24) is read day first.
+    ISO, or None when it is no real date either way."""
     year = int(y) + (2000 if len(y) == 2 else 0)
+    for month, day in ((a, b), (b, a)):
+        try:
+            return date(year, int(month), int(day)).isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def _day_first(raw: str) -> bool:
+    """Whether a citation's numeric date only makes sense day first (13.03.25)."""
+    m = CITE_DATE_RE.search(raw)
+    if m is None or m["long"]:
+        return False
+    year = int(m["y"]) + (2000 if len(m["y"]) == 2 else 0)
     try:
-        return date(year, int(a), int(b)).isoformat()
+        date(year, int(m["a"]), int(m["b"]))
     except ValueError:
-        return None
+        return citation_date(m["a"], m["b"], m["y"]) is not None
+    return False
+
+
+def _cite_date(m: re.Match[str]) -> str | None:
+    if m["long"]:
+        return parse_long_date(m["long"])
+    return citation_date(m["a"], m["b"], m["y"])
 
 
 def parse_citation(content: str) -> list[Source] | None:
@@ -282,9 +308,7 @@ def parse_citation(content: str) -> list[Source] | None:
         if re.search(r"[.!?]\s+[A-Z]", outlet) or len(outlet.split()) > 8:
             return None  # reads like a sentence, not an outlet name
         raw = squash(content[pos : m.end()].strip().lstrip(",;.").strip())
-        sources.append(
-            Source(outlet=squash(outlet), date=citation_date(m["a"], m["b"], m["y"]), raw=raw)
-        )
+        sources.append(Source(outlet=squash(outlet), date=_cite_date(m), raw=raw))
         pos = m.end()
     if content[pos:].strip().strip(".,;").strip():
         return None
@@ -756,6 +780,16 @@ def _check(
                         st.line,
                         "bad-date",
                         f"citation '{s.raw}' has no valid MM.DD.YY date",
+                        st.id,
+                    )
+                )
+            elif _day_first(s.raw):
+                out.append(
+                    Warning_(
+                        path,
+                        st.line,
+                        "day-first",
+                        f"citation '{s.raw}' is not MM.DD.YY; read day first, as {s.date}",
                         st.id,
                     )
                 )

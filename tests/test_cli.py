@@ -175,7 +175,7 @@ def test_check_flags_a_role_naming_another_country() -> None:
 def test_check_on_the_second_compilation() -> None:
     code, out, _ = run("--sources", str(SECOND_FILE.parent), "check")
     assert code == 0
-    assert findings(out) == {(SECOND_FILE.name, 43, "bad-date")}
+    assert findings(out) == {(SECOND_FILE.name, 43, "day-first")}
 
 
 # ---------------------------------------------------------------- stats

@@ -537,7 +537,7 @@ SECOND_GOLDEN = [
         "Lithuanian energy minister",
         "person",
         42,
-        [("LRT Fictional", None, "LRT Fictional, 13.03.25")],  # day and month swapped
+        [("LRT Fictional", "2025-03-13", "LRT Fictional, 13.03.25")],  # day first (warned)
         "She added: “Vilnius will host the follow-up meeting",
     ),
     (
@@ -630,9 +630,29 @@ def test_second_non_breaking_space_is_plain_whitespace(second: Parsed) -> None:
 
 
 def test_second_warnings(second: Parsed) -> None:
-    assert [(w.line, w.code) for w in second.warnings] == [(43, "bad-date")]
-    assert "13.03.25" in second.warnings[0].message
-    assert str(second.warnings[0]).startswith(f"{SECOND_FILE}:43: bad-date: ")
+    """13.03.25 cannot be MM.DD.YY: it is read day first, and the editor is told."""
+    assert [(w.line, w.code) for w in second.warnings] == [(43, "day-first")]
+    assert "13.03.25" in second.warnings[0].message and "2025-03-13" in second.warnings[0].message
+    assert str(second.warnings[0]).startswith(f"{SECOND_FILE}:43: day-first: ")
+    assert one(second, "She added").sources[0].date == "2025-03-13"
+
+
+@pytest.mark.parametrize(
+    ("citation", "expected"),
+    [
+        ("TASS, 11.06.24", [("TASS", "2024-11-06")]),  # the blog's MM.DD.YY
+        ("TASS, 25.11.24", [("TASS", "2024-11-25")]),  # impossible month first: day first
+        ("TASS, 31.31.24", [("TASS", None)]),  # no date either way
+        ("Reuters, Nov. 7, 2024", [("Reuters", "2024-11-07")]),
+        (
+            "TASS, November 7, 2024; Interfax, 11.08.24",
+            [("TASS", "2024-11-07"), ("Interfax", "2024-11-08")],
+        ),
+    ],
+)
+def test_citation_dates(citation: str, expected: list[tuple[str, str | None]]) -> None:
+    got = parse_citation(citation)
+    assert got is not None and [(s.outlet, s.date) for s in got] == expected
 
 
 def test_second_ids_do_not_depend_on_line_endings(second: Parsed) -> None:
