@@ -16,8 +16,9 @@ from index.textnorm import MONTH_NAMES
 MONTHS = {m: i + 1 for i, m in enumerate(MONTH_NAMES)}
 MONTH_ABBR = {m[:3]: n for m, n in MONTHS.items()} | {"sept": 9}
 
+# An item: a bullet mark (•, -, * …) or a number ("1.", "2)") before its text.
 BULLET_RE = re.compile(
-    r"^(?P<indent>[ \t\u00a0]*)(?P<mark>[•◦▪●‣∙·*\-–])[ \t\u00a0]+(?P<text>\S.*)$"
+    r"^(?P<indent>[ \t\u00a0]*)(?P<mark>[•◦▪●‣∙·*\-–]|\d{1,3}[.)])[ \t\u00a0]+(?P<text>\S.*)$"
 )
 FULL_DATE_RE = re.compile(
     r"^\s*(?P<month>[A-Z][a-z]+)\.?\s+(?P<day>\d{1,2}),\s+(?P<year>\d{4})\s*$"
@@ -450,7 +451,9 @@ def _decode(path: str, data: bytes) -> str:
         ) from None
 
 
-def _blocks(lines: list[str], start: int) -> list[_Block]:
+def _blocks(
+    lines: list[str], start: int, is_country: Callable[[str], bool] = lambda _: False
+) -> list[_Block]:
     blocks: list[_Block] = []
     cur: _Block | None = None
     for i in range(start, len(lines)):
@@ -463,6 +466,9 @@ def _blocks(lines: list[str], start: int) -> list[_Block]:
             indent = len(m["indent"].expandtabs(4).replace("\u00a0", " "))
             cur = _Block(i + 1, indent, True, m["text"].strip())
             blocks.append(cur)
+        elif cur is not None and _heading_line(raw, cur, is_country):
+            blocks.append(_Block(i + 1, 0, False, raw.strip()))
+            cur = None  # a heading is one line: what follows starts a block of its own
         elif cur is not None:
             cur.text += " " + raw.strip()  # a wrapped line continues its block
         else:
@@ -470,6 +476,19 @@ def _blocks(lines: list[str], start: int) -> list[_Block]:
             cur = _Block(i + 1, indent, False, raw.strip())
             blocks.append(cur)
     return blocks
+
+
+def _heading_line(raw: str, cur: _Block, is_country: Callable[[str], bool]) -> bool:
+    """A country's name on a line of its own right after a finished item or paragraph: a
+    heading, though no blank line sets it apart (text pasted without them)."""
+    t = raw.strip().removesuffix(":").rstrip()
+    return (
+        raw[:1] not in " \t"
+        and t[-1:] not in ("", ".", ";", ",", "!", "?", '"', "”", "’")
+        and cur.text.rstrip().endswith((")", ".", "”", '"'))
+        and len(t.split()) <= 6
+        and is_country(t.split("(")[0].strip())
+    )
 
 
 def _is_heading(block: _Block, nxt: _Block | None, is_country: Callable[[str], bool]) -> bool:
@@ -488,9 +507,14 @@ def _is_heading(block: _Block, nxt: _Block | None, is_country: Callable[[str], b
     return t[0].isalpha() and t[0].isupper()
 
 
-def _heading_text(block: _Block) -> str:
-    """A heading's country or group name, without a closing colon."""
-    return block.text.removesuffix(":").rstrip()
+def _heading_text(block: _Block, canonical: Callable[[str], str | None]) -> str:
+    """A heading's country or group name, without a closing colon; one in capitals that is
+    a country's name is written as the country table writes it (ARMENIA -> Armenia), so it
+    meets the other compilations' sections."""
+    t = block.text.removesuffix(":").rstrip()
+    if t.isupper() and (name := canonical(t)) is not None and name.casefold() == t.casefold():
+        return name
+    return t
 
 
 def _cited(text: str) -> bool:
@@ -535,16 +559,20 @@ def parse_text(text: str, path: str = "<text>", doc_id: str | None = None) -> Pa
     try:
         from index.gazetteer import country_of_text, lookup
 
-        def is_country(name: str) -> bool:
-            return lookup(name) is not None
+        def country_name(name: str) -> str | None:
+            c = lookup(name)
+            return c.name if c is not None else None
 
     except ImportError:  # pragma: no cover - during bootstrap only
 
         def country_of_text(s: str) -> set[str]:
             return set()
 
-        def is_country(name: str) -> bool:
-            return False
+        def country_name(name: str) -> str | None:
+            return None
+
+    def is_country(name: str) -> bool:
+        return country_name(name) is not None
 
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
@@ -567,7 +595,7 @@ def parse_text(text: str, path: str = "<text>", doc_id: str | None = None) -> Pa
     header_notes = tuple(header[2:-1])
     published = parse_long_date(lines[date_idx])
 
-    blocks = _blocks(lines, date_idx + 1)
+    blocks = _blocks(lines, date_idx + 1, is_country)
     heads = [
         i
         for i, b in enumerate(blocks)
@@ -630,7 +658,7 @@ def parse_text(text: str, path: str = "<text>", doc_id: str | None = None) -> Pa
         return st
 
     for h_pos, h in enumerate(heads):
-        country = _heading_text(blocks[h])
+        country = _heading_text(blocks[h], country_name)
         end = heads[h_pos + 1] if h_pos + 1 < len(heads) else len(blocks)
         section = blocks[h + 1 : end]
         last = h_pos == len(heads) - 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 import shutil
 from collections import Counter
 from datetime import date
@@ -998,3 +999,29 @@ def test_headings_written_with_a_colon_read_the_same(real: Parsed) -> None:
     listed = text.replace(lead, "Key reactions:\n\n  • A reaction. (TASS, 11.06.24)\n\n" + lead)
     countries = {s.country for s in parse_text(listed, REAL_FILE.name).statements}
     assert "Key reactions" not in countries and "Uzbekistan" in countries
+
+
+def _variant(text: str) -> list[tuple[str, str]]:
+    return [(s.country, s.text) for s in parse_text(text, REAL_FILE.name).statements]
+
+
+def test_numbered_items_and_headings_in_capitals_read_the_same(real: Parsed) -> None:
+    """Other layouts of the same compilation: "1." items instead of bullets, and headings
+    in capitals (written as the country table writes them, so archives agree)."""
+    text = REAL_FILE.read_text(encoding="utf-8")
+    want = [(s.country, s.text) for s in real.statements]
+    numbered = re.sub(r"^(\s*)•", r"\g<1>1.", text, flags=re.M)
+    assert _variant(numbered) == want
+    capitals = text
+    for country in REAL_COUNTS:
+        capitals = capitals.replace(f"\n{country}\n", f"\n{country.upper()}\n", 1)
+    assert _variant(capitals) == want
+
+
+def test_headings_are_found_without_blank_lines(real: Parsed) -> None:
+    """Pasted without blank lines, a country's name alone on a line after a finished item
+    still opens its section (every country is kept; only paragraph breaks are lost)."""
+    text = re.sub(r"\n\n+", "\n", REAL_FILE.read_text(encoding="utf-8"))
+    got = Counter(s.country for s in parse_text(text, REAL_FILE.name).statements)
+    assert set(got) == set(REAL_COUNTS)
+    assert got["Tajikistan"] == REAL_COUNTS["Tajikistan"]  # its note stays its own
