@@ -423,6 +423,8 @@ class Reader:
         absent += country_absent
         kinds = self._kinds(scan, speakers)
         roles, role_words = self._roles(scan, countries, wants_set)
+        if roles and about_speakers:
+            roles, about_speakers, about = self._role_owners(roles, about_speakers, about)
         countries = tuple(dict.fromkeys([*countries, *region_countries]))
         topic_idx = [
             i
@@ -775,6 +777,8 @@ class Reader:
             return True
         if first > about_at and all(is_cyrillic(ws[i].text) for i in idx):
             return True  # "о молчании Путина": Russian puts the owner after, in the genitive
+        if all(is_cyrillic(ws[i].text) for i in idx) and self._after_role(ws, first):
+            return True  # "пресс-секретарь Путина", "речник Путіна": whose role it is
         if prev in self.w.speech_verbs and first >= 2 and ws[0].norm in self.w.set_words:
             return True  # "Who criticised Zelensky?"
         text = ws[last].text
@@ -782,6 +786,34 @@ class Reader:
         if text.endswith(("'s", "’s")) and nxt and nxt not in self.w.speech_nouns:
             return True  # "Putin's silence"
         return others
+
+    def _role_owners(
+        self, roles: tuple[str, ...], about_speakers: tuple[str, ...], about: list[str]
+    ) -> tuple[tuple[str, ...], tuple[str, ...], list[str]]:
+        """ "Putin's press secretary", "пресс-секретарь Путина": a person the question names
+        with a role is whose role it is when the archive's role says so ("Vladimir Putin's
+        press secretary"). That person narrows the roles and is no longer a filter on what
+        the statements mention (which would keep only those that name Putin)."""
+        kept_keys: list[str] = []
+        kept_text: list[str] = []
+        for key, text in zip(about_speakers, about, strict=False):
+            parts = tokens(self.cat.speakers[key].name or "")
+            owned = [r for r in roles if parts and parts[-1] in tokens(r)]
+            if owned:
+                roles = tuple(owned)
+            else:
+                kept_keys.append(key)
+                kept_text.append(text)
+        return roles, tuple(kept_keys), kept_text + about[len(about_speakers) :]
+
+    def _after_role(self, ws: Sequence[Word], at: int) -> bool:
+        """Whether a Russian or Ukrainian role phrase ends right before word ``at``."""
+        lex = self.w.role_translations
+        for start in range(max(0, at - lex.longest), at):
+            got = lex.match([w.norm for w in ws[start:at]])
+            if got is not None and start + got[0] == at:
+                return True
+        return False
 
     def _countries(
         self,

@@ -293,3 +293,22 @@ def test_a_declined_name_is_the_person(archive: Engine) -> None:
     ]:
         a = archive.ask(question)
         assert a.hits and speaker in (a.hits[0].statement.speaker or ""), question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did Putin's press secretary say?",
+        "Что сказал пресс-секретарь Путина?",  # the owner after the role, in the genitive
+        "Що сказав речник Путіна?",
+    ],
+)
+def test_a_person_named_with_a_role_is_whose_role_it_is(engine: Engine, question: str) -> None:
+    """ "Putin's press secretary" is Peskov, every statement of his: Putin is neither the
+    speaker (nothing fits both) nor a filter on what the statements mention."""
+    q = engine.read(question)
+    assert q.roles == ("Vladimir Putin’s press secretary",)
+    assert not q.speakers and not q.about_speakers
+    answer = engine.ask(question)
+    assert answer.confident
+    assert [h.statement.speaker for h in answer.hits] == ["Dmitry Peskov"] * 4
