@@ -246,6 +246,9 @@ class Words:
             {w: kind for kind, ws in k["kinds"].items() for w in ws if is_cyrillic(w)}
         )
         self.note_needs = folded(k["kind_triggers"]["note_needs"])
+        silence = k["kind_triggers"]["silence_words"]
+        self.silence = {simple_stem(w) for w in folded([w for w in silence if not is_cyrillic(w)])}
+        self.silence_cyrillic: Lexicon[bool] = Lexicon({w: True for w in silence if is_cyrillic(w)})
         # "sources" asks for unnamed sources only after "unnamed" ("анонимные источники").
         self.source_words = folded(k["kind_triggers"]["source_words"])
         self.unnamed_words = folded(k["kind_triggers"]["unnamed_words"])
@@ -860,8 +863,12 @@ class Reader:
             kind = self._kind(scan.ws[i])
             if kind is None:
                 continue
-            if kind == "note" and not any(x in self.w.note_needs for x in norms):
-                continue
+            if (
+                kind == "note"
+                and not any(x in self.w.note_needs for x in norms)
+                and not self._silence(scan.ws[i])
+            ):
+                continue  # "remarks" alone asks for remarks; "no remarks" or "silent" for notes
             if (
                 kind == "unnamed"
                 and n in self.w.source_words
@@ -906,6 +913,12 @@ class Reader:
             ),
             [],
         )
+
+    def _silence(self, w: Word) -> bool:
+        """A word that asks for "no remarks" notes without a negation (silent, промолчали)."""
+        if is_cyrillic(w.text):
+            return self.w.silence_cyrillic.match([w.norm]) is not None
+        return simple_stem(w.norm) in self.w.silence
 
     def _kind(self, w: Word) -> str | None:
         """The kind of statement a word asks for (markets, unnamed sources, notes), if any."""

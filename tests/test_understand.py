@@ -149,6 +149,25 @@ def test_markets(engine: Engine) -> None:
     assert a.hits and all(h.statement.kind == "market" for h in a.hits)
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["Who was silent?", "Кто промолчал?", "Какие страны промолчали?", "Які країни промовчали?"],
+)
+def test_a_silence_word_asks_for_the_no_remarks_notes(engine: Engine, question: str) -> None:
+    """ "silent", "промолчали" need no negation beside them ("no remarks" does)."""
+    assert engine.read(question).kinds == ("note",)
+    a = engine.ask(question)
+    assert a.confident and a.hits and all(h.statement.kind == "note" for h in a.hits)
+    assert engine.read("What remarks did Peskov make?").kinds == ()
+
+
+def test_make_is_no_topic(engine: Engine) -> None:
+    """ "What remarks did X make?" asks for X's statements, not for ones about making."""
+    q = engine.read("What statements did Zakharova make?")
+    assert q.speakers and not q.topic_terms
+    assert engine.ask("What statements did Zakharova make?").confident
+
+
 def test_explain_prints_every_slot(engine: Engine) -> None:
     text = engine.read("What did Latvia say about NATO on November 6?").explain(engine.catalog)
     assert "countries: ('Latvia',)" in text and "topic_terms: ('nato',)" in text
