@@ -134,3 +134,21 @@ def test_a_note_answers_its_country_but_never_outranks_a_topic(engine: Engine) -
 def test_an_unknown_name_gets_nothing_not_the_nearest_quotes(engine: Engine) -> None:
     a = engine.ask("Dovhal")  # nobody of that name in the seed compilation
     assert not a.hits and not a.confident and a.message
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did the Russian Defense Ministry say?",
+        "What did the Russian Ministry of Defense say?",
+        "Что заявило Министерство обороны России?",
+        "Що заявило Міністерство оборони Росії?",
+    ],
+)
+def test_a_ministry_is_asked_for_by_its_name(archive: Engine, question: str) -> None:
+    """An organisation's name is its role: "Defense Ministry" in any word order or language
+    is that ministry's statements, not a topic search that ranks another ministry first."""
+    q = archive.read(question)
+    assert q.roles == ("Russian Defense Ministry",)
+    a = archive.ask(question)
+    assert a.confident and {h.statement.speaker for h in a.hits} == {"Russian Defense Ministry"}
