@@ -435,6 +435,15 @@ class Reader:
             if not scan.used[i] and w.norm not in self.w.ask and w.norm not in STOPWORDS
         ]
         topic_idx = [i for i in topic_idx if norms[i] not in self.w.others]
+        if events and not event_certain and len(events) == 1 and topic_idx:
+            # "What did Moldova say about Druzhba?": every topic word names the one event the
+            # question hints at, so the event is the scope, not a word to find in the quotes
+            # (which say "the shutdown", not "Druzhba").
+            forms = self._event_forms(scan)
+            named = self._events[events[0]]
+            if all(not forms[i].isdisjoint(named) for i in topic_idx):
+                event_certain = True
+                topic_idx = []
         topic = " ".join(ws[i].text for i in topic_idx)
         cyrillic = any(is_cyrillic(ws[i].text) for i in topic_idx)
         spelled = tuple(

@@ -152,3 +152,21 @@ def test_a_ministry_is_asked_for_by_its_name(archive: Engine, question: str) -> 
     assert q.roles == ("Russian Defense Ministry",)
     a = archive.ask(question)
     assert a.confident and {h.statement.speaker for h in a.hits} == {"Russian Defense Ministry"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did Moldova say about Druzhba?",
+        "Что сказала Молдова о «Дружбе»?",
+        "Що сказала Молдова про «Дружбу»?",
+    ],
+)
+def test_a_topic_that_only_names_the_event_is_the_event(archive: Engine, question: str) -> None:
+    """Moldova's quote on the Druzhba shutdown says "the shutdown", not "Druzhba": a topic
+    made only of the event's own title words scopes to that compilation, confidently."""
+    q = archive.read(question)
+    assert q.event_certain and not q.topic_terms and q.countries == ("Moldova",)
+    a = archive.ask(question)
+    assert a.confident and [h.statement.speaker for h in a.hits] == ["Victor Rusnac"]
+    assert "druzhba" in a.hits[0].statement.document
