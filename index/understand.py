@@ -249,6 +249,14 @@ class Words:
         silence = k["kind_triggers"]["silence_words"]
         self.silence = {simple_stem(w) for w in folded([w for w in silence if not is_cyrillic(w)])}
         self.silence_cyrillic: Lexicon[bool] = Lexicon({w: True for w in silence if is_cyrillic(w)})
+        reacting = k["kind_triggers"]["after_negation"]
+        self.reacting = {
+            simple_stem(w) for w in folded([w for w in reacting if not is_cyrillic(w)])
+        }
+        self.reacting_cyrillic: Lexicon[bool] = Lexicon(
+            {w: True for w in reacting if is_cyrillic(w)}
+        )
+        self.negations = folded(k["kind_triggers"]["negations"])
         # "sources" asks for unnamed sources only after "unnamed" ("анонимные источники").
         self.source_words = folded(k["kind_triggers"]["source_words"])
         self.unnamed_words = folded(k["kind_triggers"]["unnamed_words"])
@@ -870,6 +878,8 @@ class Reader:
             if i >= scan.about_at or not scan.free(i):
                 continue
             kind = self._kind(scan.ws[i])
+            if kind is None and self._not_reacting(scan.ws, i):
+                kind = "note"  # "did not comment", "не отреагировали"
             if kind is None:
                 continue
             if (
@@ -922,6 +932,18 @@ class Reader:
             ),
             [],
         )
+
+    def _not_reacting(self, ws: Sequence[Word], i: int) -> bool:
+        """A reaction word right after a negation ("did not comment", "не отреагировали")."""
+        w = ws[i]
+        if is_cyrillic(w.text):
+            reacting = self.w.reacting_cyrillic.match([w.norm]) is not None
+        else:
+            reacting = simple_stem(w.norm) in self.w.reacting
+        if not reacting or not any(x.norm in self.w.negations for x in ws[max(0, i - 2) : i]):
+            return False
+        # "Who said the West did not respond?" asks who said so, not who stayed silent.
+        return not any(x.norm in self.w.speech_verbs for x in ws[:i])
 
     def _silence(self, w: Word) -> bool:
         """A word that asks for "no remarks" notes without a negation (silent, промолчали)."""

@@ -170,3 +170,28 @@ def test_a_topic_that_only_names_the_event_is_the_event(archive: Engine, questio
     a = archive.ask(question)
     assert a.confident and [h.statement.speaker for h in a.hits] == ["Victor Rusnac"]
     assert "druzhba" in a.hits[0].statement.document
+
+
+@pytest.mark.parametrize(
+    ("question", "silent"),
+    [
+        ("Which countries did not comment on the grain corridor?", {"Turkmenistan"}),
+        ("Какие страны не прокомментировали саммит в Астане?", {"Moldova", "Turkmenistan"}),
+        ("Хто не відреагував на зупинку «Дружби»?", {"Tajikistan"}),
+    ],
+)
+def test_who_did_not_react_gets_that_event_s_no_remarks_notes(
+    archive: Engine, question: str, silent: set[str]
+) -> None:
+    a = archive.ask(question)
+    assert archive.read(question).kinds == ("note",)
+    assert a.confident and {h.statement.country for h in a.hits} == silent
+    assert all(h.statement.kind == "note" for h in a.hits)
+
+
+def test_a_negation_inside_what_was_said_asks_for_no_notes(archive: Engine) -> None:
+    for question in (
+        "Who said the West did not respond?",
+        "Кто сказал, что Запад не отреагировал?",
+    ):
+        assert archive.read(question).kinds == ()
