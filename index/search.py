@@ -166,10 +166,6 @@ class Engine:
         """(country, statement count), alphabetical."""
         return sorted((c, len(rows)) for c, rows in self.catalog.by_country.items())
 
-    def statements_of(self, doc_id: str) -> list[Statement]:
-        """A compilation's statements in document order (empty when it is not loaded)."""
-        return [self.statements[int(r)] for r in self.catalog.rows_of(doc_id)]
-
     def statements_in(self, documents: Collection[str]) -> list[Statement]:
         """The statements of these compilations, in archive order (only those parsed)."""
         parts = [self.catalog.rows_of(d) for d in documents]

@@ -144,15 +144,7 @@ class Bundle:
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of a file's bytes."""
     with open(path, "rb") as fh:
-        return _sha256_stream(fh)
-
-
-def _sha256_stream(fh: IO[bytes]) -> str:
-    """Hex SHA-256 of the rest of an open file, read in chunks (never whole into memory)."""
-    digest = hashlib.sha256()
-    for block in iter(lambda: fh.read(_HASH_CHUNK), b""):
-        digest.update(block)
-    return digest.hexdigest()
+        return _sha256_fd(fh.fileno())
 
 
 def manifest_seal(manifest: Mapping[str, Any]) -> str:
@@ -756,7 +748,8 @@ def _verify_hashes(
 
 
 def _sha256_fd(fd: int) -> str:
-    """Hex SHA-256 of an open file from its start, by position (threads share no offset)."""
+    """Hex SHA-256 of an open file from its start, read in chunks by position (never whole
+    into memory; threads hashing files at once share no file offset)."""
     digest = hashlib.sha256()
     at = 0
     while block := os.pread(fd, _HASH_CHUNK, at):

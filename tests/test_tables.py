@@ -155,7 +155,7 @@ def test_an_archive_opened_from_its_bundle_answers_as_the_one_just_built(
         assert opened.speakers[key] == built.speakers[key]
     first = built.statements[7]
     assert opened.get(first.id) == first and opened.get("no such id") is None
-    assert opened.statements_of(first.document) == [
+    assert opened.statements_in([first.document]) == [
         s for s in built.statements if s.document == first.document
     ]
 
