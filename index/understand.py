@@ -208,6 +208,29 @@ class Lexicon(Generic[V]):
         return None
 
 
+class WordMap(Generic[V]):
+    """Data words -> values, looked up one question word at a time: English entries by their
+    stem (``simple_stem``), Russian and Ukrainian ones through a ``Lexicon`` (``*`` endings)."""
+
+    def __init__(self, entries: Mapping[str, V]) -> None:
+        self.english = {simple_stem(w): v for w, v in entries.items() if not is_cyrillic(w)}
+        self.cyrillic: Lexicon[V] = Lexicon({w: v for w, v in entries.items() if is_cyrillic(w)})
+
+    @classmethod
+    def of(cls, words: Iterable[str]) -> WordMap[bool]:
+        """A word set: each word maps to True."""
+        return WordMap({w: True for w in words})
+
+    def get(self, w: Word) -> V | None:
+        if is_cyrillic(w.text):
+            got = self.cyrillic.match([w.norm])
+            return got[1] if got else None
+        return self.english.get(simple_stem(w.norm))
+
+    def __contains__(self, w: Word) -> bool:
+        return self.get(w) is not None
+
+
 class Words:
     """The reader's word lists (``index/data/words.json``), as folded sets."""
 
@@ -236,26 +259,10 @@ class Words:
             }
         )
         k = load_data("kinds.json")
-        self.kind_of = {
-            simple_stem(w): kind
-            for kind, ws in k["kinds"].items()
-            for w in ws
-            if not is_cyrillic(w)
-        }
-        self.kind_cyrillic: Lexicon[str] = Lexicon(
-            {w: kind for kind, ws in k["kinds"].items() for w in ws if is_cyrillic(w)}
-        )
+        self.kinds: WordMap[str] = WordMap({w: kind for kind, ws in k["kinds"].items() for w in ws})
         self.note_needs = folded(k["kind_triggers"]["note_needs"])
-        silence = k["kind_triggers"]["silence_words"]
-        self.silence = {simple_stem(w) for w in folded([w for w in silence if not is_cyrillic(w)])}
-        self.silence_cyrillic: Lexicon[bool] = Lexicon({w: True for w in silence if is_cyrillic(w)})
-        reacting = k["kind_triggers"]["after_negation"]
-        self.reacting = {
-            simple_stem(w) for w in folded([w for w in reacting if not is_cyrillic(w)])
-        }
-        self.reacting_cyrillic: Lexicon[bool] = Lexicon(
-            {w: True for w in reacting if is_cyrillic(w)}
-        )
+        self.silence: WordMap[bool] = WordMap.of(k["kind_triggers"]["silence_words"])
+        self.reacting: WordMap[bool] = WordMap.of(k["kind_triggers"]["after_negation"])
         self.negations = folded(k["kind_triggers"]["negations"])
         # "sources" asks for unnamed sources only after "unnamed" ("анонимные источники").
         self.source_words = folded(k["kind_triggers"]["source_words"])
@@ -816,7 +823,7 @@ class Reader:
         the statements mention (which would keep only those that name Putin)."""
         kept_keys: list[str] = []
         kept_text: list[str] = []
-        for key, text in zip(about_speakers, about, strict=False):
+        for key, text in zip(about_speakers, about, strict=True):  # one text per person
             parts = tokens(self.cat.speakers[key].name or "")
             owned = [r for r in roles if parts and parts[-1] in tokens(r)]
             if owned:
@@ -824,7 +831,7 @@ class Reader:
             else:
                 kept_keys.append(key)
                 kept_text.append(text)
-        return roles, tuple(kept_keys), kept_text + about[len(about_speakers) :]
+        return roles, tuple(kept_keys), kept_text
 
     def _after_role(self, ws: Sequence[Word], at: int) -> bool:
         """Whether a Russian or Ukrainian role phrase ends right before word ``at``."""
@@ -877,7 +884,7 @@ class Reader:
         for i, n in enumerate(norms):
             if i >= scan.about_at or not scan.free(i):
                 continue
-            kind = self._kind(scan.ws[i])
+            kind = self.w.kinds.get(scan.ws[i])  # markets, unnamed sources, notes
             if kind is None and self._not_reacting(scan.ws, i):
                 kind = "note"  # "did not comment", "не отреагировали"
             if kind is None:
@@ -885,7 +892,7 @@ class Reader:
             if (
                 kind == "note"
                 and not any(x in self.w.note_needs for x in norms)
-                and not self._silence(scan.ws[i])
+                and scan.ws[i] not in self.w.silence
             ):
                 continue  # "remarks" alone asks for remarks; "no remarks" or "silent" for notes
             if (
@@ -935,28 +942,12 @@ class Reader:
 
     def _not_reacting(self, ws: Sequence[Word], i: int) -> bool:
         """A reaction word right after a negation ("did not comment", "не отреагировали")."""
-        w = ws[i]
-        if is_cyrillic(w.text):
-            reacting = self.w.reacting_cyrillic.match([w.norm]) is not None
-        else:
-            reacting = simple_stem(w.norm) in self.w.reacting
-        if not reacting or not any(x.norm in self.w.negations for x in ws[max(0, i - 2) : i]):
+        if ws[i] not in self.w.reacting or not any(
+            x.norm in self.w.negations for x in ws[max(0, i - 2) : i]
+        ):
             return False
         # "Who said the West did not respond?" asks who said so, not who stayed silent.
         return not any(x.norm in self.w.speech_verbs for x in ws[:i])
-
-    def _silence(self, w: Word) -> bool:
-        """A word that asks for "no remarks" notes without a negation (silent, промолчали)."""
-        if is_cyrillic(w.text):
-            return self.w.silence_cyrillic.match([w.norm]) is not None
-        return simple_stem(w.norm) in self.w.silence
-
-    def _kind(self, w: Word) -> str | None:
-        """The kind of statement a word asks for (markets, unnamed sources, notes), if any."""
-        if is_cyrillic(w.text):
-            got = self.w.kind_cyrillic.match([w.norm])
-            return got[1] if got else None
-        return self.w.kind_of.get(simple_stem(w.norm))
 
     def _roles(
         self, scan: _Scan, countries: Sequence[str], wants_set: bool

@@ -210,7 +210,7 @@ def test_cyrillic_word_list_entries_are_folded_by_both_schemes() -> None:
     assert {"kto", "khto"} <= w.set_words
     assert {"o", "ob", "pro", "shchodo"} <= w.about
     assert {"drugiye", "inshi"} <= w.others
-    assert w.kind_cyrillic.match(["obligatsiyami"]) == (1, "market")
+    assert w.kinds.cyrillic.match(["obligatsiyami"]) == (1, "market")
     assert w.role_translations.match(["inostrannykh", "del"]) == (2, (("foreign",),))
 
 
