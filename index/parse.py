@@ -266,13 +266,14 @@ def parse_long_date(s: str) -> str | None:
 def citation_date(a: str, b: str, y: str) -> str | None:
     """The file writes US MM.DD.YY; a date that cannot be that (25.11.24) is read day first.
     ISO, or None when it is no real date either way."""
-    year = int(y) + (2000 if len(y) == 2 else 0)
-    for month, day in ((a, b), (b, a)):
-        try:
-            return date(year, int(month), int(day)).isoformat()
-        except ValueError:
-            continue
-    return None
+    return _iso_date(y, a, b) or _iso_date(y, b, a)
+
+
+def _iso_date(y: str, month: str, day: str) -> str | None:
+    try:
+        return date(int(y) + (2000 if len(y) == 2 else 0), int(month), int(day)).isoformat()
+    except ValueError:
+        return None
 
 
 def _day_first(raw: str) -> bool:
@@ -280,12 +281,9 @@ def _day_first(raw: str) -> bool:
     m = CITE_DATE_RE.search(raw)
     if m is None or m["long"]:
         return False
-    year = int(m["y"]) + (2000 if len(m["y"]) == 2 else 0)
-    try:
-        date(year, int(m["a"]), int(m["b"]))
-    except ValueError:
-        return citation_date(m["a"], m["b"], m["y"]) is not None
-    return False
+    return (
+        _iso_date(m["y"], m["a"], m["b"]) is None and _iso_date(m["y"], m["b"], m["a"]) is not None
+    )
 
 
 def _cite_date(m: re.Match[str]) -> str | None:
@@ -478,6 +476,11 @@ def _blocks(
     return blocks
 
 
+def _names_country(t: str, is_country: Callable[[str], bool]) -> bool:
+    """A heading line that is a country's name, "Russia (officials)" included."""
+    return is_country(t.split("(")[0].strip())
+
+
 def _heading_line(raw: str, cur: _Block, is_country: Callable[[str], bool]) -> bool:
     """A country's name on a line of its own right after a finished item or paragraph: a
     heading, though no blank line sets it apart (text pasted without them)."""
@@ -487,7 +490,7 @@ def _heading_line(raw: str, cur: _Block, is_country: Callable[[str], bool]) -> b
         and t[-1:] not in ("", ".", ";", ",", "!", "?", '"', "”", "’")
         and cur.text.rstrip().endswith((")", ".", "”", '"'))
         and len(t.split()) <= 6
-        and is_country(t.split("(")[0].strip())
+        and _names_country(t, is_country)
     )
 
 
@@ -500,7 +503,7 @@ def _is_heading(block: _Block, nxt: _Block | None, is_country: Callable[[str], b
         return False
     if t.endswith(":"):
         t = t[:-1].rstrip()
-        if not (t and is_country(t.split("(")[0].strip())):
+        if not (t and _names_country(t, is_country)):
             return False
     if not t or len(t) > 60 or len(t.split()) > 6 or t[-1] in '.:;,!?"”)’':
         return False
