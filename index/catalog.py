@@ -21,15 +21,12 @@ from index.model import Document, Statement
 from index.tables import (
     NO_SPEAKER,
     Tables,
-    date_number,
     derive,
     documents_newest_first,
-    outlet_key,
-    short_hash,
 )
 from index.textnorm import STOPWORDS, tokens
 
-__all__ = ["Catalog", "Speaker", "analyze", "date_number", "outlet_key", "short_hash", "stems"]
+__all__ = ["Catalog", "Speaker", "analyze", "stems"]
 
 
 @cache

@@ -11,9 +11,10 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from index.catalog import Catalog, load_data, outlet_key, stems
+from index.catalog import Catalog, load_data, stems
 from index.gazetteer import CountryMatch
 from index.lexical import simple_stem
+from index.tables import outlet_key
 from index.textnorm import MONTH_NAMES, STOPWORDS, Word, fold_forms, is_cyrillic, tokens, words
 
 MAX_QUERY_CHARS = 1000  # longer questions are cut here: nobody's question is a novel
