@@ -130,9 +130,9 @@ class StatementTable(Sequence[Statement]):
     __hash__ = None  # type: ignore[assignment]  # equal to lists, so unhashable like them
 
     def __iter__(self) -> Iterator[Statement]:
+        # Uncached: a full pass would only flush the rows answers keep coming back to.
         for j in range(self._n):
-            a, b = int(self._offsets[j]), int(self._offsets[j + 1])
-            yield statement_from_dict(json.loads(self._blob[a:b]))
+            yield self._parse_row(j)
 
 
 def line_offsets(lengths: Iterable[int], n: int) -> np.ndarray:
