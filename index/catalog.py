@@ -24,7 +24,7 @@ from index.tables import (
     derive,
     documents_newest_first,
 )
-from index.textnorm import STOPWORDS, tokens
+from index.textnorm import STOPWORDS, fold_forms, tokens
 
 __all__ = ["Catalog", "Speaker", "analyze", "stems"]
 
@@ -33,6 +33,13 @@ __all__ = ["Catalog", "Speaker", "analyze", "stems"]
 def load_data(name: str) -> Any:
     """One of the JSON word lists and tables in ``index/data/``."""
     return json.loads(resources.files("index").joinpath("data", name).read_text("utf-8"))
+
+
+@cache
+def _absence_markers() -> frozenset[str]:
+    return frozenset(
+        f for w in load_data("kinds.json")["absence_markers"]["words"] for f in fold_forms(w)
+    )
 
 
 def analyze(text: str) -> list[str]:
@@ -221,6 +228,16 @@ class Catalog:
                 ]
                 out.append(col.astype(np.int64))
         return np.unique(np.concatenate(out)) if out else np.zeros(0, np.int64)
+
+    def tells_absence(self, rows: np.ndarray) -> np.ndarray:
+        """Whether each row's quote says someone did not speak or act: it holds a word of
+        ``absence_markers`` (kinds.json), a negation BM25 drops as a stopword."""
+        markers = _absence_markers()
+        return np.fromiter(
+            (not markers.isdisjoint(tokens(self.statements[int(r)].text)) for r in rows),
+            bool,
+            len(rows),
+        )
 
     def text_rows(self, word: str) -> np.ndarray:
         """Rows whose quote itself (not the speaker's name or role) holds the word (cached)."""

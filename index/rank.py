@@ -75,6 +75,7 @@ class RankConfig:
     country_boost: float = 0.15  # a country the question names but does not scope to
     event_boost: float = 0.1  # an event the question touches without naming it fully
     about_boost: float = 0.1  # statements that mention whom the question is about
+    silence_boost: float = 0.2  # "Putin's silence": quotes that tell of it by a negation
     sure_coverage: float = 0.5  # share of the topic's words the best statement must hold
     sure_name: float = 85.0  # a name matched at least this well is the person meant
     k: int = 10  # topic results at most, unless the caller asks for more
@@ -291,6 +292,8 @@ class Ranker:
         lex = lex_all[cand]
         score = fuse(dense, lex, scale)
         score = score + self._boosts(q, cand)
+        if q.silence and "note" not in q.kinds:
+            score = score + self._silence(cand, score)
         order = np.lexsort((cand, -score))
         cand, score, dense, lex = cand[order], score[order], dense[order], lex[order]
         top_dense = float(dense.max())
@@ -364,6 +367,14 @@ class Ranker:
         if q.events and not q.event_certain:
             docs = np.concatenate([cat.by_doc[d] for d in q.events])
             out += cfg.event_boost * np.isin(cand, docs)
+        return out
+
+    def _silence(self, cand: np.ndarray, score: np.ndarray) -> np.ndarray:
+        """The silence boost for the best-scored candidates whose quote holds a negation
+        (only they can reach the top, and a quote is read from the bundle to be checked)."""
+        out = np.zeros(len(cand), dtype=np.float32)
+        best = np.argsort(-score, kind="stable")[: self.cfg.candidates]
+        out[best] = self.cfg.silence_boost * self.cat.tells_absence(cand[best])
         return out
 
     def _dense_for(self, index: Any, vec: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -121,6 +121,7 @@ class Query:
     wants_set: bool = False  # "Which ministers ...": every statement that fits
     asks_speaker: bool = False  # "Who said ...": a speaker is the answer, names are the topic
     others: bool = False  # "What did others say about X": not X
+    silence: bool = False  # the topic is someone's silence: quotes that tell of it by negation
     absent: tuple[str, ...] = ()  # what the question names that the archive lacks
     cyrillic: bool = False  # the topic is written in Cyrillic: the multilingual route ranks it
     spelled: tuple[str, ...] = ()  # its Cyrillic names as the archive spells them (lexical)
@@ -461,6 +462,7 @@ class Reader:
                 event_certain = True
                 topic_idx = []
         topic = " ".join(ws[i].text for i in topic_idx)
+        silence = any(ws[i] in self.w.silence for i in topic_idx)
         cyrillic = any(is_cyrillic(ws[i].text) for i in topic_idx)
         spelled = tuple(
             dict.fromkeys(t for i in topic_idx if _is_name(ws[i]) for t in self._spelled(ws[i]))
@@ -496,6 +498,7 @@ class Reader:
             wants_set=wants_set,
             asks_speaker=asks_speaker,
             others=others,
+            silence=silence,
             absent=tuple(dict.fromkeys(absent)),
             cyrillic=cyrillic,
             spelled=spelled,

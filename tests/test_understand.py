@@ -35,6 +35,29 @@ def test_others_are_not_the_person_they_talk_about(engine: Engine) -> None:
     assert all("Putin" in h.statement.text for h in a.hits)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did others say about Putin's silence?",
+        "Что другие говорили о молчании Путина?",
+        "Що інші казали про мовчання Путіна?",
+    ],
+)
+def test_someones_silence_is_told_by_negation(engine: Engine, question: str) -> None:
+    """Silence has no words of its own in a quote ("knew nothing about", "chose not to"):
+    quotes about the person that hold a negation lead."""
+    q = engine.read(question)
+    assert q.silence and "note" not in q.kinds
+    told = engine.ranker.rank(q)
+    assert engine.catalog.tells_absence(told.rows[:1])[0]
+    assert "Putin" in engine.statements[int(told.rows[0])].text
+
+
+def test_a_silence_word_without_a_person_still_asks_for_notes(engine: Engine) -> None:
+    q = engine.read("Who was silent?")
+    assert q.kinds == ("note",)
+
+
 def test_a_possessive_before_a_speech_word_is_the_speaker(engine: Engine) -> None:
     q = engine.read("Peskov's latest statement")
     assert label(engine, q.speakers) == {"Dmitry Peskov"}
