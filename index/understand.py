@@ -24,6 +24,7 @@ NAME_BAND = 5.0  # people within this of the best match are all meant ("Aliyev" 
 MENTION_SHARE = 0.05  # a capitalised topic word rarer than this is a name to find verbatim
 MAX_ROLE_SPEAKERS = 3  # a role in a non-set question is specific only when it picks out few
 GENERIC_SHARE = 0.3  # a word in more than this share of statements says nothing ("Trump")
+TRANSLATED_SHARE = 0.5  # dictionary words join a Cyrillic topic's lexical side from this share
 EVENT_MIN_SHARE = 0.5  # share of an event's distinctive title words a question must name
 
 _MONTHS_EN = MONTH_NAMES
@@ -124,7 +125,7 @@ class Query:
     silence: bool = False  # the topic is someone's silence: quotes that tell of it by negation
     absent: tuple[str, ...] = ()  # what the question names that the archive lacks
     cyrillic: bool = False  # the topic is written in Cyrillic: the multilingual route ranks it
-    spelled: tuple[str, ...] = ()  # its Cyrillic names as the archive spells them (lexical)
+    spelled: tuple[str, ...] = ()  # its Cyrillic words as the archive writes them (lexical)
     loose: bool = field(default=False, compare=False)
 
     @property
@@ -257,6 +258,16 @@ class Words:
             {
                 w: tuple(simple_stem(t) for g in gs for t in tokens(g))
                 for w, gs in d["glosses"].items()
+                if not w.startswith("_")
+            }
+        )
+        # Both dictionaries as the English words themselves, for the lexical side of a
+        # Cyrillic topic ("пресс-секретарь Кремля": spokesman ... kremlin).
+        self.english: Lexicon[tuple[str, ...]] = Lexicon(
+            {
+                w: tuple(e for g in gs for e in g.split())
+                for table in (d["glosses"], load_data("roles.json")["translations"])
+                for w, gs in table.items()
                 if not w.startswith("_")
             }
         )
@@ -465,7 +476,12 @@ class Reader:
         silence = any(ws[i] in self.w.silence for i in topic_idx)
         cyrillic = any(is_cyrillic(ws[i].text) for i in topic_idx)
         spelled = tuple(
-            dict.fromkeys(t for i in topic_idx if _is_name(ws[i]) for t in self._spelled(ws[i]))
+            dict.fromkeys(
+                [
+                    *(t for i in topic_idx if _is_name(ws[i]) for t in self._spelled(ws[i])),
+                    *self._translated(ws, topic_idx),
+                ]
+            )
         )
         terms = tuple(
             norms[i]
@@ -583,6 +599,30 @@ class Reader:
                 if len(term) >= 4 and term.isalpha():
                     self._vocab_stems.setdefault(term[:4], []).append(term)
         return tuple(t for t in self._vocab_stems.get(w.norm[:4], ()) if _spelled_as(t, w.norm))
+
+    def _translated(self, ws: Sequence[Word], idx: Sequence[int]) -> list[str]:
+        """English words the dictionaries give for the topic's Cyrillic words (role words,
+        event words), so its quotes can be found by their words too ("пресс-секретарь
+        Кремля": spokesman, press secretary, kremlin), when they and the names the archive
+        spells stand for at least ``TRANSLATED_SHARE`` of the topic's words."""
+        out: list[str] = []
+        free = set(idx)
+        covered = 0
+        i = 0
+        while i < len(ws):
+            if i in free and is_cyrillic(ws[i].text):
+                got = self.w.english.match([x.norm for x in ws[i:]])
+                if got is not None and all(j in free for j in range(i, i + got[0])):
+                    out += got[1]
+                    i += got[0]
+                    covered += got[0]
+                    continue
+                if _is_name(ws[i]) and self._spelled(ws[i]):
+                    covered += 1
+            i += 1
+        # One known word of a longer topic ("грузовики с зерном": grain) would outweigh its
+        # meaning in the lexical score: the English words count when they stand for enough.
+        return out if covered >= TRANSLATED_SHARE * len(idx) else []
 
     def _year_word(self, scan: _Scan, i: int) -> list[int]:
         """The word "year" after the year at ``i``, which Russian and Ukrainian say ("в 2029
