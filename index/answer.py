@@ -46,6 +46,9 @@ class Answerer:
         if not q.text:
             return self.empty(asked)
         if not len(ranked.rows):
+            kind, _, name = (q.absent[0] if q.absent else "").partition(":")
+            if kind == "name":  # people whose names are nearest the one asked for
+                return self.nothing(asked, q, self._why(q, ranked), "person", hint=name)
             return self.nothing(asked, q, self._why(q, ranked))
         hits = Hits(self.cat.statements, ranked.rows, ranked.scores)
         intent = self.intent(q)
@@ -142,14 +145,23 @@ class Answerer:
             out.append(Suggestion(sp.label, make_key("s", sp.key)))
         return tuple(dict.fromkeys(out))[:SUGGESTIONS]
 
-    def nothing(self, asked: str, q: Query | None, message: str, kind: str = "topic") -> Answer:
+    def nothing(
+        self,
+        asked: str,
+        q: Query | None,
+        message: str,
+        kind: str = "topic",
+        *,
+        hint: str | None = None,
+    ) -> Answer:
+        """No statement fits; suggestions are read from ``hint`` (else the question)."""
         text = q.text if q is not None else clean(asked)
         return Answer(
             asked,
             Intent("none", None, make_key("q", text)),
             (),
             confident=False,
-            suggestions=self.suggest(text, kind) if text else (),
+            suggestions=self.suggest(hint or text, kind) if hint or text else (),
             message=message,
             reading=q.to_dict() if q is not None else None,
         )

@@ -35,6 +35,9 @@ def load_data(name: str) -> Any:
     return json.loads(resources.files("index").joinpath("data", name).read_text("utf-8"))
 
 
+HOLDS_SAMPLE = 200  # rows of a stem read to find the word itself (a name is in its first rows)
+
+
 @cache
 def _absence_markers() -> frozenset[str]:
     return frozenset(
@@ -153,12 +156,14 @@ class Catalog:
                 self.role_words[w].add(role)
         self.role_countries: dict[str, frozenset[str]] = {}
         self._text_rows = lru_cache(maxsize=1024)(self._text_rows_uncached)
+        self._holds = lru_cache(maxsize=1024)(self._holds_uncached)
 
     def clear_caches(self) -> None:
         """Forget per-question lookups (benchmarks measure questions never seen before): the
         words' rows and the parsed statements. What is derived from the archive once and kept
         (a speaker made on first use, the countries a role names) stays, as the tables do."""
         self._text_rows.cache_clear()
+        self._holds.cache_clear()
         if isinstance(self.statements, StatementTable):
             self.statements.cache_clear()
 
@@ -228,6 +233,21 @@ class Catalog:
                 ]
                 out.append(col.astype(np.int64))
         return np.unique(np.concatenate(out)) if out else np.zeros(0, np.int64)
+
+    def holds(self, word: str) -> bool:
+        """Whether some statement (quote, speaker or role) holds the folded word itself or
+        its plural, not just a word of the same stem ("Welle" is not "well"; "Ukrainians" is
+        "Ukrainian"). Looks at the first ``HOLDS_SAMPLE`` rows of its stem (cached)."""
+        return self._holds(word)
+
+    def _holds_uncached(self, word: str) -> bool:
+        forms = {word, word + "s", word + "es", word.removesuffix("s"), word.removesuffix("es")}
+        for r in self.term_rows(word)[:HOLDS_SAMPLE]:
+            st = self.statements[int(r)]
+            said = " ".join(x for x in (st.speaker, st.role, st.text) if x)
+            if not forms.isdisjoint(tokens(said)):
+                return True
+        return False
 
     def tells_absence(self, rows: np.ndarray) -> np.ndarray:
         """Whether each row's quote says someone did not speak or act: it holds a word of

@@ -48,6 +48,7 @@ _DAY = re.compile(r"^(\d{1,2})(st|nd|rd|th)?$")
 
 
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_QUOTED = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"|„[^“”]*[“”]")  # a quote is words to find
 _AMBIGUOUS_MONTHS = frozenset({"may", "mar", "march"})  # a verb, a noun: only beside a date
 
 
@@ -457,6 +458,8 @@ class Reader:
         if roles and about_speakers:
             roles, about_speakers, about = self._role_owners(roles, about_speakers, about)
         countries = tuple(dict.fromkeys([*countries, *region_countries]))
+        if not (speakers or asks_speaker or absent) and (name := self._unknown_name(scan, q)):
+            absent.append(f"name:{name}")
         topic_idx = [
             i
             for i, w in enumerate(ws)
@@ -599,6 +602,48 @@ class Reader:
                 if len(term) >= 4 and term.isalpha():
                     self._vocab_stems.setdefault(term[:4], []).append(term)
         return tuple(t for t in self._vocab_stems.get(w.norm[:4], ()) if _spelled_as(t, w.norm))
+
+    def _unknown_name(self, scan: _Scan, q: str) -> str | None:
+        """A name the question asks about that no statement holds, in any spelling ("What did
+        Emmanuel Macron say about Ukraine?", "Deutsche Welle"): a run of capitalised Latin
+        words before any "about" none of which the archive has. Quoting the
+        statements nearest the rest of the question would answer someone else."""
+        ws = scan.ws
+        quoted = [m.span() for m in _QUOTED.finditer(q)]
+        runs: list[list[int]] = []
+        for i in range(min(scan.about_at, len(ws))):
+            w = ws[i]
+            if not (scan.free(i) and self._name_like(w)) or any(
+                a <= w.start < b for a, b in quoted
+            ):
+                continue
+            if runs and runs[-1][-1] == i - 1:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        for run in runs:
+            if run[0] == 0 and len(run) < 2:
+                continue  # a capital that only starts the sentence
+            if not any(self._known(ws[i]) for i in run):
+                return " ".join(ws[i].text for i in run)
+        return None
+
+    def _name_like(self, w: Word) -> bool:
+        """A capitalised word that no word list reads (not "Who", "What", "Which", ...)."""
+        n = w.norm
+        lists = (self.w.ask, self.w.speech_verbs, self.w.speech_nouns, self.w.person_nouns)
+        more = (self.w.generic, self.w.time_words, self.w.set_words, self.w.others)
+        return (
+            w.text[:1].isupper()
+            and not n.isdigit()
+            and n not in STOPWORDS
+            and not any(n in x for x in (*lists, *more, self.w.newest, self.w.oldest))
+        )
+
+    def _known(self, w: Word) -> bool:
+        """Whether the archive holds the word. A Cyrillic word always counts as known: its
+        transliteration misses too many names the archive has (Трамп is "tramp", not Trump)."""
+        return is_cyrillic(w.text) or self.cat.holds(w.norm)
 
     def _translated(self, ws: Sequence[Word], idx: Sequence[int]) -> list[str]:
         """English words the dictionaries give for the topic's Cyrillic words (role words,

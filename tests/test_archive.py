@@ -134,6 +134,51 @@ def test_an_unknown_name_gets_nothing_not_the_nearest_quotes(engine: Engine) -> 
 
 
 @pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("What did Emmanuel Macron say about Ukraine?", "Emmanuel Macron"),
+        ("What did Deutsche Welle report?", "Deutsche Welle"),  # "Welle" is not "well"
+        ("Olaf Scholz on Trump", "Olaf Scholz"),
+        ("Who is Joe Biden?", "Joe Biden"),
+    ],
+)
+def test_a_name_the_archive_lacks_gets_nothing_from_elsewhere(
+    archive: Engine, question: str, name: str
+) -> None:
+    """Quoting Ukraine's statements for Macron's would answer someone else."""
+    q = archive.read(question)
+    assert q.absent == (f"name:{name}",)
+    a = archive.ask(question)
+    assert not a.hits and not a.confident and name in (a.message or "")
+
+
+def test_a_misspelt_name_is_offered_as_the_person_meant(archive: Engine) -> None:
+    a = archive.ask("What did Peskin say?")
+    assert not a.hits and [s.label for s in a.suggestions] == ["Dmitry Peskov"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did Ukrainians fear?",  # the plural of a word the archive has
+        "Sanctions on Russia",  # a capital that only starts the sentence
+        "Who mentioned Obama?",  # who said: the name is what was said
+        "What did Lithuania say about Macron?",  # after "about": spoken about, a topic
+        "What did «Deutsche Welle» report?",  # quoted: words to find
+    ],
+)
+def test_capitalised_words_that_are_no_missing_name(archive: Engine, question: str) -> None:
+    assert not [a for a in archive.read(question).absent if a.startswith("name:")]
+
+
+def test_the_first_thing_someone_said_is_their_oldest_statement(archive: Engine) -> None:
+    q = archive.read("first thing Gleb Matveyev said in the archive")
+    assert q.time is not None and q.time.order == "oldest" and not q.topic_terms
+    a = archive.ask(q.text)
+    assert "hostage to the weakest link" in a.hits[0].statement.text
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "What did the Russian Defense Ministry say?",
