@@ -984,6 +984,8 @@ class Reader:
                 and scan.ws[i] not in self.w.silence
             ):
                 continue  # "remarks" alone asks for remarks; "no remarks" or "silent" for notes
+            if kind == "note" and scan.ws[i] in self.w.silence and self._silence_of(scan, i):
+                continue  # "Who criticised Solntsev's silence?": quotes about it, not notes
             if (
                 kind == "unnamed"
                 and n in self.w.source_words
@@ -995,6 +997,21 @@ class Reader:
                 found.append(kind)
             scan.take(i, i + 1)
         return tuple(found)
+
+    def _silence_of(self, scan: _Scan, i: int) -> bool:
+        """Is the silence word at ``i`` someone's silence that others spoke of, not who stayed
+        silent: a speech verb before it ("Who criticised the silence ...") or an owner no slot
+        read as a place ("Solntsev's silence", "the silence of Solntsev"; "Tajikistan's
+        silence" is Tajikistan's note)?"""
+        ws = scan.ws
+        if any(x.norm in self.w.speech_verbs for x in ws[:i]):
+            return True
+        owner = None
+        if i and ws[i - 1].text.endswith(("'s", "’s")):
+            owner = i - 1
+        elif i + 1 < len(ws) and ws[i + 1].norm in ("of", "by"):
+            owner = next((j for j in range(i + 2, len(ws)) if ws[j].norm not in STOPWORDS), None)
+        return owner is not None and scan.free(owner) and ws[owner].text[:1].isupper()
 
     def _role_run(self, scan: _Scan, idx: Sequence[int]) -> list[int]:
         """The first run of words that roles use (stopwords may stand between them: "minister

@@ -231,6 +231,31 @@ def test_who_did_not_react_gets_that_event_s_no_remarks_notes(
     assert all(h.statement.kind == "note" for h in a.hits)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who criticised Solntsev's silence?",
+        "the silence of Solntsev",
+        "Who criticised the silence of Transneft's chief executive?",
+    ],
+)
+def test_someones_silence_spoken_of_is_not_who_stayed_silent(
+    archive: Engine, question: str
+) -> None:
+    """A silence with an owner that is no place, or after a speech verb, is what others said
+    about it: Sadvakassov's "has not returned a single phone call", not the no-remarks notes."""
+    q = archive.read(question)
+    assert q.kinds == () and q.silence
+    assert "has not returned a single phone call" in archive.ask(question).hits[0].statement.text
+
+
+@pytest.mark.parametrize("question", ["Tajikistan's silence", "the silence of Tajikistan"])
+def test_a_country_s_silence_is_its_note(archive: Engine, question: str) -> None:
+    a = archive.ask(question)
+    assert archive.read(question).kinds == ("note",)
+    assert a.confident and {h.statement.country for h in a.hits} == {"Tajikistan"}
+
+
 def test_a_negation_inside_what_was_said_asks_for_no_notes(archive: Engine) -> None:
     for question in (
         "Who said the West did not respond?",
