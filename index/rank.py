@@ -337,6 +337,12 @@ class Ranker:
             )
         keep = np.zeros(len(cand), bool)
         keep[:n] = True
+        if q.wants_set and (q.roles or q.kinds) and q.events and not q.event_certain:
+            # "Which ministers spoke about the grain deal?": the set is that event's, when the
+            # event the question touches has any (the boost already put them first).
+            in_event = np.isin(cand, np.concatenate([cat.by_doc[d] for d in q.events]))
+            if (keep & in_event).any():
+                keep &= in_event
         if q.mentions:  # "about Zorin": every statement that names him, after the best
             named = np.concatenate([cat.text_rows(w) for w in q.mentions])
             keep |= np.isin(cand, named)

@@ -117,6 +117,23 @@ def test_off_topic_questions_get_no_confident_quotes(archive: Engine, question: 
     assert not a.confident or not a.hits
 
 
+@pytest.mark.parametrize(
+    ("question", "year"),
+    [
+        ("Which ministers spoke about the grain deal?", "2029"),
+        ("Which assets rallied after the election?", "2024"),
+    ],
+)
+def test_a_set_question_touching_an_event_is_that_event_s_set(
+    archive: Engine, question: str, year: str
+) -> None:
+    """Not every minister of the archive, most relevant first: the grain deal's ministers."""
+    q = archive.read(question)
+    assert q.wants_set and q.events and not q.event_certain
+    a = archive.ask(question)
+    assert len(a.hits) > 2 and {h.statement.document[:4] for h in a.hits} == {year}
+
+
 def test_topic_answers_stop_where_relevance_drops(engine: Engine) -> None:
     a = engine.ask("who talked about socialism?")
     assert a.hits and all("socialis" in h.statement.text.lower() for h in a.hits)
