@@ -26,6 +26,7 @@ MAX_ROLE_SPEAKERS = 3  # a role in a non-set question is specific only when it p
 GENERIC_SHARE = 0.3  # a word in more than this share of statements says nothing ("Trump")
 TRANSLATED_SHARE = 0.5  # dictionary words join a Cyrillic topic's lexical side from this share
 EVENT_MIN_SHARE = 0.5  # share of an event's distinctive title words a question must name
+EVENT_SYNONYM_WEIGHT = 0.5  # a title word reached only through event_synonyms weighs this much
 
 _MONTHS_EN = MONTH_NAMES
 # Month stems in English, Russian and Ukrainian (folded, transliterated): any ending matches.
@@ -272,6 +273,13 @@ class Words:
                 if not w.startswith("_")
             }
         )
+        # English words that name the same event as a title's word ("victory": win).
+        self.event_synonyms: dict[str, frozenset[str]] = {}
+        for group in d["event_synonyms"]["groups"]:
+            for w in group:
+                self.event_synonyms[w] = self.event_synonyms.get(w, frozenset()) | frozenset(
+                    simple_stem(x) for x in group
+                )
         k = load_data("kinds.json")
         self.kinds: WordMap[str] = WordMap({w: kind for kind, ws in k["kinds"].items() for w in ws})
         self.note_needs = folded(k["kind_triggers"]["note_needs"])
@@ -386,9 +394,11 @@ class Reader:
         return out
 
     def _event_terms(self) -> dict[str, dict[str, float]]:
-        """Each compilation's distinctive event words (its title before the headline), idf-weighted."""
+        """Each compilation's distinctive event words (its title before the headline),
+        idf-weighted; an archive of one compilation weighs each of its title's words 1 (the
+        event still names the scope, so "Trump's victory" is no topic within it)."""
         docs = self.cat.documents
-        if len(docs) < 2:
+        if not docs:
             return {}
         terms: dict[str, set[str]] = {}
         for d in docs.values():
@@ -403,6 +413,8 @@ class Reader:
             for t in ts:
                 df[t] = df.get(t, 0) + 1
         n = len(terms)
+        if n == 1:
+            return {doc: dict.fromkeys(ts, 1.0) for doc, ts in terms.items()}
         return {
             doc: {t: float(np.log(n / df[t])) for t in ts if df[t] < n} for doc, ts in terms.items()
         }
@@ -793,7 +805,7 @@ class Reader:
         out: list[set[str]] = []
         names = self._event_names
         for i, w in enumerate(ws):
-            forms = {simple_stem(w.norm)}
+            forms = {simple_stem(w.norm)} | self.w.event_synonyms.get(w.norm, frozenset())
             if is_cyrillic(w.text):
                 got = self.w.glosses.match([x.norm for x in ws[i:]])
                 if got is not None:
@@ -813,7 +825,7 @@ class Reader:
             idx = [i for i, f in enumerate(forms) if scan.free(i) and not f.isdisjoint(terms)]
             if not idx:
                 continue
-            got = sum(max(terms[t] for t in forms[i] if t in terms) for i in dict.fromkeys(idx))
+            got = sum(self._event_weight(scan.ws[i], forms[i], terms) for i in dict.fromkeys(idx))
             share = got / max(sum(terms.values()), 1e-9)
             best.append((got, share, doc, idx))
         if not best:
@@ -833,6 +845,15 @@ class Reader:
             for i in top[3]:
                 scan.take(i, i + 1)
         return tuple(docs), certain
+
+    def _event_weight(self, w: Word, forms: set[str], terms: dict[str, float]) -> float:
+        """How much a word names an event: its title word's weight; half of it when only an
+        English synonym reaches the title ("victory" for "Win")."""
+        best = max(terms[t] for t in forms if t in terms)
+        syn = self.w.event_synonyms.get(w.norm, frozenset())
+        if syn and not (forms - syn) & terms.keys():
+            return EVENT_SYNONYM_WEIGHT * best
+        return best
 
     def _people(
         self,

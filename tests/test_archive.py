@@ -134,6 +134,16 @@ def test_a_set_question_touching_an_event_is_that_event_s_set(
     assert len(a.hits) > 2 and {h.statement.document[:4] for h in a.hits} == {year}
 
 
+def test_an_event_named_in_other_words(archive: Engine) -> None:
+    """ "victory" for the title's "Win" (event_synonyms): the event, not a word to find."""
+    q = archive.read("Trump's victory reactions in Central Asia")
+    assert q.event_certain and not q.topic_terms
+    a = archive.ask(q.text)
+    assert len(a.hits) >= 5 and {h.statement.document[:4] for h in a.hits} == {"2024"}
+    # A synonym alone only hints: "won" is no election, and a verb is no synonym at all.
+    assert not archive.read("Who won the football match yesterday?").event_certain
+
+
 def test_topic_answers_stop_where_relevance_drops(engine: Engine) -> None:
     a = engine.ask("who talked about socialism?")
     assert a.hits and all("socialis" in h.statement.text.lower() for h in a.hits)

@@ -147,6 +147,28 @@ def test_topics(engine: Engine, question: str, snippet: str) -> None:
     assert a.intent.kind in ("topic", "country")
 
 
+@pytest.mark.parametrize(
+    ("question", "countries"),
+    [
+        (
+            "How did Central Asia react to Trump's victory?",
+            {"Kazakhstan", "Kyrgyzstan", "Tajikistan", "Turkmenistan", "Uzbekistan"},
+        ),
+        ("Baltic reactions to Trump's win", {"Estonia", "Latvia", "Lithuania"}),
+    ],
+)
+def test_the_event_in_other_words_is_no_topic(
+    engine: Engine, question: str, countries: set[str]
+) -> None:
+    """The compilation is about Trump's win: within it, "Trump's victory" narrows nothing, so
+    the region's reactions come whole, not only those that say "victory"."""
+    q = engine.read(question)
+    assert q.event_certain and not q.topic_terms
+    a = engine.ask(question)
+    assert {h.statement.country for h in a.hits} == countries
+    assert len(a.hits) == sum(n for c, n in engine.countries() if c in countries)
+
+
 def test_the_kremlin_spokesman_is_peskov(engine: Engine) -> None:
     assert engine.ask("What did the Kremlin spokesman say?").hits[0].statement.speaker == (
         "Dmitry Peskov"
