@@ -14,7 +14,7 @@ from bot import i18n, render
 from bot.i18n import _
 from bot.render import Reply
 from bot.storage import MAX_FOLLOWS, Follow, Item, Store
-from index.textnorm import fold
+from index.textnorm import fold, tokens
 
 KINDS = ("person", "country", "region", "topic")
 CODES = {"person": "s", "country": "c", "region": "r", "topic": "t"}
@@ -77,19 +77,14 @@ def from_code(engine: Any, value: str) -> Follow | None:
 
 def _name_candidates(engine: Any, text: str) -> list[str]:
     """People one of whose names is exactly a word of ``text`` ("Dmitry": every Dmitry)."""
-    words = {w for w in fold(text).split() if len(w) >= NAME_WORD_MIN}
+    words = {w for w in tokens(text) if len(w) >= NAME_WORD_MIN}
     if not words or len(words) > 2:
         return []
-    found = []
-    for key, speaker in engine.speakers.items():
-        if not speaker.name or key.startswith("r:"):
-            continue
-        names = {
-            w for spelling in speaker.spellings or (speaker.name,) for w in fold(spelling).split()
-        }
-        if words <= names:
-            found.append(key)
-    return found
+    return [
+        key
+        for key in engine.names.having(words)
+        if not key.startswith("r:") and key in engine.speakers and engine.speakers[key].name
+    ]
 
 
 def resolve(engine: Any, text: str) -> Resolution:
@@ -155,8 +150,9 @@ def speaker_key(engine: Any, key: str, label: str) -> str | None:
     if key in engine.speakers:
         return key
     want = fold(label)
-    for k, sp in engine.speakers.items():
-        if any(fold(s) == want for s in sp.spellings or (sp.name or "",)):
+    for k in engine.names.having(tokens(label)):
+        sp = engine.speakers.get(k)
+        if sp is not None and any(fold(s) == want for s in sp.spellings or (sp.name or "",)):
             return str(k)
     return None
 

@@ -374,6 +374,22 @@ class NameMatcher:
             self._add(hits, i, text, scores, create=False)
         return hits
 
+    def having(self, tokens: Iterable[str]) -> list[str]:
+        """Keys of the people whose names hold every one of the folded tokens, exactly, in
+        any of their spellings ("dmitry": every Dmitry), in the order they were added."""
+        first: dict[str, int] | None = None  # key -> its first entry, for the order
+        for tok in tokens:
+            i = self._exact.index(tok)
+            found: dict[str, int] = {}
+            for pid in sorted(
+                {c // 2 for c in self._exact.at(i).tolist()} if i is not None else ()
+            ):
+                found.setdefault(self._keys[pid], pid)
+            first = found if first is None else {k: p for k, p in first.items() if k in found}
+            if not first:
+                return []
+        return sorted(first, key=first.__getitem__) if first else []
+
     def _scores(self, tok: str, slack: int) -> dict[int, float]:
         """Person codes one folded word may name, with 0-100 scores."""
         scores: dict[int, float] = {}

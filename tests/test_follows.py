@@ -108,6 +108,16 @@ def run(
 # --- what /follow names ---------------------------------------------------------------------
 
 
+def test_a_follow_whose_key_changed_finds_its_person_by_name(archive: Any) -> None:
+    """A rebuilt archive may group a person's spellings under another key: the follow's label
+    (any spelling the archive has) finds them again; a name it lacks finds nobody."""
+    dovhal = archive.who("Dovhal").hits[0].statement.speaker
+    key = follows.speaker_key(archive, "gone", dovhal)
+    assert key is not None and archive.speakers[key].label in {"Oleksandr Dovhal", dovhal}
+    assert follows.speaker_key(archive, "gone", "Aleksandr Dovgal") == key
+    assert follows.speaker_key(archive, "gone", "Nobody Here") is None
+
+
 def test_follow_reads_people_countries_regions_and_topics(archive: Any) -> None:
     def found(text: str) -> list[tuple[str, str]]:
         return [(f.kind, f.label) for f in follows.resolve(archive, text).found]

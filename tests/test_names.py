@@ -224,3 +224,21 @@ def test_the_right_person_wins_among_thousands() -> None:
     assert top(matcher, "Tsikhanovskaya") == "Sviatlana Tsikhanouskaya"
     target = crowd[1234]
     assert target in {m.name for m in matcher.match(target, limit=10)}
+
+
+def test_having_lists_everyone_whose_name_holds_the_words(matcher: NameMatcher) -> None:
+    names = SPEAKERS + INVENTED
+
+    def having(*words: str) -> list[str]:
+        return [names[int(k[1:])] for k in matcher.having(words)]
+
+    assert having("dmitry") == ["Dmitry Medvedev", "Dmitry Peskov", "Dmitry Suslov"]
+    assert having("dmitry", "peskov") == ["Dmitry Peskov"]
+    assert having("kassym", "jomart") == ["Kassym-Jomart Tokayev"]  # hyphens split
+    assert having("dmitry", "putin") == [] and having("peskvo") == []  # exact words only
+
+
+def test_having_joins_the_spellings_of_one_person() -> None:
+    m = NameMatcher([("a", "Oleksandr Dovhal"), ("b", "Olena Dovhal"), ("a", "Aleksandr Dovgal")])
+    assert m.having(["oleksandr", "dovgal"]) == ["a"]
+    assert m.having(["dovhal"]) == ["a", "b"]
