@@ -183,8 +183,8 @@ def run(args: argparse.Namespace) -> str:
     results: dict[int, dict[str, Any]] = {}
     try:
         for n in args.sizes:
-            res = reuse(n, folder) if args.reuse else None
-            res = res or prepare(n, folder, args.queries)
+            reused = reuse(n, folder) if args.reuse else None
+            res = reused or prepare(n, folder, args.queries)
             log(f"{n:,}: opening ×{args.runs}")
             res["opens"] = [
                 child(res["bundle"], res["questions"], "open", 0) for _ in range(args.runs)
@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> str:
             log(f"{n:,}: questions")
             res["latency"] = child(res["bundle"], res["questions"], "latency", args.budget)
             results[n] = res
-            if not args.keep:
+            if not args.keep and reused is None:  # what --reuse found stays for the next run
                 shutil.rmtree(res["bundle"], ignore_errors=True)
     finally:
         if not args.keep and not args.workdir:
@@ -297,7 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budget", type=float, default=60.0, help="seconds of questions per size")
     p.add_argument("--workdir", help="keep bundles here (default: a temp dir, removed)")
     p.add_argument("--keep", action="store_true", help="keep the bundles")
-    p.add_argument("--reuse", action="store_true", help="open the bundles a --keep run left")
+    p.add_argument(
+        "--reuse", action="store_true", help="open the bundles a --keep run left (and keep them)"
+    )
     args = p.parse_args(argv)
     print(run(args))
     return 0
