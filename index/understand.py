@@ -248,6 +248,7 @@ class Words:
         self.others = folded(d["others_words"])
         self.set_words = folded(d["set_words"])
         self.copulas = folded(d["copulas"])
+        self.auxiliaries = folded(d["auxiliaries"])
         self.ordinals = folded(d["ordinal_words"])
         self.person_nouns = folded(d["person_nouns"])
         self.generic = folded(d["generic_nouns"])
@@ -633,21 +634,44 @@ class Reader:
                 runs[-1].append(i)
             else:
                 runs.append([i])
+        subject = [
+            i for i in self._subject(scan) if not any(a <= ws[i].start < b for a, b in quoted)
+        ]
+        runs.append(subject)  # "what did macron say": the same, in any case
         for run in runs:
-            if run[0] == 0 and len(run) < 2:
+            if not run or (run[0] == 0 and len(run) < 2):
                 continue  # a capital that only starts the sentence
             if not any(self._known(ws[i]) for i in run):
                 return " ".join(ws[i].text for i in run)
         return None
 
+    def _subject(self, scan: _Scan) -> list[int]:
+        """The free words between an auxiliary and the speech verb after it, in Latin letters
+        ("what did <macron> say", "what does <deutsche welle> report"): who is asked about."""
+        ws = scan.ws
+        aux = next((i for i, w in enumerate(ws[:3]) if w.norm in self.w.auxiliaries), None)
+        if aux is None:
+            return []
+        verbs = self.w.speech_verbs | (self.w.ask - STOPWORDS)
+        end = next((j for j in range(aux + 1, scan.about_at) if ws[j].norm in verbs), None)
+        if end is None:
+            return []
+        span = [i for i in range(aux + 1, end) if scan.free(i) and ws[i].norm not in STOPWORDS]
+        if any(is_cyrillic(ws[i].text) or not self._unlisted(ws[i]) for i in span):
+            return []
+        return span
+
     def _name_like(self, w: Word) -> bool:
         """A capitalised word that no word list reads (not "Who", "What", "Which", ...)."""
+        return w.text[:1].isupper() and self._unlisted(w)
+
+    def _unlisted(self, w: Word) -> bool:
+        """A word no word list reads: no question word, verb, generic noun, time word."""
         n = w.norm
         lists = (self.w.ask, self.w.speech_verbs, self.w.speech_nouns, self.w.person_nouns)
         more = (self.w.generic, self.w.time_words, self.w.set_words, self.w.others)
         return (
-            w.text[:1].isupper()
-            and not n.isdigit()
+            not n.isdigit()
             and n not in STOPWORDS
             and not any(n in x for x in (*lists, *more, self.w.newest, self.w.oldest))
         )
@@ -850,10 +874,9 @@ class Reader:
         """How much a word names an event: its title word's weight; half of it when only an
         English synonym reaches the title ("victory" for "Win")."""
         best = max(terms[t] for t in forms if t in terms)
-        syn = self.w.event_synonyms.get(w.norm, frozenset())
-        if syn and not (forms - syn) & terms.keys():
-            return EVENT_SYNONYM_WEIGHT * best
-        return best
+        if is_cyrillic(w.text) or simple_stem(w.norm) in terms:
+            return best  # the title's own word, or a Cyrillic word by its gloss or spelling
+        return EVENT_SYNONYM_WEIGHT * best
 
     def _people(
         self,

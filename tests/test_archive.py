@@ -142,6 +142,8 @@ def test_an_event_named_in_other_words(archive: Engine) -> None:
     assert len(a.hits) >= 5 and {h.statement.document[:4] for h in a.hits} == {"2024"}
     # A synonym alone only hints: "won" is no election, and a verb is no synonym at all.
     assert not archive.read("Who won the football match yesterday?").event_certain
+    # The title's own word keeps its full weight, though it has synonyms ("summit": "talks").
+    assert archive.read("What did experts say about the summit?").event_certain
 
 
 def test_topic_answers_stop_where_relevance_drops(engine: Engine) -> None:
@@ -177,6 +179,31 @@ def test_a_name_the_archive_lacks_gets_nothing_from_elsewhere(
     assert q.absent == (f"name:{name}",)
     a = archive.ask(question)
     assert not a.hits and not a.confident and name in (a.message or "")
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("what did macron say about ukraine", "macron"),
+        ("what does deutsche welle report", "deutsche welle"),
+    ],
+)
+def test_a_missing_name_in_lower_case_is_found_where_a_speaker_stands(
+    archive: Engine, question: str, name: str
+) -> None:
+    """Between "did" and "say": who is asked about, whatever its case."""
+    assert archive.read(question).absent == (f"name:{name}",)
+    assert not archive.ask(question).hits
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what did the kremlin say", "what did experts say", "did anyone comment on kaliningrad"],
+)
+def test_known_or_generic_words_where_a_speaker_stands_are_no_missing_name(
+    archive: Engine, question: str
+) -> None:
+    assert not archive.read(question).absent
 
 
 def test_a_misspelt_name_is_offered_as_the_person_meant(archive: Engine) -> None:
