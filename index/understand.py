@@ -618,26 +618,25 @@ class Reader:
 
     def _unknown_name(self, scan: _Scan, q: str) -> str | None:
         """A name the question asks about that no statement holds, in any spelling ("What did
-        Emmanuel Macron say about Ukraine?", "Deutsche Welle"): a run of capitalised Latin
-        words before any "about" none of which the archive has. Quoting the
-        statements nearest the rest of the question would answer someone else."""
+        Emmanuel Macron say about Ukraine?", "Deutsche Welle", "what did macron say"): a run
+        of capitalised Latin words before any "about", or the words where a speaker stands,
+        none of which the archive has. Quoting the statements nearest the rest of the question
+        would answer someone else. Quoted words are words to find, never a name."""
         ws = scan.ws
         quoted = [m.span() for m in _QUOTED.finditer(q)]
+
+        def free(i: int) -> bool:
+            return scan.free(i) and not any(a <= ws[i].start < b for a, b in quoted)
+
         runs: list[list[int]] = []
         for i in range(min(scan.about_at, len(ws))):
-            w = ws[i]
-            if not (scan.free(i) and self._name_like(w)) or any(
-                a <= w.start < b for a, b in quoted
-            ):
+            if not (free(i) and self._name_like(ws[i])):
                 continue
             if runs and runs[-1][-1] == i - 1:
                 runs[-1].append(i)
             else:
                 runs.append([i])
-        subject = [
-            i for i in self._subject(scan) if not any(a <= ws[i].start < b for a, b in quoted)
-        ]
-        runs.append(subject)  # "what did macron say": the same, in any case
+        runs.append([i for i in self._subject(scan) if free(i)])
         for run in runs:
             if not run or (run[0] == 0 and len(run) < 2):
                 continue  # a capital that only starts the sentence
