@@ -918,7 +918,9 @@ class Reader:
             if asks_speaker or self._spoken_about(ws, idx, others, scan.about_at):
                 about.append(key)
                 said = " ".join(ws[i].text for i in idx)
-                if is_cyrillic(said):  # "молчании Путина": statements say "Putin"
+                if is_cyrillic(said) or not all(self.cat.holds(ws[i].norm) for i in idx):
+                    # "молчании Путина", "about Zelensky": the statements say "Putin",
+                    # "Zelenskyy" (the name as the archive spells it finds its mentions).
                     said = (self.cat.speakers[key].name or said).split()[-1]
                 about_text.append(said)
             else:

@@ -29,6 +29,15 @@ def test_a_person_spoken_about_is_not_the_speaker(engine: Engine, question: str)
     assert label(engine, q.about_speakers) == {"Vladimir Putin"}
 
 
+def test_a_person_spoken_about_is_found_as_the_archive_spells_them(engine: Engine) -> None:
+    """ "Zelensky" typed, "Zelenskyy" written: the mentions are found by the archive's spelling."""
+    q = engine.read("What did others say about Zelensky?")
+    assert q.about == ("Zelenskyy",)
+    a = engine.ask(q.text)
+    assert a.hits and all("Zelenskyy" in h.statement.text for h in a.hits)
+    assert all(h.statement.speaker != "Volodymyr Zelenskyy" for h in a.hits)
+
+
 def test_others_are_not_the_person_they_talk_about(engine: Engine) -> None:
     a = engine.ask("What did others say about Putin's silence?")
     assert a.hits and all(h.statement.speaker != "Vladimir Putin" for h in a.hits)
