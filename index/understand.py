@@ -724,8 +724,14 @@ class Reader:
                 scan.take(i - 1, i + 1)
                 said.append(two)
                 return "newest"
-            # "first"/"last" are ordinals only before a speech noun ("first comment").
-            if n in self.w.ordinals and nxt not in self.w.speech_nouns | self.w.time_words:
+            # "first"/"last" are ordinals only before a speech noun ("first comment") or
+            # ending the question after a speech verb ("What did Stolyarov say first?").
+            ends_speech = not nxt and prev in self.w.speech_verbs
+            if (
+                n in self.w.ordinals
+                and nxt not in self.w.speech_nouns | self.w.time_words
+                and not ends_speech
+            ):
                 continue
             shown = scan.ws[i].text if is_cyrillic(scan.ws[i].text) else n
             if n in self.w.newest and n not in ("now", "today", "current", "new"):

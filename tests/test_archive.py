@@ -225,6 +225,28 @@ def test_capitalised_words_that_are_no_missing_name(archive: Engine, question: s
     assert not [a for a in archive.read(question).absent if a.startswith("name:")]
 
 
+@pytest.mark.parametrize(
+    ("question", "order", "year"),
+    [
+        ("What did Stolyarov say first?", "oldest", "2029"),
+        ("What did Peskov say last?", "newest", "2033"),
+    ],
+)
+def test_an_ordinal_after_the_speech_verb(
+    archive: Engine, question: str, order: str, year: str
+) -> None:
+    q = archive.read(question)
+    assert q.time is not None and q.time.order == order
+    assert archive.ask(question).hits[0].statement.document[:4] == year
+
+
+def test_during_an_event_is_no_topic(archive: Engine) -> None:
+    q = archive.read("Who was Kazakhstan's prime minister during the Astana summit?")
+    assert q.event_certain and not q.topic_terms
+    a = archive.ask(q.text)
+    assert a.confident and {h.statement.speaker for h in a.hits} == {"Nurlan Sadvakasov"}
+
+
 def test_the_first_thing_someone_said_is_their_oldest_statement(archive: Engine) -> None:
     q = archive.read("first thing Gleb Matveyev said in the archive")
     assert q.time is not None and q.time.order == "oldest" and not q.topic_terms
