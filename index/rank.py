@@ -346,6 +346,13 @@ class Ranker:
         if q.mentions:  # "about Zorin": every statement that names him, after the best
             named = np.concatenate([cat.text_rows(w) for w in q.mentions])
             keep |= np.isin(cand, named)
+        if q.wants_set and q.topic_terms and not q.cyrillic and lexical_hit:
+            # "Who congratulated Trump?": every quote that says so in the question's own words,
+            # after the best (the relevance cut keeps the few that say it most).
+            holding = cat.text_rows(q.topic_terms[0])
+            for t in q.topic_terms[1:]:
+                holding = np.intersect1d(holding, cat.text_rows(t), assume_unique=True)
+            keep |= np.isin(cand, holding)
         return how(Ranked(cand[keep], score[keep], "topic", sure))
 
     def _relaxed(self, q: Query, rows: np.ndarray | None) -> Ranked:

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from index import evaluate
+from index.catalog import analyze
 from index.search import MAX_KEY_BYTES, Engine
 from tests.conftest import QUESTIONS, REAL_SOURCES, ROOT, TEST_SOURCES
 
@@ -167,6 +168,15 @@ def test_the_event_in_other_words_is_no_topic(
     a = engine.ask(question)
     assert {h.statement.country for h in a.hits} == countries
     assert len(a.hits) == sum(n for c, n in engine.countries() if c in countries)
+
+
+def test_a_who_question_lists_every_quote_in_its_own_words(engine: Engine) -> None:
+    """The relevance cut keeps the few quotes that say it most; a set question ("Who …")
+    also lists every other statement that says it in the question's words."""
+    a = engine.ask("Who congratulated Trump?")
+    word = analyze("congratulated")[0]  # "congratulate", "congratulating" too
+    saying = {s.id for s in engine.statements if word in analyze(s.text) and s.kind != "note"}
+    assert len(saying) > 4 and saying <= {h.statement.id for h in a.hits}
 
 
 def test_the_kremlin_spokesman_is_peskov(engine: Engine) -> None:
