@@ -83,7 +83,7 @@ def _name_candidates(engine: Any, text: str) -> list[str]:
     return [
         key
         for key in engine.names.having(words)
-        if not key.startswith("r:") and key in engine.speakers and engine.speakers[key].name
+        if not key.startswith("r:") and (sp := engine.speakers.get(key)) is not None and sp.name
     ]
 
 

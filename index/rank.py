@@ -291,11 +291,18 @@ class Ranker:
             return replace(self._relaxed(q, rows), route=route.name)
         lex = lex_all[cand]
         score = fuse(dense, lex, scale)
-        score = score + self._boosts(q, cand)
+        # Candidates in the compilations the question touches without naming them fully.
+        in_event = (
+            np.isin(cand, np.concatenate([cat.by_doc[d] for d in q.events]))
+            if q.events and not q.event_certain
+            else None
+        )
+        score = score + self._boosts(q, cand, in_event)
         if q.silence and "note" not in q.kinds:
             score = score + self._silence(cand, score)
         order = np.lexsort((cand, -score))
         cand, score, dense, lex = cand[order], score[order], dense[order], lex[order]
+        in_event = in_event[order] if in_event is not None else None
         top_dense = float(dense.max())
         coverage = self._coverage(q, int(cand[0]))
         lexical_hit = float(lex.max()) > 0
@@ -337,12 +344,11 @@ class Ranker:
             )
         keep = np.zeros(len(cand), bool)
         keep[:n] = True
-        if q.wants_set and (q.roles or q.kinds) and q.events and not q.event_certain:
-            # "Which ministers spoke about the grain deal?": the set is that event's, when the
-            # event the question touches has any (the boost already put them first).
-            in_event = np.isin(cand, np.concatenate([cat.by_doc[d] for d in q.events]))
-            if (keep & in_event).any():
-                keep &= in_event
+        # "Which ministers spoke about the grain deal?": the set is that event's, when the
+        # event the question touches has any (the boost already put them first).
+        in_set = q.wants_set and (q.roles or q.kinds)
+        if in_set and in_event is not None and (keep & in_event).any():
+            keep &= in_event
         if q.mentions:  # "about Zorin": every statement that names him, after the best
             named = np.concatenate([cat.text_rows(w) for w in q.mentions])
             keep |= np.isin(cand, named)
@@ -370,16 +376,15 @@ class Ranker:
         have = set(analyze(" ".join(x for x in (st.speaker, st.role, st.text) if x)))
         return len(terms & have) / len(terms)
 
-    def _boosts(self, q: Query, cand: np.ndarray) -> np.ndarray:
+    def _boosts(self, q: Query, cand: np.ndarray, in_event: np.ndarray | None) -> np.ndarray:
         cfg = self.cfg
         cat = self.cat
         out = np.zeros(len(cand), dtype=np.float32)
         if q.about and not q.about_speakers:  # a country spoken about: statements naming it
             mention = np.concatenate([cat.text_rows(w) for w in q.about] or [np.zeros(0, np.int64)])
             out += cfg.about_boost * np.isin(cand, mention)
-        if q.events and not q.event_certain:
-            docs = np.concatenate([cat.by_doc[d] for d in q.events])
-            out += cfg.event_boost * np.isin(cand, docs)
+        if in_event is not None:
+            out += cfg.event_boost * in_event
         return out
 
     def _silence(self, cand: np.ndarray, score: np.ndarray) -> np.ndarray:

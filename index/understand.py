@@ -249,6 +249,8 @@ class Words:
         self.set_words = folded(d["set_words"])
         self.copulas = folded(d["copulas"])
         self.auxiliaries = folded(d["auxiliaries"])
+        # What ends the speaker's place after an auxiliary ("what did X say / report").
+        self.subject_ends = self.speech_verbs | (self.ask - STOPWORDS)
         self.ordinals = folded(d["ordinal_words"])
         self.person_nouns = folded(d["person_nouns"])
         self.generic = folded(d["generic_nouns"])
@@ -266,10 +268,11 @@ class Words:
         )
         # Both dictionaries as the English words themselves, for the lexical side of a
         # Cyrillic topic ("пресс-секретарь Кремля": spokesman ... kremlin).
+        r = load_data("roles.json")
         self.english: Lexicon[tuple[str, ...]] = Lexicon(
             {
                 w: tuple(e for g in gs for e in g.split())
-                for table in (d["glosses"], load_data("roles.json")["translations"])
+                for table in (d["glosses"], r["translations"])
                 for w, gs in table.items()
                 if not w.startswith("_")
             }
@@ -290,7 +293,6 @@ class Words:
         # "sources" asks for unnamed sources only after "unnamed" ("анонимные источники").
         self.source_words = folded(k["kind_triggers"]["source_words"])
         self.unnamed_words = folded(k["kind_triggers"]["unnamed_words"])
-        r = load_data("roles.json")
         self.role_synonyms: dict[str, tuple[tuple[str, ...], ...]] = {
             simple_stem(w): tuple(tuple(stems(p)) for p in alts)
             for w, alts in r["synonyms"].items()
@@ -651,8 +653,8 @@ class Reader:
         aux = next((i for i, w in enumerate(ws[:3]) if w.norm in self.w.auxiliaries), None)
         if aux is None:
             return []
-        verbs = self.w.speech_verbs | (self.w.ask - STOPWORDS)
-        end = next((j for j in range(aux + 1, scan.about_at) if ws[j].norm in verbs), None)
+        ends = self.w.subject_ends
+        end = next((j for j in range(aux + 1, scan.about_at) if ws[j].norm in ends), None)
         if end is None:
             return []
         span = [i for i in range(aux + 1, end) if scan.free(i) and ws[i].norm not in STOPWORDS]
