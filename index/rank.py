@@ -355,11 +355,22 @@ class Ranker:
         if q.wants_set and q.topic_terms and not q.cyrillic and lexical_hit:
             # "Who congratulated Trump?": every quote that says so in the question's own words,
             # after the best (the relevance cut keeps the few that say it most).
-            holding = cat.text_rows(q.topic_terms[0])
-            for t in q.topic_terms[1:]:
-                holding = np.intersect1d(holding, cat.text_rows(t), assume_unique=True)
-            keep |= np.isin(cand, holding)
+            keep |= self._saying(q, cand, keep)
         return how(Ranked(cand[keep], score[keep], "topic", sure))
+
+    def _saying(self, q: Query, cand: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """Candidates past the cut whose quote holds every topic term. The BM25 postings pick
+        them (no quote is read for that); at most ``candidates`` of them, best first, are read
+        to check the words are in the quote itself, not only in the speaker's role."""
+        cat = self.cat
+        holding = cat.term_rows(q.topic_terms[0])
+        for t in q.topic_terms[1:]:
+            holding = np.intersect1d(holding, cat.term_rows(t), assume_unique=True)
+        out = np.zeros(len(cand), bool)
+        terms = {a for t in q.topic_terms for a in analyze(t)}
+        for i in np.flatnonzero(~keep & np.isin(cand, holding))[: self.cfg.candidates]:
+            out[i] = terms <= set(analyze(cat.statements[int(cand[i])].text))
+        return out
 
     def _relaxed(self, q: Query, rows: np.ndarray | None) -> Ranked:
         """The topic matches nothing in scope: show the scope whole, and say so."""
