@@ -1,0 +1,104 @@
+"""What a question says, as claims: each recogniser that finds something in a question (a
+person, a country, an outlet, a date, ...) says what it found, where, by which rule and how
+sure it is. The scope (``index/scope.py``) filters by the sure ones and relaxes the rest; the
+answer says which it dropped. Plain data: ``ask --json`` shows them, ``ask --explain`` prints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+
+class Strength(IntEnum):
+    """How much a claim is trusted.
+
+    CERTAIN filters (``/country X``; a name where the speaker stands: "What did X say?").
+    LIKELY filters unless it would leave nothing, then it is dropped and the answer says so.
+    LATENT only boosts (a bare number may be a year; a month word alone may be a date)."""
+
+    LATENT = 0
+    LIKELY = 1
+    CERTAIN = 2
+
+
+# The slots a claim fills. "about" is whom the statements speak of; every other slot narrows
+# who spoke, where, when, in which compilation or of which kind.
+SLOTS = ("speaker", "role", "country", "region", "outlet", "time", "event", "kind", "about")
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One thing a question says: ``slot`` = ``value`` over words ``span`` (start, end),
+    found by ``rule`` with ``strength``. ``missing``: the archive has no such thing (a country
+    it never quotes, a name no statement holds); such a claim never narrows, its words are
+    ranked as topic words instead."""
+
+    slot: str
+    value: Any
+    span: tuple[int, int]
+    rule: str
+    strength: Strength
+    text: str
+    score: float = 100.0
+    missing: bool = False
+    words: tuple[str, ...] = ()  # its specific words: ranked as topic words if it is dropped
+
+    @property
+    def length(self) -> int:
+        return self.span[1] - self.span[0]
+
+    def overlaps(self, other: Claim) -> bool:
+        return self.span[0] < other.span[1] and other.span[0] < self.span[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        value = self.value
+        if hasattr(value, "to_dict"):
+            value = value.to_dict()
+        elif isinstance(value, tuple):
+            value = list(value)
+        d: dict[str, Any] = {
+            "slot": self.slot,
+            "value": value,
+            "text": self.text,
+            "span": list(self.span),
+            "rule": self.rule,
+            "strength": self.strength.name.lower(),
+        }
+        if self.missing:
+            d["missing"] = True
+        if self.score != 100.0:
+            d["score"] = round(self.score, 1)
+        return d
+
+    def explain(self) -> str:
+        flag = " (not in the archive)" if self.missing else ""
+        return f"{self.strength.name.lower():<7} {self.slot}: {self.text!r} [{self.rule}]{flag}"
+
+
+def resolve(claims: Iterable[Claim]) -> tuple[list[Claim], list[Claim]]:
+    """The one overlap policy: where two claims share words, the longer span wins; at equal
+    length the stronger claim; then the better score; then the earlier. Claims on words no
+    other claim touches are all kept. Returns (kept, lost), each in question order.
+
+    "about" claims never take words from others: a name spoken about stays in the topic."""
+    ordered = sorted(claims, key=lambda c: (-c.length, -c.strength, -c.score, c.span[0]))
+    kept: list[Claim] = []
+    lost: list[Claim] = []
+    for c in ordered:
+        if any(c.overlaps(k) and c.slot != k.slot for k in kept):
+            lost.append(c)
+        else:
+            kept.append(c)
+    by_start = lambda c: (c.span[0], c.span[1])  # noqa: E731
+    return sorted(kept, key=by_start), sorted(lost, key=by_start)
+
+
+def strongest(claims: Sequence[Claim], slot: str) -> Claim | None:
+    """The strongest claim of a slot (None if the question makes none)."""
+    mine = [c for c in claims if c.slot == slot]
+    return max(mine, key=lambda c: (c.strength, c.score)) if mine else None
+
+
+__all__ = ["SLOTS", "Claim", "Strength", "resolve", "strongest"]
