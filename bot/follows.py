@@ -112,7 +112,7 @@ def resolve(engine: Any, text: str) -> Resolution:
             return Resolution(found=(found,))
         if holders:
             return Resolution(choices=tuple(f for f in (person(engine, k) for k in holders) if f))
-    absent = [a.partition(":")[2] for a in reading.absent if a.startswith("country:")]
+    absent = [c.text for c in reading.missing if c.slot == "country"]
     answer = engine.ask(text)
     suggestions = tuple(
         f for f in (from_code(engine, s.key) for s in answer.suggestions) if f is not None

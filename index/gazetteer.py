@@ -327,11 +327,12 @@ class CountryMatcher:
         self._suggestions = suggestions
         self._suggestion_choices = list(suggestions)
 
-    def _exact(self, ws: list[Word]) -> tuple[list[CountryMatch], list[str], list[bool]]:
-        """Exact hits in the corpus, table countries absent from it, and which words were used."""
+    def _exact(self, ws: list[Word]) -> tuple[list[CountryMatch], list[CountryMatch], list[bool]]:
+        """Exact hits in the corpus, table countries absent from it (as matches whose country
+        is the table's name), and which words were used."""
         used = [False] * len(ws)
         found: list[CountryMatch] = []
-        absent: list[str] = []
+        absent: list[CountryMatch] = []
         for h in _scan(ws, self._phrases, self._longest):
             used[h.start : h.start + h.size] = [True] * h.size
             span = (ws[h.start].start, ws[h.start + h.size - 1].end)
@@ -341,7 +342,7 @@ class CountryMatcher:
                 headings = self._heading_of.get(name, [])
                 found += [CountryMatch(heading, 100.0, span, text, how) for heading in headings]
                 if not headings:
-                    absent.append(name)
+                    absent.append(CountryMatch(name, 100.0, span, text, how))
         return found, absent, used
 
     def _fuzzy(self, ws: list[Word], used: list[bool]) -> list[CountryMatch]:
@@ -388,8 +389,12 @@ class CountryMatcher:
 
     def absent(self, query: str) -> list[str]:
         """Table countries the query names exactly that the corpus has no heading for."""
+        return list(dict.fromkeys(m.country for m in self.missing(query)))
+
+    def missing(self, query: str) -> list[CountryMatch]:
+        """The same, with where the query names them (``span``, ``text``)."""
         _, absent, _ = self._exact(words(query))
-        return list(dict.fromkeys(absent))
+        return absent
 
     def suggest(self, query: str, limit: int = 3) -> list[CountryMatch]:
         """Closest corpus countries for a "did you mean", however weak the likeness."""

@@ -6,13 +6,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from index.catalog import Catalog, load_data, stems
+from index.claims import Claim, Strength, resolve
 from index.gazetteer import CountryMatch
+from index.grammar import Grammar
 from index.lexical import simple_stem
 from index.tables import outlet_key
 from index.textnorm import MONTH_NAMES, STOPWORDS, Word, fold_forms, is_cyrillic, tokens, words
@@ -20,6 +22,7 @@ from index.textnorm import MONTH_NAMES, STOPWORDS, Word, fold_forms, is_cyrillic
 MAX_QUERY_CHARS = 1000  # longer questions are cut here: nobody's question is a novel
 NAME_CUTOFF = 80.0  # a name matched below this (0-100) is not read as a person
 NAME_CUTOFF_LOOSE = 70.0  # /who: the user said it is a name
+SURE_NAME = 90.0  # a name matched at least this well in a speaker's place is certain
 NAME_BAND = 5.0  # people within this of the best match are all meant ("Aliyev" / "Aliev")
 MENTION_SHARE = 0.05  # a capitalised topic word rarer than this is a name to find verbatim
 MAX_ROLE_SPEAKERS = 3  # a role in a non-set question is specific only when it picks out few
@@ -45,6 +48,7 @@ _MONTH_STEMS: tuple[tuple[str, ...], ...] = (
     ("dec", "dekabr", "grud", "hrud"),
 )
 _YEAR = re.compile(r"^(19|20)\d\d$")
+NUMBER = re.compile(r"\d+(?:[.,]\d+)?")  # a figure as statements write it ("3.5", "61")
 _DAY = re.compile(r"^(\d{1,2})(st|nd|rd|th)?$")
 
 
@@ -79,25 +83,24 @@ class TimeSlot:
     order: str | None = None  # "newest" or "oldest"
     text: str = ""
 
-    def rows(self, first: np.ndarray, last: np.ndarray) -> np.ndarray | None:
-        """Rows cited in the period (by their first or last citation date), or None when
-        only an order was asked."""
-        masks = []
-        if self.start:
-            masks.append(
-                ((first >= self.start) & (first <= self.end))
-                | ((last >= self.start) & (last <= self.end))
-            )
-        if self.month_day:
-            masks.append((first % 10000 == self.month_day) | (last % 10000 == self.month_day))
-        if self.month:
-            masks.append(((first // 100) % 100 == self.month) | ((last // 100) % 100 == self.month))
-        if not masks:
-            return None
-        mask = masks[0]
-        for m in masks[1:]:
-            mask &= m
-        return np.flatnonzero(mask)
+    @property
+    def filters(self) -> bool:
+        """Whether it narrows to a period (not only an order)."""
+        return bool(self.start or self.month_day or self.month)
+
+    def merged(self, other: TimeSlot) -> TimeSlot:
+        """Both parts of a date said apart ("November 7" ... "2024"), and either's order."""
+        return TimeSlot(
+            self.start or other.start,
+            self.end or other.end,
+            self.month_day or other.month_day,
+            self.month or other.month,
+            self.order or other.order,
+            " ".join(t for t in (self.text, other.text) if t),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +128,8 @@ class Query:
     asks_speaker: bool = False  # "Who said ...": a speaker is the answer, names are the topic
     others: bool = False  # "What did others say about X": not X
     silence: bool = False  # the topic is someone's silence: quotes that tell of it by negation
-    absent: tuple[str, ...] = ()  # what the question names that the archive lacks
+    numbers: tuple[str, ...] = ()  # figures the topic names ("4 grain trains"): a quote states them
+    claims: tuple[Claim, ...] = ()  # what each recogniser found, with its rule and strength
     cyrillic: bool = False  # the topic is written in Cyrillic: the multilingual route ranks it
     spelled: tuple[str, ...] = ()  # its Cyrillic words as the archive writes them (lexical)
     loose: bool = field(default=False, compare=False)
@@ -142,16 +146,26 @@ class Query:
             or self.kinds
         )
 
+    @property
+    def missing(self) -> tuple[Claim, ...]:
+        """Claims on what the archive lacks (a country it never quotes, an unknown name)."""
+        return tuple(c for c in self.claims if c.missing)
+
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("loose", None)
-        return {k: v for k, v in d.items() if v not in ((), "", None, False, 0.0)}
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "loose"}
+        d["claims"] = [c.to_dict() for c in self.claims]
+        if self.time is not None:
+            d["time"] = asdict(self.time)
+        return {k: v for k, v in d.items() if v not in ((), [], "", None, False, 0.0)}
 
     def explain(self, catalog: Catalog | None = None) -> str:
         """The reading, one slot a line, for ``ask --explain``."""
         lines = [f"question: {self.text!r}"]
+        if self.claims:
+            lines.append("  claims:")
+            lines += [f"    {c.explain()}" for c in self.claims]
         for k, v in self.to_dict().items():
-            if k == "text":
+            if k in ("text", "claims"):
                 continue
             if catalog is not None and k in ("speakers", "about_speakers"):
                 v = [catalog.speakers[s].label for s in v if s in catalog.speakers]
@@ -319,6 +333,10 @@ class _Scan:
     def free(self, i: int) -> bool:
         return not self.used[i]
 
+    def copy(self) -> _Scan:
+        """The same words and what is taken so far, for a recogniser that must not take."""
+        return _Scan(self.ws, list(self.used), self.about_at)
+
     def take(self, i: int, j: int) -> None:
         for n in range(i, j):
             self.used[n] = True
@@ -333,6 +351,7 @@ class Reader:
     def __init__(self, catalog: Catalog) -> None:
         self.cat = catalog
         self.w = Words()
+        self.grammar = Grammar()
         self._outlets = self._outlet_phrases()
         self._regions = self._region_phrases()
         # Cyrillic region names by their words' stems, so case forms are found without a scan.
@@ -437,6 +456,8 @@ class Reader:
     # ------------------------------------------------------------ reading
 
     def read(self, question: str, *, loose: bool = False) -> Query:
+        """The question as claims (every recogniser fires; ``claims.resolve`` settles words two
+        of them want) and the slots the claims fill; the words no claim took are the topic."""
         q = clean(question)
         if not q:
             return Query("")
@@ -452,29 +473,49 @@ class Reader:
         )
         wants_set = bool(norms) and norms[0] in self.w.set_words
         others = any(n in self.w.others for n in norms)
-        absent: list[str] = []
 
-        country_matches = self.cat.countries_matcher.match(q)  # read once, used twice
-        time = self._time(scan)
-        outlets, outlet_absent = self._outlet(scan, q)
-        absent += outlet_absent
-        regions, region_countries, region_absent = self._region(scan)
-        absent += region_absent
-        events, event_certain = self._event(scan)
-        speakers, score, about_speakers, about = self._people(
-            scan, q, asks_speaker, others, loose, country_matches
-        )
-        countries, about_countries, country_absent = self._countries(
-            scan, q, speakers, country_matches
-        )
-        absent += country_absent
-        kinds = self._kinds(scan, speakers)
-        roles, role_words = self._roles(scan, countries, wants_set)
+        claims = self._time(scan)
+        events, event_certain, event_idx = self._event(scan)
+        # Names, places and outlets all fire on the same free words; one policy settles overlaps.
+        country_matches = self.cat.countries_matcher.match(q)
+        pool = [
+            *self._outlet(scan.copy(), q),
+            *self._region(scan.copy()),
+            *self._people(scan.copy(), q, asks_speaker, others, loose, country_matches),
+            *self._countries(scan.copy(), q, country_matches),
+        ]
+        kept, _ = resolve(pool)
+        speakers = tuple(c.value for c in kept if c.slot == "speaker" and not c.missing)
+        if speakers:  # "Peskov on Russia": the person says where
+            for c in kept:
+                if c.slot == "country" and not c.missing:
+                    scan.take(*c.span)
+            kept = [c for c in kept if c.slot != "country"]
+        for c in kept:
+            if c.strength > Strength.LATENT and not c.missing and not _stays_topic(c):
+                scan.take(*c.span)
+        claims += kept
+        score = min((c.score for c in kept if c.slot == "speaker"), default=0.0)
+        about_people = [c for c in kept if c.slot == "about" and isinstance(c.value, tuple)]
+        about_speakers = tuple(c.value[0] for c in about_people)
+        about = [c.value[1] for c in about_people]
+        about_countries = [c.text for c in kept if c.slot == "about" and isinstance(c.value, str)]
+        countries = tuple(c.value for c in kept if c.slot == "country" and not c.missing)
+        places = {i for c in kept if c.slot in ("country", "region") for i in range(*c.span)}
+        kind_claims = self._kinds(scan, speakers, places)
+        claims += kind_claims
+        roles, role_words, role_claim = self._roles(scan, countries, wants_set)
         if roles and about_speakers:
             roles, about_speakers, about = self._role_owners(roles, about_speakers, about)
+        if role_claim is not None:
+            claims.append(replace(role_claim, value=roles))
+        regions = tuple(c.value[0] for c in kept if c.slot == "region" and not c.missing)
+        region_countries = [x for c in kept if c.slot == "region" for x in c.value[1]]
         countries = tuple(dict.fromkeys([*countries, *region_countries]))
-        if not (speakers or asks_speaker or absent) and (name := self._unknown_name(scan, q)):
-            absent.append(f"name:{name}")
+        if not (speakers or asks_speaker or any(c.missing for c in claims)) and (
+            unknown := self._unknown_name(scan, q)
+        ):
+            claims.append(unknown)
         topic_idx = [
             i
             for i, w in enumerate(ws)
@@ -489,7 +530,11 @@ class Reader:
             named = self._events[events[0]]
             if all(not forms[i].isdisjoint(named) for i in topic_idx):
                 event_certain = True
+                event_idx = list(topic_idx)
                 topic_idx = []
+        if events:
+            claims.append(self._event_claim(ws, events, event_certain, event_idx))
+        time = self._time_slot(claims)
         topic = " ".join(ws[i].text for i in topic_idx)
         silence = any(ws[i] in self.w.silence for i in topic_idx)
         cyrillic = any(is_cyrillic(ws[i].text) for i in topic_idx)
@@ -501,16 +546,15 @@ class Reader:
                 ]
             )
         )
-        terms = tuple(
-            norms[i]
-            for i in topic_idx
-            if len(norms[i]) > 1
-            and norms[i] not in self.w.person_nouns
-            and norms[i] not in self.w.generic
-            and norms[i] not in self.w.time_words
-            and self.cat.bm25.doc_freq(simple_stem(norms[i])) <= GENERIC_SHARE
+        terms = self._terms(ws, topic_idx)
+        numbers = tuple(
+            n for i in topic_idx for n in NUMBER.findall(ws[i].text) if not _YEAR.match(n)
         )
         mentions = self._mentions(ws, topic_idx)
+        claims = [
+            replace(c, words=self._terms(ws, range(*c.span))) if c.span[1] > c.span[0] else c
+            for c in claims
+        ]
         return Query(
             text=q,
             speakers=speakers,
@@ -521,11 +565,18 @@ class Reader:
             about_speakers=about_speakers,
             countries=countries,
             regions=regions,
-            outlets=outlets,
+            outlets=tuple(
+                dict.fromkeys(
+                    k
+                    for c in kept
+                    if c.slot == "outlet" and c.strength > Strength.LATENT and not c.missing
+                    for k in c.value
+                )
+            ),
             time=time,
             events=events,
             event_certain=event_certain,
-            kinds=kinds,
+            kinds=tuple(c.value for c in kind_claims),
             topic=topic,
             topic_terms=terms,
             mentions=mentions,
@@ -533,11 +584,51 @@ class Reader:
             asks_speaker=asks_speaker,
             others=others,
             silence=silence,
-            absent=tuple(dict.fromkeys(absent)),
+            numbers=numbers,
+            claims=tuple(sorted(claims, key=lambda c: c.span)),
             cyrillic=cyrillic,
             spelled=spelled,
             loose=loose,
         )
+
+    def _terms(self, ws: Sequence[Word], idx: Iterable[int]) -> tuple[str, ...]:
+        """The specific words among ``idx``: what a topic is ranked by (not question words,
+        person or generic nouns, time words, or words most statements hold)."""
+        return tuple(
+            ws[i].norm
+            for i in idx
+            if len(ws[i].norm) > 1
+            and ws[i].norm not in self.w.ask
+            and ws[i].norm not in STOPWORDS
+            and ws[i].norm not in self.w.person_nouns
+            and ws[i].norm not in self.w.generic
+            and ws[i].norm not in self.w.time_words
+            and self.cat.bm25.doc_freq(simple_stem(ws[i].norm)) <= GENERIC_SHARE
+        )
+
+    @staticmethod
+    def _time_slot(claims: Sequence[Claim]) -> TimeSlot | None:
+        """The period and order the time claims that filter say, as one ``TimeSlot``."""
+        slot: TimeSlot | None = None
+        for c in claims:
+            if c.slot == "order":
+                part = TimeSlot(order=c.value, text=c.text)
+            elif c.slot == "time" and c.strength > Strength.LATENT:
+                part = c.value
+            else:
+                continue
+            slot = part if slot is None else slot.merged(part)
+        return slot
+
+    def _event_claim(
+        self, ws: Sequence[Word], events: tuple[str, ...], certain: bool, idx: Sequence[int]
+    ) -> Claim:
+        """A compilation the question names (likely: it scopes) or only touches (latent)."""
+        span = (min(idx), max(idx) + 1) if idx else (0, 0)
+        said = " ".join(ws[i].text for i in sorted(set(idx)))
+        if certain:
+            return Claim("event", events, span, "event.title-words", Strength.LIKELY, said)
+        return Claim("event", events, span, "event.hint", Strength.LATENT, said)
 
     def _mentions(self, ws: Sequence[Word], topic_idx: Sequence[int]) -> tuple[str, ...]:
         """The last word of each run of capitalised, rare topic words: a name to find as written."""
@@ -558,12 +649,13 @@ class Reader:
 
     # ------------------------------------------------------------ slots
 
-    def _time(self, scan: _Scan) -> TimeSlot | None:
+    def _time(self, scan: _Scan) -> list[Claim]:
+        """Dates, months and years, each a claim whose strength the forms decide (a bare
+        number is a latent year: "the 2025 budget"), and newest/oldest as an order claim.
+        A latent claim keeps its words in the topic."""
         ws = scan.ws
         norms = [w.norm for w in ws]
-        start = end = month_day = month = 0
-        order = None
-        said: list[str] = []
+        claims: list[Claim] = []
         for i, n in enumerate(norms):
             m = _month(ws[i]) if scan.free(i) else None
             if m is None:
@@ -582,29 +674,51 @@ class Reader:
                         take.append(j)
             if not day and not year and (n in _AMBIGUOUS_MONTHS or len(n) <= 4):
                 continue  # "may" alone is a verb, "mar" a word
-            for j in take:
-                scan.take(j, j + 1)
-            said.append(" ".join(ws[j].text for j in sorted(take)))
+            span = (min(take), max(take) + 1)
+            said = " ".join(ws[j].text for j in sorted(take))
             if year and day:
-                start = end = year * 10000 + m * 100 + day
+                slot = TimeSlot(year * 10000 + m * 100 + day, year * 10000 + m * 100 + day)
             elif year:
-                start, end = year * 10000 + m * 100 + 1, year * 10000 + m * 100 + 31
+                slot = TimeSlot(year * 10000 + m * 100 + 1, year * 10000 + m * 100 + 31)
             elif day:
-                month_day = m * 100 + day
+                slot = TimeSlot(month_day=m * 100 + day)
             else:
-                month = m
+                slot = TimeSlot(month=m)
+            if day or year:
+                rule, strength = "time.date", Strength.LIKELY
+            else:
+                d = self.grammar.decide(ws, span, "month")
+                rule, strength = (d.rules[0] if d.rules else "time.month"), d.strength
+            claims.append(self._time_claim(scan, slot, span, said, rule, strength))
         for i, n in enumerate(norms):
-            if scan.free(i) and _YEAR.match(n) and not start:
+            if scan.free(i) and _YEAR.match(n) and not any(c.value.start for c in claims):
                 y = int(n)
-                start, end = y * 10000 + 101, y * 10000 + 1231
-                scan.take(i, i + 1)
-                for j in self._year_word(scan, i):
-                    scan.take(j, j + 1)
-                said.append(n)
-        order = self._order(scan, said)
-        if not (start or month_day or month or order):
-            return None
-        return TimeSlot(start, end, month_day, month, order, " ".join(said))
+                span = (i, i + 1 + len(self._year_word(scan, i)))
+                said = " ".join(w.text for w in ws[span[0] : span[1]])
+                d = self.grammar.decide(ws, (i, i + 1), "year")
+                slot = TimeSlot(y * 10000 + 101, y * 10000 + 1231)
+                rule = d.rules[0] if d.rules else "time.year"
+                claims.append(self._time_claim(scan, slot, span, said, rule, d.strength))
+        said_order: list[str] = []
+        if order := self._order(scan, said_order):
+            claims.append(
+                Claim("order", order, (0, 0), "time.order", Strength.CERTAIN, " ".join(said_order))
+            )
+        return claims
+
+    def _time_claim(
+        self,
+        scan: _Scan,
+        slot: TimeSlot,
+        span: tuple[int, int],
+        said: str,
+        rule: str,
+        strength: Strength,
+    ) -> Claim:
+        slot = TimeSlot(slot.start, slot.end, slot.month_day, slot.month, None, said)
+        if strength > Strength.LATENT:
+            scan.take(*span)
+        return Claim("time", slot, span, rule, strength, said)
 
     def _spelled(self, w: Word) -> tuple[str, ...]:
         """Words of the archive a Cyrillic word is a case form of, by transliteration
@@ -618,7 +732,7 @@ class Reader:
                     self._vocab_stems.setdefault(term[:4], []).append(term)
         return tuple(t for t in self._vocab_stems.get(w.norm[:4], ()) if _spelled_as(t, w.norm))
 
-    def _unknown_name(self, scan: _Scan, q: str) -> str | None:
+    def _unknown_name(self, scan: _Scan, q: str) -> Claim | None:
         """A name the question asks about that no statement holds, in any spelling ("What did
         Emmanuel Macron say about Ukraine?", "Deutsche Welle", "what did macron say"): a run
         of capitalised Latin words before any "about", or the words where a speaker stands,
@@ -643,7 +757,11 @@ class Reader:
             if not run or (run[0] == 0 and len(run) < 2):
                 continue  # a capital that only starts the sentence
             if not any(self._known(ws[i]) for i in run):
-                return " ".join(ws[i].text for i in run)
+                said = " ".join(ws[i].text for i in run)
+                span = (min(run), max(run) + 1)
+                return Claim(
+                    "speaker", said, span, "person.unknown", Strength.LIKELY, said, missing=True
+                )
         return None
 
     def _subject(self, scan: _Scan) -> list[int]:
@@ -662,6 +780,17 @@ class Reader:
             return []
         return span
 
+    def _question_word(self, w: Word) -> bool:
+        """A word that asks rather than says: a question word, a speech verb or noun."""
+        n = w.norm
+        return (
+            n in STOPWORDS
+            or n in self.w.ask
+            or n in self.w.speech_verbs
+            or n in self.w.speech_nouns
+            or n in self.w.set_words
+        )
+
     def _name_like(self, w: Word) -> bool:
         """A capitalised word that no word list reads (not "Who", "What", "Which", ...)."""
         return w.text[:1].isupper() and self._unlisted(w)
@@ -673,6 +802,7 @@ class Reader:
         more = (self.w.generic, self.w.time_words, self.w.set_words, self.w.others)
         return (
             not n.isdigit()
+            and _month(w) is None
             and n not in STOPWORDS
             and not any(n in x for x in (*lists, *more, self.w.newest, self.w.oldest))
         )
@@ -789,9 +919,10 @@ class Reader:
                 i += 1
         return out
 
-    def _outlet(self, scan: _Scan, q: str) -> tuple[tuple[str, ...], list[str]]:
-        keys: list[str] = []
-        absent: list[str] = []
+    def _outlet(self, scan: _Scan, q: str) -> list[Claim]:
+        """Outlets by any alias. A Cyrillic alias met only as a lower-case case form
+        ("политиков" ~ «Политико») is latent: an ordinary word as likely as the outlet."""
+        claims: list[Claim] = []
         for i, j, (label, found) in self._phrases_at(
             scan, self._outlets, stemmed=self._outlet_stemmed
         ):
@@ -799,11 +930,16 @@ class Reader:
             if j - i == 1 and not self._outlet_word_ok(words_[0]):
                 continue
             scan.take(i, j)
-            if found:
-                keys += found
+            said = " ".join(w.text for w in words_)
+            exact = tuple(w.norm for w in words_) in self._outlets
+            if not exact and not any(w.text[:1].isupper() for w in words_):
+                rule, strength = "outlet.case-form", Strength.LATENT
             else:
-                absent.append(f"outlet:{label}")
-        return tuple(dict.fromkeys(keys)), absent
+                d = self.grammar.decide(scan.ws, (i, j), "outlet", ignore=self._question_word)
+                rule, strength = (d.rules[0] if d.rules else "outlet.name"), d.strength
+            value = found or (label,)
+            claims.append(Claim("outlet", value, (i, j), rule, strength, said, missing=not found))
+        return claims
 
     def _outlet_word_ok(self, w: Word) -> bool:
         """A one-word outlet that is also an ordinary word ("X", "UP") counts only in capitals."""
@@ -812,21 +948,25 @@ class Reader:
         common = w.norm in STOPWORDS or w.norm in self.w.ask or w.norm in self.w.about
         return not common or (w.text.isupper() and len(w.text) > 1)
 
-    def _region(self, scan: _Scan) -> tuple[tuple[str, ...], list[str], list[str]]:
-        regions: list[str] = []
-        countries: list[str] = []
-        absent: list[str] = []
+    def _region(self, scan: _Scan) -> list[Claim]:
+        claims: list[Claim] = []
         for i, j, (name, found, _) in self._phrases_at(scan, self._regions, stemmed=self._stemmed):
             phrase = " ".join(w.text for w in scan.ws[i:j])
             if any(m.how != "fuzzy" for m in self.cat.countries_matcher.match(phrase)):
                 continue  # a heading the archive has ("European Union") wins over a region
             scan.take(i, j)
-            regions.append(name)
-            if found:
-                countries += found
-            else:
-                absent.append(f"region:{name}")
-        return tuple(regions), countries, absent
+            claims.append(
+                Claim(
+                    "region",
+                    (name, tuple(found)),
+                    (i, j),
+                    "region.name",
+                    Strength.LIKELY,
+                    phrase,
+                    missing=not found,
+                )
+            )
+        return claims
 
     def _event_forms(self, scan: _Scan) -> list[set[str]]:
         """Each word's stems as event titles are compared: English words as they are; a
@@ -845,9 +985,11 @@ class Reader:
             out.append(forms)
         return out
 
-    def _event(self, scan: _Scan) -> tuple[tuple[str, ...], bool]:
+    def _event(self, scan: _Scan) -> tuple[tuple[str, ...], bool, list[int]]:
+        """The compilations whose title words the question names (certain when one stands
+        out), and the words that named them."""
         if not self._events:
-            return (), False
+            return (), False, []
         forms = self._event_forms(scan)
         best: list[tuple[float, float, str, list[int]]] = []
         near = {d for f in forms for t in f for d in self._event_docs.get(t, ())}
@@ -867,7 +1009,10 @@ class Reader:
                 for st in sorted(f)
                 if st in self._intro_terms
             ]
-            return tuple(dict.fromkeys(hinted)), False
+            hint_idx = [
+                i for i, f in enumerate(forms) if scan.free(i) and f & self._intro_terms.keys()
+            ]
+            return tuple(dict.fromkeys(hinted)), False, hint_idx
         best.sort(key=lambda b: (-b[0], b[2]))
         top = best[0]
         docs = [b[2] for b in best if b[0] >= top[0] - 1e-9]
@@ -875,7 +1020,7 @@ class Reader:
         if certain:
             for i in top[3]:
                 scan.take(i, i + 1)
-        return tuple(docs), certain
+        return tuple(docs), certain, list(top[3])
 
     def _event_weight(self, w: Word, forms: set[str], terms: dict[str, float]) -> float:
         """How much a word names an event: its title word's weight; half of it when only an
@@ -893,7 +1038,9 @@ class Reader:
         others: bool,
         loose: bool,
         country_matches: Sequence[CountryMatch],
-    ) -> tuple[tuple[str, ...], float, tuple[str, ...], list[str]]:
+    ) -> list[Claim]:
+        """People by any spelling: a speaker claim, or an "about" claim when the forms say the
+        name is spoken of ("about Putin", "Putin's silence", "Who criticised Zelensky?")."""
         cutoff = NAME_CUTOFF_LOOSE if loose else NAME_CUTOFF
         ws = scan.ws
         exact_country_words = {
@@ -914,47 +1061,40 @@ class Reader:
             if prev is None or m.score > prev[0]:
                 found[m.key] = (float(m.score), idx)
         if not found:
-            return (), 0.0, (), []
+            return []
         best = max(s for s, _ in found.values())
-        found = {k: v for k, v in found.items() if v[0] >= best - NAME_BAND}
-        speakers: list[str] = []
-        about: list[str] = []
-        about_text: list[str] = []
-        for key, (_, idx) in found.items():
-            for i in idx:
-                scan.take(i, i + 1)
-            if asks_speaker or self._spoken_about(ws, idx, others, scan.about_at):
-                about.append(key)
-                said = " ".join(ws[i].text for i in idx)
+        claims: list[Claim] = []
+        for key, (score, idx) in found.items():
+            if score < best - NAME_BAND:
+                continue
+            span = (min(idx), max(idx) + 1)
+            said = " ".join(ws[i].text for i in idx)
+            d = self.grammar.decide(ws, span, "person", ignore=self._question_word)
+            about_rule = (
+                d.rules[0]
+                if d.role == "about"
+                else "person.asked-who"
+                if asks_speaker
+                else "person.role-owner"
+                if all(is_cyrillic(ws[i].text) for i in idx) and self._after_role(ws, span[0])
+                else "person.others"
+                if others
+                else None
+            )
+            if about_rule is not None:
+                spelled = said
                 if is_cyrillic(said) or not all(self.cat.holds(ws[i].norm) for i in idx):
                     # "молчании Путина", "about Zelensky": the statements say "Putin",
                     # "Zelenskyy" (the name as the archive spells it finds its mentions).
-                    said = (self.cat.speakers[key].name or said).split()[-1]
-                about_text.append(said)
-            else:
-                speakers.append(key)
-        score = min((found[k][0] for k in speakers), default=0.0)
-        return tuple(speakers), score, tuple(about), about_text
-
-    def _spoken_about(
-        self, ws: Sequence[Word], idx: Sequence[int], others: bool, about_at: int
-    ) -> bool:
-        """Is the name at ``idx`` the one spoken about ("about Putin", "Putin's silence")?"""
-        first, last = min(idx), max(idx)
-        prev = ws[first - 1].norm if first else ""
-        if prev in self.w.about and prev not in ("of", "for"):
-            return True
-        if first > about_at and all(is_cyrillic(ws[i].text) for i in idx):
-            return True  # "о молчании Путина": Russian puts the owner after, in the genitive
-        if all(is_cyrillic(ws[i].text) for i in idx) and self._after_role(ws, first):
-            return True  # "пресс-секретарь Путина", "речник Путіна": whose role it is
-        if prev in self.w.speech_verbs and first >= 2 and ws[0].norm in self.w.set_words:
-            return True  # "Who criticised Zelensky?"
-        text = ws[last].text
-        nxt = ws[last + 1].norm if last + 1 < len(ws) else ""
-        if text.endswith(("'s", "’s")) and nxt and nxt not in self.w.speech_nouns:
-            return True  # "Putin's silence"
-        return others
+                    spelled = (self.cat.speakers[key].name or said).split()[-1]
+                claims.append(
+                    Claim("about", (key, spelled), span, about_rule, Strength.LIKELY, said, score)
+                )
+                continue
+            strength = d.strength if score >= SURE_NAME else Strength.LIKELY
+            rule = next((r for r in d.rules if r.startswith("speaker.")), "person.name")
+            claims.append(Claim("speaker", key, span, rule, strength, said, score))
+        return claims
 
     def _role_owners(
         self, roles: tuple[str, ...], about_speakers: tuple[str, ...], about: list[str]
@@ -985,44 +1125,58 @@ class Reader:
         return False
 
     def _countries(
-        self,
-        scan: _Scan,
-        q: str,
-        speakers: Sequence[str],
-        country_matches: Sequence[CountryMatch],
-    ) -> tuple[tuple[str, ...], list[str], list[str]]:
-        cm = self.cat.countries_matcher
+        self, scan: _Scan, q: str, country_matches: Sequence[CountryMatch]
+    ) -> list[Claim]:
+        """Countries where the speakers are, or spoken about (the forms say which); and the
+        countries a question names that the archive never quotes ("How did Germany react?")."""
         ws = scan.ws
-        countries: list[str] = []
-        about: list[str] = []
+        claims: list[Claim] = []
         for m in country_matches:
             idx = [i for i in scan.span_words(*m.span) if scan.free(i)]
             if not idx:
                 continue
-            prev = ws[min(idx) - 1].norm if min(idx) else ""
-            for i in idx:
-                scan.take(i, i + 1)
-            if (prev in self.w.about and prev not in ("of", "in", "from")) or min(
-                idx
-            ) > scan.about_at:
-                about.append(m.text)
-                for i in idx:  # the country stays in the topic
-                    scan.used[i] = False
-            elif m.country not in countries:
-                countries.append(m.country)
-        absent = []
-        if not countries and not speakers:  # "How did Germany react?", not "Russia-China ties"
-            subject = q[: ws[scan.about_at].start] if scan.about_at < len(ws) else q
-            absent = [f"country:{name}" for name in cm.absent(subject)]
-        if speakers:  # "Peskov on Russia": the person says where
-            countries = []
-        return tuple(countries), about, absent
+            span = (min(idx), max(idx) + 1)
+            d = self.grammar.decide(ws, span, "country", ignore=self._question_word)
+            said = " ".join(ws[i].text for i in idx)
+            if d.role == "about":
+                claims.append(Claim("about", m.country, span, d.rules[0], Strength.LIKELY, said))
+            else:
+                rule = next((r for r in d.rules if r.startswith("speaker.")), f"country.{m.how}")
+                claims.append(Claim("country", m.country, span, rule, d.strength, said))
+        # "How did Germany react?", not "Russia-China ties": named before any "about".
+        subject = q[: ws[scan.about_at].start] if scan.about_at < len(ws) else q
+        seen: set[str] = set()
+        for m in self.cat.countries_matcher.missing(subject):
+            idx = scan.span_words(*m.span)
+            span = (min(idx), max(idx) + 1) if idx else (0, 0)
+            if m.country in seen or not all(scan.free(i) for i in idx):
+                continue
+            seen.add(m.country)
+            about = self.grammar.decide(ws, span, "country") if idx else None
+            if about is not None and about.role == "about":  # "Who criticised America?": a topic
+                claims.append(
+                    Claim("about", m.country, span, about.rules[0], Strength.LIKELY, m.text)
+                )
+                continue
+            claims.append(
+                Claim(
+                    "country",
+                    m.country,
+                    span,
+                    "country.unquoted",
+                    Strength.LIKELY,
+                    m.text,
+                    missing=True,
+                )
+            )
+        return claims
 
-    def _kinds(self, scan: _Scan, speakers: Sequence[str]) -> tuple[str, ...]:
+    def _kinds(self, scan: _Scan, speakers: Sequence[str], places: set[int]) -> list[Claim]:
+        """Markets, unnamed sources and the "no remarks" notes, one claim per kind."""
         if speakers:
-            return ()
+            return []
         norms = [w.norm for w in scan.ws]
-        found: list[str] = []
+        found: dict[str, Claim] = {}
         for i, n in enumerate(norms):
             if i >= scan.about_at or not scan.free(i):
                 continue
@@ -1037,7 +1191,11 @@ class Reader:
                 and scan.ws[i] not in self.w.silence
             ):
                 continue  # "remarks" alone asks for remarks; "no remarks" or "silent" for notes
-            if kind == "note" and scan.ws[i] in self.w.silence and self._silence_of(scan, i):
+            if (
+                kind == "note"
+                and scan.ws[i] in self.w.silence
+                and self._silence_of(scan, i, places)
+            ):
                 continue  # "Who criticised Solntsev's silence?": quotes about it, not notes
             if (
                 kind == "unnamed"
@@ -1047,11 +1205,18 @@ class Reader:
             ):
                 continue
             if kind not in found:
-                found.append(kind)
+                rule = (
+                    "kind.not-reacting"
+                    if kind == "note" and scan.ws[i] not in self.w.kinds
+                    else f"kind.{kind}"
+                )
+                found[kind] = Claim(
+                    "kind", kind, (i, i + 1), rule, Strength.LIKELY, scan.ws[i].text
+                )
             scan.take(i, i + 1)
-        return tuple(found)
+        return list(found.values())
 
-    def _silence_of(self, scan: _Scan, i: int) -> bool:
+    def _silence_of(self, scan: _Scan, i: int, places: set[int]) -> bool:
         """Is the silence word at ``i`` someone's silence that others spoke of, not who stayed
         silent: a speech verb before it ("Who criticised the silence ...") or an owner no slot
         read as a place ("Solntsev's silence", "the silence of Solntsev"; "Tajikistan's
@@ -1064,7 +1229,7 @@ class Reader:
             owner = i - 1
         elif i + 1 < len(ws) and ws[i + 1].norm in ("of", "by"):
             owner = next((j for j in range(i + 2, len(ws)) if ws[j].norm not in STOPWORDS), None)
-        return owner is not None and scan.free(owner) and ws[owner].text[:1].isupper()
+        return owner is not None and owner not in places and ws[owner].text[:1].isupper()
 
     def _role_run(self, scan: _Scan, idx: Sequence[int]) -> list[int]:
         """The first run of words that roles use (stopwords may stand between them: "minister
@@ -1110,7 +1275,7 @@ class Reader:
 
     def _roles(
         self, scan: _Scan, countries: Sequence[str], wants_set: bool
-    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    ) -> tuple[tuple[str, ...], tuple[str, ...], Claim | None]:
         """A role phrase before any "about" ("foreign ministers", "Kremlin spokesman"), read in the
         archive's roles; the question's other words stay the topic."""
         ws = scan.ws
@@ -1128,7 +1293,7 @@ class Reader:
         ]
         idx = self._role_run(scan, idx)
         if not idx:
-            return (), ()
+            return (), (), None
         wanted: list[tuple[tuple[str, ...], ...]] = []
         head = False
         j = 0
@@ -1150,7 +1315,7 @@ class Reader:
             head |= s in self.w.role_heads
             j += 1
         if not head:
-            return (), ()  # "Ukraine grain": a word in an organisation's name is no role
+            return (), (), None  # "Ukraine grain": a word in an organisation's name is no role
         roles = self.cat.roles_with(wanted)
         want = set(countries)
         people: list[np.ndarray] = []
@@ -1165,12 +1330,26 @@ class Reader:
             kept.append(r)
         roles = kept
         if not roles:
-            return (), ()
+            return (), (), None
         if len(np.unique(np.concatenate(people))) > MAX_ROLE_SPEAKERS and not wants_set:
-            return (), ()
+            return (), (), None
         for i in idx:
             scan.take(i, i + 1)
-        return tuple(roles), tuple(ws[i].text for i in idx)
+        said = tuple(ws[i].text for i in idx)
+        claim = Claim(
+            "role",
+            tuple(roles),
+            (min(idx), max(idx) + 1),
+            "role.phrase",
+            Strength.LIKELY,
+            " ".join(said),
+        )
+        return tuple(roles), said, claim
+
+
+def _stays_topic(c: Claim) -> bool:
+    """A country spoken about stays a topic word ("What did Latvia say about Ukraine?")."""
+    return c.slot == "about" and isinstance(c.value, str)
 
 
 def _spelled_as(latin: str, folded: str) -> bool:
@@ -1199,4 +1378,4 @@ def _stem_eq(a: str, b: str) -> bool:
     return len(b) >= n and a[:n] == b[:n]
 
 
-__all__ = ["Query", "Reader", "TimeSlot", "clean"]
+__all__ = ["NUMBER", "Query", "Reader", "TimeSlot", "clean"]
