@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 
 from index.catalog import Catalog, analyze
-from index.understand import Query
+from index.claims import Claim
+from index.scope import Narrowed, Scope
+from index.understand import NUMBER, Query
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class RankConfig:
     event_boost: float = 0.1  # an event the question touches without naming it fully
     about_boost: float = 0.1  # statements that mention whom the question is about
     silence_boost: float = 0.2  # "Putin's silence": quotes that tell of it by a negation
+    latent_boost: float = 0.05  # what a latent claim points at (a bare year's statements)
     sure_coverage: float = 0.5  # share of the topic's words the best statement must hold
     sure_name: float = 85.0  # a name matched at least this well is the person meant
     k: int = 10  # topic results at most, unless the caller asks for more
@@ -114,12 +117,14 @@ class Ranked:
     scores: np.ndarray
     mode: str  # "topic" (ranked by relevance) or "list" (archive order)
     confident: bool
-    empty_reason: str | None = None  # why nothing fits, in the user's terms
+    empty_reason: str | None = None  # why nothing fits: "vague", "scope" or "nothing"
     relaxed: bool = False  # the topic matched nothing within the scope: the scope is shown whole
     # How the topic was ranked (bench/fit_dense_scale.py fits the thresholds on these):
     route: str = ""  # the dense route, ENGLISH or MULTILINGUAL ("" without a topic)
     dense_top: float = 0.0  # the best dense score among the candidates
     lexical_hit: bool = False  # some candidate shares a word with the topic
+    dropped: tuple[Claim, ...] = ()  # claims the scope dropped (or on what the archive lacks)
+    conflict: tuple[Claim, ...] = ()  # certain claims that together left nothing
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,7 @@ class Ranker:
         self.cfg = config or RankConfig()
         self.english = Route(ENGLISH, faiss_index, encode)
         self.multilingual = multilingual  # None: Cyrillic topics take the English route too
+        self.scoper = Scope(catalog)
 
     def route(self, q: Query) -> Route:
         """The multilingual route for a topic in Cyrillic (when built), else the English one."""
@@ -161,70 +167,28 @@ class Ranker:
             return self.multilingual
         return self.english
 
-    # ------------------------------------------------------------ scope
-
-    def scope(self, q: Query) -> tuple[np.ndarray | None, str | None]:
-        """Rows every certain slot allows (None: the whole archive), or why none does."""
-        cat = self.cat
-        sets: list[tuple[np.ndarray, str]] = []
-
-        def union(arrays: Sequence[np.ndarray]) -> np.ndarray:
-            # Every row set here is sorted and unique (the catalog keeps rows in archive
-            # order), so one set is its own union: no sort of a large country or role.
-            arrays = [a for a in arrays if len(a)]
-            if len(arrays) == 1:
-                return np.asarray(arrays[0], dtype=np.int64)
-            return np.unique(np.concatenate(arrays)) if arrays else np.zeros(0, np.int64)
-
-        if q.speakers:
-            rows = union([np.asarray(cat.speakers[k].ids, np.int64) for k in q.speakers])
-            sets.append((rows, "by them"))
-        in_countries = union([cat.by_country[c] for c in q.countries]) if q.countries else None
-        if q.roles:
-            rows_r = union([cat.role_rows[r] for r in q.roles])
-            if in_countries is not None:
-                # "Estonian prime minister" is the role's own country, whatever the heading.
-                want = set(q.countries)
-                named = [cat.role_rows[r] for r in q.roles if want & cat.countries_of_role(r)]
-                rows_r = union([np.intersect1d(rows_r, in_countries), *named])
-                in_countries = None
-            sets.append((rows_r, "by that role"))
-        if in_countries is not None:
-            sets.append((in_countries, "from there"))
-        if q.outlets:
-            sets.append((union([cat.by_outlet[o] for o in q.outlets]), "from that outlet"))
-        if q.time is not None:
-            rows_t = q.time.rows(cat.row_date, cat.row_date_last)
-            if rows_t is not None:
-                sets.append((rows_t, f"from {q.time.text}" if q.time.text else "then"))
-        if q.events and q.event_certain:
-            sets.append((union([cat.by_doc[d] for d in q.events]), "in that compilation"))
-        if q.kinds:
-            sets.append((union([cat.by_kind.get(k, np.zeros(0, np.int64)) for k in q.kinds]), ""))
-        if q.about_speakers and not q.speakers:
-            own = union([np.asarray(cat.speakers[k].ids, np.int64) for k in q.about_speakers])
-            mentions = union([cat.text_rows(w) for w in q.about])
-            sets.append((np.setdiff1d(mentions, own), "about them"))
-        if not sets:
-            return None, None
-        rows = sets[0][0]
-        for other, why in sets[1:]:
-            rows = np.intersect1d(rows, other, assume_unique=True)
-            if not len(rows):
-                return rows, why
-        return rows, (sets[0][1] if not len(rows) else None)
+    def scope(self, q: Query) -> Narrowed:
+        """What the question's claims allow (``scope.Scope``: certain filter, likely relax)."""
+        return self.scoper.narrow(q)
 
     # ------------------------------------------------------------ ranking
 
     def rank(self, q: Query, k: int | None = None) -> Ranked:
+        """Rank what the scope allows. A claim the scope dropped (or one on what the archive
+        lacks) never empties the answer, but the answer is then not confident and says so."""
+        narrowed = self.scope(q)
+        ranked = self._rank(narrowed, k)
+        if narrowed.dropped:
+            ranked = replace(ranked, confident=False)
+        return replace(ranked, dropped=narrowed.dropped, conflict=narrowed.conflict)
+
+    def _rank(self, narrowed: Narrowed, k: int | None) -> Ranked:
         cfg = self.cfg
         k = cfg.k if k is None else k
         empty = np.zeros(0, np.int64)
-        if q.absent:
-            return Ranked(empty, np.zeros(0), "list", False, "absent")
-        rows, why = self.scope(q)
+        q, rows = narrowed.query, narrowed.rows
         if rows is not None and not len(rows):
-            return Ranked(empty, np.zeros(0), "list", False, why or "scope")
+            return Ranked(empty, np.zeros(0), "list", False, "scope")
         if q.time is not None and q.time.order and rows is None and not q.topic_terms:
             rows = self._newest_compilation(q.time.order)
         if not q.topic_terms:
@@ -233,7 +197,7 @@ class Ranker:
             if not q.topic:  # "what did they say?"
                 return Ranked(empty, np.zeros(0), "list", False, "vague")
             # Only words every statement shares ("Trump election"): rank by them all the same.
-        return self._topic(q, rows, k)
+        return self._topic(q, rows, k, narrowed.latent)
 
     def _newest_compilation(self, order: str) -> np.ndarray:
         docs = self.cat.doc_by_rank  # newest first
@@ -260,7 +224,9 @@ class Ranker:
         dates = self.cat.row_date[rows]
         return np.argsort(-dates if q.time.order == "newest" else dates, kind="stable")
 
-    def _topic(self, q: Query, rows: np.ndarray | None, k: int) -> Ranked:
+    def _topic(
+        self, q: Query, rows: np.ndarray | None, k: int, latent: Sequence[np.ndarray] = ()
+    ) -> Ranked:
         cfg = self.cfg
         cat = self.cat
         route = self.route(q)
@@ -297,7 +263,7 @@ class Ranker:
             if q.events and not q.event_certain
             else None
         )
-        score = score + self._boosts(q, cand, in_event)
+        score = score + self._boosts(q, cand, in_event, latent)
         if q.silence and "note" not in q.kinds:
             score = score + self._silence(cand, score)
         order = np.lexsort((cand, -score))
@@ -312,6 +278,8 @@ class Ranker:
             and top_dense >= scale.sure_dense_with_words
             and coverage >= cfg.sure_coverage
         )
+        if sure and not self._states_numbers(q, int(cand[0])):
+            sure = False  # "who mentioned 4 grain trains": the best quote gives no such figure
         if rows is not None and q.filters:
             # Within a scope the user named, the scope is sure; the topic only orders it.
             sure = sure or lexical_hit
@@ -379,6 +347,14 @@ class Ranker:
         listed = self._listed(q, rows)
         return Ranked(listed.rows, listed.scores, "list", False, relaxed=True)
 
+    def _states_numbers(self, q: Query, row: int) -> bool:
+        """Whether the statement holds every figure the topic names ("4", "3.5", "61"): a
+        number is a fact a quote states or not, never a near meaning."""
+        if not q.numbers:
+            return True
+        have = set(NUMBER.findall(self.cat.statements[row].text))
+        return all(n in have for n in q.numbers)
+
     def _coverage(self, q: Query, row: int) -> float:
         terms = {t for w in q.topic_terms for t in analyze(w)}
         if not terms:
@@ -387,7 +363,13 @@ class Ranker:
         have = set(analyze(" ".join(x for x in (st.speaker, st.role, st.text) if x)))
         return len(terms & have) / len(terms)
 
-    def _boosts(self, q: Query, cand: np.ndarray, in_event: np.ndarray | None) -> np.ndarray:
+    def _boosts(
+        self,
+        q: Query,
+        cand: np.ndarray,
+        in_event: np.ndarray | None,
+        latent: Sequence[np.ndarray] = (),
+    ) -> np.ndarray:
         cfg = self.cfg
         cat = self.cat
         out = np.zeros(len(cand), dtype=np.float32)
@@ -396,6 +378,8 @@ class Ranker:
             out += cfg.about_boost * np.isin(cand, mention)
         if in_event is not None:
             out += cfg.event_boost * in_event
+        for rows in latent:  # "the 2025 budget": statements of 2025 a little higher
+            out += cfg.latent_boost * np.isin(cand, rows)
         return out
 
     def _silence(self, cand: np.ndarray, score: np.ndarray) -> np.ndarray:
