@@ -15,7 +15,7 @@ from babel.numbers import format_decimal
 from bot import i18n
 from bot.editors import doc_key
 from bot.i18n import N_, _, count, ngettext, number
-from index.model import Answer, Document, Hit, Source, Statement, Suggestion
+from index.model import Answer, Document, Hit, Source, Statement, Suggestion, Why
 
 if TYPE_CHECKING:
     from bot.storage import Follow
@@ -334,8 +334,8 @@ def _header(answer: Answer) -> str:
             ).format(n=number(docs))
         )
         head += "</i>"
-    if answer.message:
-        head += f"\n<i>{clip_escaped(engine_message(answer.message), 300)}</i>"
+    if answer.why or answer.message:
+        head += f"\n<i>{clip_escaped(engine_text(answer), 300)}</i>"
     elif not answer.confident:
         head += "\n<i>" + esc(_("I’m not sure I understood, so these are the closest matches."))
         head += "</i>"
@@ -347,70 +347,60 @@ def scope_text(value: str) -> str:
     return " · ".join(i18n.place(part) for part in value.split(" · "))
 
 
-# The engine (index/) explains an empty or relaxed answer in English sentences; these patterns
-# give each back in the user's language, with country names translated. A sentence the table
-# lacks is shown as the engine wrote it (tests/test_i18n.py walks the engine's cases).
-ENGINE_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, re.S), msgid)
-    for pattern, msgid in (
-        (
-            r"The archive has no statements from the (?P<name>.+)\.",
-            N_("{name}: the archive has no statements from there."),
-        ),
-        (
-            r"The archive has no statements from (?P<name>.+)\.",
-            N_("{name}: the archive has no statements from there."),
-        ),
-        (
-            r"The archive quotes nothing from (?P<name>.+)\.",
-            N_("The archive quotes nothing from {name}."),
-        ),
-        (
-            r"Nothing in the archive about (?P<name>.+)\.",
-            N_("Nothing in the archive about {name}."),
-        ),
-        (
-            r"Nothing in the archive fits all of: (?P<name>.+)\.",
-            N_("Nothing in the archive fits all of: {name}."),
-        ),
-        (r"Nothing fits\.", N_("Nothing fits.")),
-        (
-            r"Nothing in the compilations matches that well\.",
-            N_("Nothing in the compilations matches that well."),
-        ),
-        (
-            r"Nothing here speaks of “(?P<name>.*)”; this is everything that fits the rest of the question\.",
-            N_(
-                "Nothing here speaks of “{name}”; this is everything that fits the rest of the question."
-            ),
-        ),
-        (
-            r"No country called “(?P<name>.*)” in the compilations\.",
-            N_("No country called “{name}” in the compilations."),
-        ),
-        (
-            r"Nobody called “(?P<name>.*)” is quoted in the compilations\.",
-            N_("Nobody called “{name}” is quoted in the compilations."),
-        ),
-        (
-            r"Ask about a country, a person or a topic — e\.g\. “Georgia”, “Peskov”, “Who talked about socialism\?”",
-            N_(
-                "Ask about a country, a person or a topic — e.g. “Georgia”, “Peskov”, “Who talked about socialism?”"
-            ),
-        ),
-    )
+# The engine (index/) says why an answer is empty, relaxed or unsure as codes (``Why``); each
+# code's sentence in the user's language. tests/test_i18n.py checks every code the engine
+# has (``index.answer.SENTENCES``) is here and translated.
+WHY_TEXT: dict[tuple[str, str], str] = {
+    ("absent", "country"): N_("The archive has no statements from {name}."),
+    ("absent", "region"): N_("The archive has no statements from the {name}."),
+    ("absent", "outlet"): N_("The archive quotes nothing from {name}."),
+    ("absent", ""): N_("Nothing in the archive about {name}."),
+    ("dropped", "time"): N_("Nothing dated {name}."),
+    ("dropped", "country"): N_("Nothing from {name} fits."),
+    ("dropped", "region"): N_("Nothing from the {name} fits."),
+    ("dropped", "speaker"): N_("Nothing by {name} fits."),
+    ("dropped", "role"): N_("No {name} fits."),
+    ("dropped", "outlet"): N_("Nothing cited from {name} fits."),
+    ("dropped", "event"): N_("Nothing in {name} fits."),
+    ("dropped", "kind"): N_("Nothing of the kind “{name}” fits."),
+    ("dropped", "about"): N_("Nothing about {name} fits."),
+    ("closest", ""): N_("These are the closest quotes on the rest of the question."),
+    ("closest", "absent"): N_("These are the closest quotes that speak of it."),
+    ("topic_relaxed", ""): N_(
+        "Nothing here speaks of “{name}”; this is everything that fits the rest of the question."
+    ),
+    ("scope", ""): N_("Nothing in the archive fits all of: {name}."),
+    ("nothing", ""): N_("Nothing in the compilations matches that well."),
+    ("nothing", "scope"): N_("Nothing fits."),
+    ("vague", ""): N_(
+        "Ask about a country, a person or a topic — e.g. “Georgia”, “Peskov”, “Who talked about socialism?”"
+    ),
+    ("no_country", ""): N_("No country called “{name}” in the compilations."),
+    ("no_person", ""): N_("Nobody called “{name}” is quoted in the compilations."),
+}
+# Codes whose name is a place (or a scope of places and more): its countries translated.
+_PLACE_NAMES = frozenset(
+    {("absent", "country"), ("absent", "region"), ("dropped", "country"), ("dropped", "region")}
+    | {("scope", "")}
 )
 
 
-def engine_message(text: str) -> str:
-    """The engine's explanation (plain text) in the current language."""
-    if i18n.current() == i18n.DEFAULT_LANGUAGE:
-        return text
-    for pattern, msgid in ENGINE_MESSAGES:
-        m = pattern.fullmatch(text.strip())
-        if m:
-            return _(msgid).format(**{k: scope_text(v) for k, v in m.groupdict().items()})
-    return text
+def why_text(whys: Sequence[Why]) -> str:
+    """The engine's reasons, one sentence each, in the current language."""
+    out = []
+    for w in whys:
+        msgid = WHY_TEXT.get((w.code, w.slot)) or WHY_TEXT.get((w.code, ""))
+        if msgid is None:
+            continue
+        known = (w.code, w.slot) in _PLACE_NAMES
+        out.append(_(msgid).format(name=scope_text(w.name) if known else w.name))
+    return " ".join(out)
+
+
+def engine_text(answer: Answer) -> str:
+    """Why the answer is as it is, for the user: its codes translated (the engine's English
+    sentence only for an answer made without codes)."""
+    return why_text(answer.why) if answer.why else (answer.message or "")
 
 
 def suggestion_label(s: Suggestion) -> str:
@@ -538,8 +528,8 @@ def render_empty(answer: Answer) -> Reply:
         )
     asked = clip_escaped(" ".join(answer.query.split()), QUERY_ECHO)
     text = (
-        clip_escaped(engine_message(answer.message), 1000)
-        if answer.message
+        clip_escaped(engine_text(answer), 1000)
+        if answer.why or answer.message
         else _("I found nothing for “{question}”.").format(question=asked)
     )
     if answer.suggestions:

@@ -8,7 +8,8 @@ import hashlib
 import numpy as np
 
 from index.catalog import Catalog
-from index.model import Answer, Document, Hits, Intent, Suggestion
+from index.claims import Claim
+from index.model import Answer, Document, Hits, Intent, Suggestion, Why
 from index.rank import Ranked
 from index.understand import Query, clean
 
@@ -18,6 +19,43 @@ EMPTY_MESSAGE = (
     "Ask about a country, a person or a topic — e.g. “Georgia”, “Peskov”, "
     "“Who talked about socialism?”"
 )
+# Each reason code's English sentence (the bot has its own, translated: bot/render.py).
+SENTENCES: dict[tuple[str, str], str] = {
+    ("absent", "country"): "The archive has no statements from {name}.",
+    ("absent", "region"): "The archive has no statements from the {name}.",
+    ("absent", "outlet"): "The archive quotes nothing from {name}.",
+    ("absent", ""): "Nothing in the archive about {name}.",
+    ("dropped", "time"): "Nothing dated {name}.",
+    ("dropped", "country"): "Nothing from {name} fits.",
+    ("dropped", "region"): "Nothing from the {name} fits.",
+    ("dropped", "speaker"): "Nothing by {name} fits.",
+    ("dropped", "role"): "No {name} fits.",
+    ("dropped", "outlet"): "Nothing cited from {name} fits.",
+    ("dropped", "event"): "Nothing in {name} fits.",
+    ("dropped", "kind"): "Nothing of the kind “{name}” fits.",
+    ("dropped", "about"): "Nothing about {name} fits.",
+    ("closest", ""): "These are the closest quotes on the rest of the question.",
+    ("closest", "absent"): "These are the closest quotes that speak of it.",
+    ("topic_relaxed", ""): (
+        "Nothing here speaks of “{name}”; this is everything that fits the rest of the question."
+    ),
+    ("scope", ""): "Nothing in the archive fits all of: {name}.",
+    ("nothing", ""): "Nothing in the compilations matches that well.",
+    ("nothing", "scope"): "Nothing fits.",
+    ("vague", ""): EMPTY_MESSAGE,
+    ("no_country", ""): "No country called “{name}” in the compilations.",
+    ("no_person", ""): "Nobody called “{name}” is quoted in the compilations.",
+}
+
+
+def sentence(why: Why) -> str:
+    """A reason in English (the CLI's ``message``)."""
+    text = SENTENCES.get((why.code, why.slot)) or SENTENCES[(why.code, "")]
+    return text.format(name=why.name)
+
+
+def message(whys: tuple[Why, ...]) -> str | None:
+    return " ".join(sentence(w) for w in whys) or None
 
 
 def cap_bytes(s: str, limit: int) -> str:
@@ -45,28 +83,29 @@ class Answerer:
     def answer(self, asked: str, q: Query, ranked: Ranked) -> Answer:
         if not q.text:
             return self.empty(asked)
+        whys = [*map(_claim_why, ranked.dropped)]
         if not len(ranked.rows):
-            kind, _, name = (q.absent[0] if q.absent else "").partition(":")
-            if kind == "name":  # people whose names are nearest the one asked for
-                return self.nothing(asked, q, self._why(q, ranked), "person", hint=name)
-            return self.nothing(asked, q, self._why(q, ranked))
+            unknown = next((c for c in ranked.dropped if c.rule == "person.unknown"), None)
+            whys += self._empty_why(q, ranked)
+            if unknown is not None:  # people whose names are nearest the one asked for
+                return self.nothing(asked, q, tuple(whys), "person", hint=unknown.text)
+            return self.nothing(asked, q, tuple(whys))
         hits = Hits(self.cat.statements, ranked.rows, ranked.scores)
-        intent = self.intent(q)
-        message = None
-        if ranked.relaxed:
-            message = (
-                f"Nothing here speaks of “{q.topic}”; this is everything that fits the rest "
-                "of the question."
-            )
+        if ranked.dropped:
+            only_absent = all(c.missing for c in ranked.dropped)
+            whys.append(Why("closest", "absent" if only_absent and not q.topic_terms else ""))
+        if ranked.relaxed and q.topic:
+            whys.append(Why("topic_relaxed", name=q.topic))
         return Answer(
             asked,
-            intent,
+            self.intent(q),
             hits,
             confident=ranked.confident,
             suggestions=() if ranked.confident else self.suggest(q.text),
-            message=message,
+            message=message(tuple(whys)),
             documents=self._documents(ranked.rows),
             reading=q.to_dict(),
+            why=tuple(whys),
         )
 
     def intent(self, q: Query) -> Intent:
@@ -99,20 +138,16 @@ class Answerer:
         by_rank = self.cat.doc_by_rank
         return tuple(by_rank[r] for r in order if r < len(by_rank))
 
-    def _why(self, q: Query, ranked: Ranked) -> str:
-        if q.absent:
-            kind, _, name = q.absent[0].partition(":")
-            return {
-                "country": f"The archive has no statements from {name}.",
-                "outlet": f"The archive quotes nothing from {name}.",
-                "region": f"The archive has no statements from the {name}.",
-            }.get(kind, f"Nothing in the archive about {name}.")
+    def _empty_why(self, q: Query, ranked: Ranked) -> list[Why]:
+        """Why nothing is shown, beyond the claims dropped (already told)."""
+        if ranked.dropped and all(c.missing for c in ranked.dropped):
+            return []  # "Nothing in the archive about Macron" says it all
         if ranked.empty_reason == "vague":
-            return EMPTY_MESSAGE
-        if ranked.empty_reason not in (None, "nothing", "scope"):
+            return [Why("vague")]
+        if ranked.empty_reason == "scope":
             scope = self._scope_words(q)
-            return f"Nothing in the archive fits all of: {scope}." if scope else "Nothing fits."
-        return "Nothing in the compilations matches that well."
+            return [Why("scope", name=scope)] if scope else [Why("nothing", "scope")]
+        return [Why("nothing")]
 
     def _scope_words(self, q: Query) -> str:
         """What the question scoped to, as a user would say it: "Peskov · Ukraine · 2031"."""
@@ -149,7 +184,7 @@ class Answerer:
         self,
         asked: str,
         q: Query | None,
-        message: str,
+        whys: tuple[Why, ...],
         kind: str = "topic",
         *,
         hint: str | None = None,
@@ -162,9 +197,22 @@ class Answerer:
             (),
             confident=False,
             suggestions=self.suggest(hint or text, kind) if hint or text else (),
-            message=message,
+            message=message(whys),
             reading=q.to_dict() if q is not None else None,
+            why=whys,
         )
 
     def empty(self, asked: str) -> Answer:
-        return Answer(asked, Intent("empty", None, ""), (), message=EMPTY_MESSAGE)
+        why = (Why("vague"),)
+        return Answer(asked, Intent("empty", None, ""), (), message=EMPTY_MESSAGE, why=why)
+
+
+def _claim_why(c: Claim) -> Why:
+    """A dropped claim as the reason the answer says: "absent" for what the archive lacks,
+    else "dropped"; the name as the question said it (a region by its name)."""
+    if c.missing:
+        slot = c.slot if c.slot in ("country", "region", "outlet") else ""
+        name = c.value[0] if c.slot in ("region", "outlet") else c.text
+        return Why("absent", slot, name)
+    name = c.value[0] if c.slot == "region" else c.text
+    return Why("dropped", c.slot, name)

@@ -289,6 +289,11 @@ EVAL_SETS: tuple[tuple[str, str, str | None], ...] = (
     ("archive ru", "archive_ru.jsonl", "archive"),
     ("archive uk", "archive_uk.jsonl", "archive"),
     ("off-topic ru+uk", "offtopic_ru_uk.jsonl", None),
+    # Frozen blind sets: written by a helper who read only the compilations, never the code;
+    # en/ru/uk, loose roles, places and people as topics, numbers, typos, negation, sets,
+    # unanswerable ones (data/eval/README.md). Scored, never tuned to one by one.
+    ("blind", "blind_real.jsonl", None),
+    ("blind archive", "blind_archive.jsonl", "archive"),
 )
 
 

@@ -79,6 +79,19 @@ class Hit:
 
 
 @dataclass(frozen=True, slots=True)
+class Why:
+    """One reason the engine gives with an answer, as a code the bot translates: ``absent``
+    (the archive lacks ``name``, a ``slot``), ``dropped`` (nothing fits ``name`` as well as
+    the rest; shown without it), ``closest`` (what follows is the nearest, not an answer),
+    ``topic_relaxed``, ``scope``, ``nothing``, ``vague``, ``no_country``, ``no_person``.
+    ``index/answer.py`` has each code's English sentence."""
+
+    code: str
+    slot: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Suggestion:
     """A "did you mean" entry: what to show and the key that answers it."""
 
@@ -136,9 +149,10 @@ class Answer:
     hits: Sequence[Hit] = ()
     confident: bool = False
     suggestions: tuple[Suggestion, ...] = field(default_factory=tuple)
-    message: str | None = None  # a plain explanation when there is nothing to show
+    message: str | None = None  # the reasons (``why``) as English sentences, for the CLI
     documents: tuple[Document, ...] = ()  # the compilations the hits come from, in hit order
     reading: dict[str, Any] | None = None  # how the question was understood (Query.to_dict)
+    why: tuple[Why, ...] = ()  # why the answer is empty, relaxed or unsure, as codes
 
 
 def statement_from_dict(d: dict[str, Any]) -> Statement:

@@ -16,7 +16,7 @@ from index import config
 from index.answer import MAX_KEY_BYTES, Answerer
 from index.build import Parts, build, embed_text, enable_reconstruct, load_or_build
 from index.catalog import Catalog, Speaker, analyze
-from index.model import Answer, Document, Statement
+from index.model import Answer, Document, Statement, Why
 from index.rank import MULTILINGUAL, RankConfig, Ranker, Route
 from index.tables import Tables
 from index.understand import Query, Reader, clean
@@ -206,7 +206,7 @@ class Engine:
             found = [m.country for m in cm.suggest(text, limit=1) if m.score >= 80]
         if not found:
             return self.answerer.nothing(
-                name, None, f"No country called “{text}” in the compilations.", kind="country"
+                name, None, (Why("no_country", name=text),), kind="country"
             )
         q = Query(text, countries=(found[0],))
         return self.answerer.answer(name, q, self.ranker.rank(q))
@@ -227,9 +227,7 @@ class Engine:
         else:
             q = self._speaker_from_topic(text)
         if q is None:
-            return self.answerer.nothing(
-                name, None, f"Nobody called “{text}” is quoted in the compilations.", kind="person"
-            )
+            return self.answerer.nothing(name, None, (Why("no_person", name=text),), kind="person")
         return self.answerer.answer(name, q, self.ranker.rank(q))
 
     def _speaker_from_topic(self, text: str) -> Query | None:

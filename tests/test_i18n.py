@@ -17,7 +17,7 @@ from bot.__main__ import parse_args
 from bot.commands import Chat
 from bot.console import Console
 from bot.storage import Follow, Store
-from index.model import Answer, Intent
+from index.model import Answer, Intent, Why
 from tests.bot_fakes import FakeEngine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -215,42 +215,38 @@ def test_ukrainian_help_and_country_list(engine: FakeEngine) -> None:
     )
 
 
-def test_the_engines_explanations_are_translated() -> None:
+def test_the_engines_reasons_are_translated() -> None:
     cases = {
-        "The archive has no statements from Germany.": "Германия: в архиве нет высказываний оттуда.",
-        "The archive has no statements from the Balkans.": "Balkans: в архиве нет высказываний оттуда.",
-        "No country called “Atlantis” in the compilations.": "В подборках нет страны «Atlantis».",
-        "Nobody called “Smith” is quoted in the compilations.": (
-            "В подборках никто по имени «Smith» не цитируется."
-        ),
-        "Nothing in the compilations matches that well.": "В подборках нет ничего достаточно близкого.",
-        "Nothing in the archive fits all of: Peskov · Georgia · 2031.": (
+        Why("absent", "country", "Germany"): "Германия: в архиве нет высказываний оттуда.",
+        Why("absent", "region", "Balkans"): "Balkans: в архиве нет высказываний оттуда.",
+        Why("no_country", name="Atlantis"): "В подборках нет страны «Atlantis».",
+        Why("no_person", name="Smith"): "В подборках никто по имени «Smith» не цитируется.",
+        Why("nothing"): "В подборках нет ничего достаточно близкого.",
+        Why("scope", name="Peskov · Georgia · 2031"): (
             "В архиве нет ничего, что подходит под всё сразу: Peskov · Грузия · 2031."
         ),
-        "Something new the table lacks.": "Something new the table lacks.",
+        Why("dropped", "time", "1999"): "Ничего не датировано 1999.",
     }
     with i18n.use("ru"):
-        for english, russian in cases.items():
-            assert render.engine_message(english) == russian
-    assert render.engine_message("Nothing fits.") == "Nothing fits."
+        for why, russian in cases.items():
+            assert render.why_text([why]) == russian
+    assert render.why_text([Why("nothing", "scope")]) == "Nothing fits."
 
 
-def test_the_real_engines_explanations_are_all_in_the_table(engine: object) -> None:
-    """Every sentence the engine (index/) explains an empty answer with, as it writes them
-    today: a new one there shows up here as untranslated."""
+def test_every_reason_the_engine_gives_is_in_the_table() -> None:
+    """Every code the engine (index/) explains an answer with has the bot's sentence, and it
+    is translated: a new code there shows up here."""
     from index import answer as engine_answers
 
-    sentences = [engine_answers.EMPTY_MESSAGE]
-    for source in ("answer.py", "search.py"):
-        text = (ROOT / "index" / source).read_text(encoding="utf-8")
-        sentences += re.findall(r'f?"((?:The archive|Nothing|No country|Nobody)[^"]*)"', text)
-    assert len(sentences) >= 8
-    with i18n.use("uk"):
-        for sentence in sentences:
-            sample = re.sub(r"\{[^}]*\}", "Georgia", sentence)
-            if not sample.endswith((".", "”")):  # a sentence split over two literals
-                continue
-            assert render.engine_message(sample) != sample, sample
+    assert set(engine_answers.SENTENCES) == set(render.WHY_TEXT)
+    for lang in ("ru", "uk"):
+        with i18n.use(lang):
+            for code, slot in engine_answers.SENTENCES:
+                why = Why(code, slot, "Georgia")
+                with i18n.use("en"):
+                    english = render.why_text([why])
+                assert english == engine_answers.sentence(why)
+                assert render.why_text([why]) != english, (lang, code, slot)
 
 
 def test_an_empty_answer_in_ukrainian(engine: FakeEngine) -> None:
