@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from index import vocabulary
 from index.catalog import load_data
 from index.claims import Strength
 from index.textnorm import STOPWORDS, Word, fold_forms, is_cyrillic
@@ -66,6 +67,7 @@ class Grammar:
         words = load_data("words.json")
         own = {k: _folded(v) for k, v in data["lists"].items() if not k.startswith("_")}
         base = {k: _folded(v) for k, v in words.items() if isinstance(v, list)}
+        base["speech_verbs"] = _folded(vocabulary.speech_verbs())
         self.lists: dict[str, frozenset[str]] = {**base, **own, **(lists or {})}
         self.forms = tuple(
             Form(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from index import vocabulary
 from index.model import Document, Source, Statement
 from index.textnorm import MONTH_NAMES
 
@@ -30,143 +31,17 @@ CITE_DATE_RE = re.compile(
     r"|(?P<long>[A-Z][a-z]{2,8}\.?\s+\d{1,2},\s+\d{4})"
 )
 PAREN_RE = re.compile(r"\(([^()]*)\)")
-SPEECH_VERBS = [
-    "said",
-    "says",
-    "wrote",
-    "writes",
-    "told",
-    "tells",
-    "noted",
-    "notes",
-    "added",
-    "adds",
-    "stated",
-    "states",
-    "declared",
-    "expressed",
-    "described",
-    "congratulated",
-    "touted",
-    "issued",
-    "expected",
-    "believes",
-    "believed",
-    "argued",
-    "warned",
-    "tweeted",
-    "posted",
-    "commented",
-    "called",
-    "claimed",
-    "predicted",
-    "suggested",
-    "emphasized",
-    "emphasised",
-    "hailed",
-    "recalled",
-    "dismissed",
-    "insisted",
-    "announced",
-    "replied",
-    "responded",
-    "urged",
-    "welcomed",
-    "praised",
-    "criticized",
-    "criticised",
-    "described",
-    "feared",
-    "doubted",
-    "thinks",
-    "thought",
-    "acknowledged",
-    "explained",
-    "remarked",
-]
+# Verbs of saying, market and organisation words: shared with the question reader
+# (index/data/vocabulary.json), longest first so "states" is tried before "state".
+SPEECH_VERBS = sorted(vocabulary.reported_speech_verbs(), key=len, reverse=True)
 SPEECH_RE = re.compile(
     r"(?:,\s*|\s+)(?:(?:has|had|have|also|then|later|earlier)\s+)*(?:"
     + "|".join(SPEECH_VERBS)
     + r")\b"
 )
-ORG_WORDS = [
-    "ministry",
-    "ministries",
-    "office",
-    "kremlin",
-    "government",
-    "parliament",
-    "council",
-    "committee",
-    "party",
-    "bank",
-    "exchange",
-    "fund",
-    "agency",
-    "service",
-    "company",
-    "corporation",
-    "embassy",
-    "administration",
-    "commission",
-    "department",
-    "cabinet",
-    "assembly",
-    "duma",
-    "rada",
-    "senate",
-    "union",
-    "alliance",
-    "outlet",
-    "newspaper",
-    "channel",
-    "website",
-    "media",
-    "news",
-    "press",
-    "presidency",
-    "secretariat",
-]
-MARKET_WORDS = [
-    "index",
-    "stock",
-    "stocks",
-    "share",
-    "shares",
-    "bond",
-    "bonds",
-    "ruble",
-    "rouble",
-    "currency",
-    "market",
-    "markets",
-    "exchange",
-    "investors",
-    "securities",
-    "traded",
-    "trading",
-    "prices",
-    "yields",
-    "futures",
-    "hryvnia",
-    "tenge",
-]
-ORG_HEADS = set(ORG_WORDS) | {
-    "broadcaster",
-    "site",
-    "daily",
-    "weekly",
-    "magazine",
-    "portal",
-    "firm",
-    "group",
-    "institute",
-    "club",
-    "organisation",
-    "organization",
-    "association",
-    "network",
-}
+ORG_WORDS = vocabulary.organisation_words()
+MARKET_WORDS = vocabulary.english_market_words()
+ORG_HEADS = set(vocabulary.organisation_heads())
 PREPOSITIONS = {"to", "of", "in", "at", "for", "from", "with", "on"}
 UNNAMED_RE = re.compile(
     r"^(?:A|An|One|Some|Several|Two|Three|Many)\s+(?P<desc>.+?)(?=" + SPEECH_RE.pattern + r")"

@@ -12,7 +12,7 @@ import numpy as np
 
 from index.catalog import Catalog
 from index.claims import Claim, Strength
-from index.understand import Query, TimeSlot
+from index.query import Query, TimeSlot
 
 # The order likely claims are tried in when several would not all fit: who spoke first, then
 # what they were, where, what kind, where it was cited, in which compilation, about whom, when.

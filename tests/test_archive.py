@@ -98,7 +98,7 @@ def test_a_person_absent_from_an_event_is_told_so_with_their_other_statements(
     a = archive.ask("What did Kharaishvili say about the Druzhba pipeline shutdown?")
     assert not a.confident and a.hits
     assert all("Kharaishvili" in (h.statement.speaker or "") for h in a.hits)
-    assert [(w.code, w.slot) for w in a.why][0] == ("dropped", "event")
+    assert (a.why[0].code, a.why[0].slot) == ("dropped", "event")
 
 
 def test_a_country_absent_from_an_event(archive: Engine) -> None:

@@ -1,0 +1,107 @@
+"""What every recogniser shares: the archive's catalog, the word lists, the question forms,
+and the lookups more than one of them makes (phrases in a table, a word's spellings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from index.catalog import Catalog
+from index.grammar import Grammar
+from index.lexicon import Scan, Words, month_of, spelled_as, stem_eq, stem_key
+from index.textnorm import STOPWORDS, Word, is_cyrillic
+
+
+class ReaderBase:
+    """The state a recogniser reads: set by ``understand.Reader``."""
+
+    cat: Catalog
+    w: Words
+    grammar: Grammar
+    _vocab_stems: dict[str, list[str]] | None
+
+    def _phrases_at(
+        self,
+        scan: Scan,
+        table: dict[tuple[str, ...], Any],
+        *,
+        stemmed: dict[tuple[str, ...], list[tuple[str, ...]]] | None = None,
+    ) -> list[tuple[int, int, Any]]:
+        """Longest table phrases in the free words, left to right: (start, end, value);
+        ``stemmed``: the table's Cyrillic phrases by stem, so case forms are found too."""
+        norms = [w.norm for w in scan.ws]
+        longest = max((len(k) for k in table), default=0)
+        out = []
+        i = 0
+        while i < len(norms):
+            hit = None
+            for size in range(min(longest, len(norms) - i), 0, -1):
+                if not all(scan.free(j) for j in range(i, i + size)):
+                    continue
+                got = tuple(norms[i : i + size])
+                value = table.get(got)
+                if (
+                    value is None
+                    and stemmed
+                    and all(is_cyrillic(scan.ws[j].text) for j in range(i, i + size))
+                ):
+                    value = next(
+                        (
+                            table[k]
+                            for k in stemmed.get(stem_key(got), ())
+                            if all(stem_eq(a, b) for a, b in zip(k, got, strict=True))
+                        ),
+                        None,
+                    )
+                if value is not None:
+                    hit = (i, i + size, value)
+                    break
+            if hit:
+                out.append(hit)
+                i = hit[1]
+            else:
+                i += 1
+        return out
+
+    def _spelled(self, w: Word) -> tuple[str, ...]:
+        """Words of the archive a Cyrillic word is a case form of, by transliteration
+        ("Таллине" -> tallinn, "Транснефти" -> transneft): how its statements spell a name."""
+        if not is_cyrillic(w.text):
+            return ()
+        if self._vocab_stems is None:
+            self._vocab_stems = {}
+            for term in self.cat.bm25.vocab:
+                if len(term) >= 4 and term.isalpha():
+                    self._vocab_stems.setdefault(term[:4], []).append(term)
+        return tuple(t for t in self._vocab_stems.get(w.norm[:4], ()) if spelled_as(t, w.norm))
+
+    def _question_word(self, w: Word) -> bool:
+        """A word that asks rather than says: a question word, a speech verb or noun."""
+        n = w.norm
+        return (
+            n in STOPWORDS
+            or n in self.w.ask
+            or n in self.w.speech_verbs
+            or n in self.w.speech_nouns
+            or n in self.w.set_words
+        )
+
+    def _name_like(self, w: Word) -> bool:
+        """A capitalised word that no word list reads (not "Who", "What", "Which", ...)."""
+        return w.text[:1].isupper() and self._unlisted(w)
+
+    def _unlisted(self, w: Word) -> bool:
+        """A word no word list reads: no question word, verb, generic noun, time word."""
+        n = w.norm
+        lists = (self.w.ask, self.w.speech_verbs, self.w.speech_nouns, self.w.person_nouns)
+        more = (self.w.generic, self.w.time_words, self.w.set_words, self.w.others)
+        return (
+            not n.isdigit()
+            and month_of(w) is None
+            and n not in STOPWORDS
+            and not any(n in x for x in (*lists, *more, self.w.newest, self.w.oldest))
+        )
+
+    def _known(self, w: Word) -> bool:
+        """Whether the archive holds the word. A Cyrillic word always counts as known: its
+        transliteration misses too many names the archive has (Трамп is "tramp", not Trump)."""
+        return is_cyrillic(w.text) or self.cat.holds(w.norm)

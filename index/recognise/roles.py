@@ -1,0 +1,130 @@
+"""Role phrases ("foreign ministers", "Kremlin spokesman"), read in the archive's roles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from index.claims import Claim, Strength
+from index.lexical import simple_stem
+from index.lexicon import Scan
+from index.recognise.base import ReaderBase
+from index.textnorm import STOPWORDS, is_cyrillic
+
+MAX_ROLE_SPEAKERS = 3  # a role in a non-set question is specific only when it picks out few
+
+
+class RoleReading(ReaderBase):
+    """Reads the roles a question names."""
+
+    def _role_run(self, scan: Scan, idx: Sequence[int]) -> list[int]:
+        """The first run of words that roles use (stopwords may stand between them: "minister
+        of foreign affairs") holding a head word; "Ukraine grain" has no head, so no role."""
+        ws = scan.ws
+
+        def known(i: int) -> bool:
+            if is_cyrillic(ws[i].text):  # read through role_translations below
+                return True
+            s = simple_stem(ws[i].norm)
+            return s in self.w.role_synonyms or s in self.cat.role_words
+
+        runs: list[list[int]] = []
+        for i in idx:
+            if not known(i):
+                runs.append([])
+                continue
+            last = runs[-1] if runs and runs[-1] else None
+            if last and all(
+                ws[j].norm in STOPWORDS and scan.free(j) for j in range(last[-1] + 1, i)
+            ):
+                last.append(i)
+            else:
+                runs.append([i])
+        heads = self.w.role_heads
+        return next(
+            (
+                r
+                for r in runs
+                if any(simple_stem(ws[i].norm) in heads or is_cyrillic(ws[i].text) for i in r)
+            ),
+            [],
+        )
+
+    def _roles(
+        self, scan: Scan, countries: Sequence[str], wants_set: bool
+    ) -> tuple[tuple[str, ...], tuple[str, ...], Claim | None]:
+        """A role phrase before any "about" ("foreign ministers", "Kremlin spokesman"), read in the
+        archive's roles; the question's other words stay the topic."""
+        ws = scan.ws
+        idx = [
+            i
+            for i, w in enumerate(ws)
+            if i < scan.about_at
+            and scan.free(i)
+            and w.norm not in self.w.ask
+            and w.norm not in STOPWORDS
+            and w.norm not in self.w.person_nouns
+            and w.norm not in self.w.generic
+            and w.norm not in self.w.speech_verbs
+            and not w.norm.isdigit()
+        ]
+        idx = self._role_run(scan, idx)
+        if not idx:
+            return (), (), None
+        wanted: list[tuple[tuple[str, ...], ...]] = []
+        head = False
+        j = 0
+        while j < len(idx):
+            i = idx[j]
+            if is_cyrillic(ws[i].text):  # "министр иностранных дел": minister, foreign
+                run = [i]
+                while j + len(run) < len(idx) and idx[j + len(run)] == run[-1] + 1:
+                    run.append(idx[j + len(run)])
+                got = self.w.role_translations.match([ws[n].norm for n in run])
+                if got is not None:
+                    size, alts = got
+                    if all(len(p) == 1 and p[0] in self.w.person_stems for p in alts):
+                        # "лідерів", "чиновников": anyone, as "leaders" and "officials" are
+                        # in English (person nouns, no role)
+                        j += size
+                        continue
+                    wanted.append(alts)
+                    head |= any(t in self.w.role_heads for p in alts for t in p)
+                    j += size
+                    continue
+            s = simple_stem(ws[i].norm)
+            wanted.append(self.w.role_synonyms.get(s, ((s,),)))
+            head |= s in self.w.role_heads
+            j += 1
+        if not head:
+            return (), (), None  # "Ukraine grain": a word in an organisation's name is no role
+        roles = self.cat.roles_with(wanted)
+        want = set(countries)
+        people: list[np.ndarray] = []
+        kept = []
+        for r in roles:
+            if not want or want & self.cat.countries_of_role(r):  # the role names the country
+                people.append(self.cat.role_holders(r))
+            elif held := want & self.cat.role_held_in(r):
+                people.append(self.cat.role_holders(r, held))
+            else:
+                continue
+            kept.append(r)
+        roles = kept
+        if not roles:
+            return (), (), None
+        if len(np.unique(np.concatenate(people))) > MAX_ROLE_SPEAKERS and not wants_set:
+            return (), (), None
+        for i in idx:
+            scan.take(i, i + 1)
+        said = tuple(ws[i].text for i in idx)
+        claim = Claim(
+            "role",
+            tuple(roles),
+            (min(idx), max(idx) + 1),
+            "role.phrase",
+            Strength.LIKELY,
+            " ".join(said),
+        )
+        return tuple(roles), said, claim
