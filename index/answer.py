@@ -10,8 +10,8 @@ import numpy as np
 from index.catalog import Catalog
 from index.claims import Claim
 from index.model import Answer, Document, Hits, Intent, Suggestion, Why
+from index.query import Query, clean
 from index.rank import Ranked
-from index.understand import Query, clean
 
 MAX_KEY_BYTES = 48
 SUGGESTIONS = 5
@@ -92,8 +92,10 @@ class Answerer:
             return self.nothing(asked, q, tuple(whys))
         hits = Hits(self.cat.statements, ranked.rows, ranked.scores)
         if ranked.dropped:
-            only_absent = all(c.missing for c in ranked.dropped)
-            whys.append(Why("closest", "absent" if only_absent and not q.topic_terms else ""))
+            # "What did China say?": the quotes speak of what is missing; else of the rest.
+            missing = {w for c in ranked.dropped if c.missing for w in c.words}
+            of_it = all(c.missing for c in ranked.dropped) and set(q.topic_terms) <= missing
+            whys.append(Why("closest", "absent" if of_it else ""))
         if ranked.relaxed and q.topic:
             whys.append(Why("topic_relaxed", name=q.topic))
         return Answer(

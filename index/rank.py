@@ -17,8 +17,8 @@ import numpy as np
 
 from index.catalog import Catalog, analyze
 from index.claims import Claim
+from index.query import NUMBER, Query
 from index.scope import Narrowed, Scope
-from index.understand import NUMBER, Query
 
 
 @dataclass(frozen=True)
@@ -192,8 +192,10 @@ class Ranker:
         if q.time is not None and q.time.order and rows is None and not q.topic_terms:
             rows = self._newest_compilation(q.time.order)
         if not q.topic_terms:
-            if rows is not None:
+            if rows is not None and not (q.about and not q.about_speakers):
                 return self._listed(q, rows)
+            if rows is not None:  # "What did Peskov say about Ukraine?": the place ranks them
+                return self._topic(replace(q, topic=" ".join(q.about)), rows, k, narrowed.latent)
             if not q.topic:  # "what did they say?"
                 return Ranked(empty, np.zeros(0), "list", False, "vague")
             # Only words every statement shares ("Trump election"): rank by them all the same.

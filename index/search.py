@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,14 @@ import numpy as np
 
 from index import config
 from index.answer import MAX_KEY_BYTES, Answerer
+from index.answer import message as answer_message
 from index.build import Parts, build, embed_text, enable_reconstruct, load_or_build
 from index.catalog import Catalog, Speaker, analyze
 from index.model import Answer, Document, Statement, Why
+from index.query import Query, clean
 from index.rank import MULTILINGUAL, RankConfig, Ranker, Route
 from index.tables import Tables
-from index.understand import Query, Reader, clean
+from index.understand import Reader
 
 log = logging.getLogger(__name__)
 
@@ -205,9 +208,7 @@ class Engine:
         if not found:
             found = [m.country for m in cm.suggest(text, limit=1) if m.score >= 80]
         if not found:
-            return self.answerer.nothing(
-                name, None, (Why("no_country", name=text),), kind="country"
-            )
+            return self._closest(name, text, Why("no_country", name=text), "country")
         q = Query(text, countries=(found[0],))
         return self.answerer.answer(name, q, self.ranker.rank(q))
 
@@ -227,8 +228,24 @@ class Engine:
         else:
             q = self._speaker_from_topic(text)
         if q is None:
-            return self.answerer.nothing(name, None, (Why("no_person", name=text),), kind="person")
+            return self._closest(name, text, Why("no_person", name=text), "person")
         return self.answerer.answer(name, q, self.ranker.rank(q))
+
+    def _closest(self, asked: str, text: str, why: Why, kind: str) -> Answer:
+        """``/country X`` or ``/who X`` for what the archive lacks: said so, with the quotes
+        that speak of it (never confidently), or nothing when none does."""
+        near = self.ask(text)
+        if not near.hits:
+            return self.answerer.nothing(asked, None, (why,), kind=kind)
+        whys = (why, Why("closest", "absent"))
+        return replace(
+            near,
+            query=asked,
+            confident=False,
+            why=whys,
+            message=answer_message(whys),
+            suggestions=self.answerer.suggest(text, kind),
+        )
 
     def _speaker_from_topic(self, text: str) -> Query | None:
         """ "Kremlin spokesman": no role says so, but what they said does; take its speaker."""

@@ -9,8 +9,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from index import config
 from index.claims import Strength
 from index.search import Engine
@@ -125,3 +123,26 @@ def test_claims_show_in_the_json_reading(engine: Engine) -> None:
     rules = {c["rule"] for c in reading["claims"]}
     assert "time.year-after-preposition" in rules
     assert all(c["strength"] in ("certain", "likely", "latent") for c in reading["claims"])
+
+
+def test_a_country_command_for_a_country_only_spoken_of_shows_what_speaks_of_it(
+    engine: Engine,
+) -> None:
+    a = engine.country("China")
+    assert a.hits and not a.confident
+    assert [w.code for w in a.why] == ["no_country", "closest"]
+    assert all("China" in h.statement.text for h in a.hits)
+
+
+def test_a_persons_statements_about_a_place_lead_with_those_that_name_it(engine: Engine) -> None:
+    a = engine.ask("What did Peskov say about Ukraine?")
+    assert {h.statement.speaker for h in a.hits} == {"Dmitry Peskov"}
+    assert "Ukraine" in a.hits[0].statement.text
+    assert len(a.hits) == len(engine.ask("What did Peskov say?").hits)  # all of them, ordered
+
+
+def test_leaders_and_officials_are_anyone_in_every_language(engine: Engine) -> None:
+    """As "leaders" is a person noun in English, "лідерів" is no role in Ukrainian."""
+    for question in ("Which Baltic leaders spoke?", "Хто з балтійських лідерів висловився?"):
+        q = engine.read(question)
+        assert not q.roles and q.regions == ("Baltic states",), question
