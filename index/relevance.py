@@ -9,6 +9,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
+from index.claims import Claim, Strength
 from index.model import Statement
 
 
@@ -30,12 +31,16 @@ def topic_scores(
         return []
     # Words the reader took for a compilation's name ("grain corridor") are the topic here:
     # the scope is the new compilations, whatever the question names.
+    # The new compilations are the scope for certain: a claim the topic makes (a name, a
+    # place) may be dropped for them, never they for it.
+    new = Claim("event", wanted, (0, 0), "follow.new-compilations", Strength.CERTAIN, "")
     scoped = replace(
         reading,
         events=wanted,
         event_certain=True,
         topic=reading.topic or reading.text,
         topic_terms=terms,
+        claims=(*(c for c in reading.claims if c.slot != "event"), new),
     )
     ranked = engine.ranker.rank(scoped, k=0)
     if ranked.mode != "topic" or ranked.relaxed:

@@ -146,3 +146,14 @@ def test_leaders_and_officials_are_anyone_in_every_language(engine: Engine) -> N
     for question in ("Which Baltic leaders spoke?", "Хто з балтійських лідерів висловився?"):
         q = engine.read(question)
         assert not q.roles and q.regions == ("Baltic states",), question
+
+
+def test_a_topic_follow_never_pushes_from_outside_the_new_compilations(archive: Engine) -> None:
+    """The new compilations are a certain scope: a name the topic holds that they lack is
+    what gets dropped, never they."""
+    from index.relevance import topic_scores
+
+    grain = next(d.id for d in archive.documents() if "grain" in d.title.lower())
+    for topic in ("Medvedev", "Zakharova", "Peskov", "sanctions"):
+        for st, _ in topic_scores(archive, topic, [grain]):
+            assert st.document == grain, (topic, st.id)
