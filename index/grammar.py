@@ -13,7 +13,9 @@ Pattern elements, each a dict (all keys optional, all must hold):
 A row's ``before`` elements are matched right to left from the word before the span, its
 ``after`` elements left to right from the word after; ``start`` from the question's first
 word; ``span`` tests the span itself (``possessive``, ``cyrillic``, ``whole``: the span is
-all the question says besides its question words). The first row (file order) that matches
+all the question says besides its question words; ``min_words``: the question has at least
+that many words). Rows whose slots are ``["question"]`` set the question's ``shape`` (a set,
+a question whose answer is a speaker, one about others): every such row that matches counts. The first row (file order) that matches
 for an aspect decides it."""
 
 from __future__ import annotations
@@ -123,6 +125,15 @@ class Grammar:
             rules.append(f.id)
         return Decision(role, strength, tuple(rules))
 
+    def shapes(self, ws: Sequence[Word]) -> list[tuple[str, str]]:
+        """The question's shapes (``slots: ["question"]`` rows that set a ``shape``), every
+        row that matches: (shape, rule id)."""
+        return [
+            (f.sets["shape"], f.id)
+            for f in self.forms
+            if "question" in f.slots and "shape" in f.sets and self._matches(f, ws, (0, 0), None)
+        ]
+
     # ------------------------------------------------------------ matching
 
     def _matches(
@@ -151,6 +162,8 @@ class Grammar:
         i, j = span
         if not test:
             return True
+        if len(ws) < test.get("min_words", 0):
+            return False
         if "possessive" in test and bool(ws[j - 1].text.endswith(("'s", "’s"))) != bool(
             test["possessive"]
         ):

@@ -62,13 +62,15 @@ class Reader(
         )
         scan = Scan(ws, [False] * len(ws), about_at)
         norms = [w.norm for w in ws]
-        asks_speaker = (
-            len(ws) > 2 and norms[0] in self.w.set_words and norms[1] not in self.w.copulas
-        )
-        wants_set = bool(norms) and norms[0] in self.w.set_words
-        others = any(n in self.w.others for n in norms)
-
-        claims = self._time(scan)
+        # The question's shape ("Which ...": a set; "Who said ...": a speaker is the answer;
+        # "others": not the person named) is read by the forms, as claims of their own.
+        claims = [
+            Claim("shape", shape, (0, 0), rule, Strength.CERTAIN, shape)
+            for shape, rule in self.grammar.shapes(ws)
+        ]
+        shapes = {c.value for c in claims}
+        asks_speaker, wants_set, others = (x in shapes for x in ("asks_speaker", "set", "others"))
+        claims += self._time(scan)
         events, event_certain, event_idx = self._event(scan)
         # Names, places and outlets all fire on the same free words; one policy settles overlaps.
         country_matches = self.cat.countries_matcher.match(q)
