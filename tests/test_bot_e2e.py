@@ -80,6 +80,10 @@ def to_chat(chat_id: int) -> Callable[[Call], bool]:
     return lambda call: call.params.get("chat_id") == chat_id
 
 
+def answering(query_id: str) -> Callable[[Call], bool]:
+    return lambda call: call.params.get("callback_query_id") == query_id
+
+
 def shown_text(api: FakeBotApi, call: Call) -> str:
     """The message as the user sees it (entities parsed by the server)."""
     result = call.result
@@ -399,6 +403,44 @@ def test_a_429_on_a_button_answer_is_waited_out_or_logged_and_the_page_turns(
     no_tracebacks(caplog)
     [dropped] = [r for r in caplog.records if "Retry in 30" in r.getMessage()]
     assert dropped.levelno == logging.WARNING
+
+
+def test_a_repeated_page_press_is_answered_and_not_a_failure(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("/country Russia")
+        call = await wait(api, "sendMessage", to_chat(USER))
+        [[nxt], _follow] = call.params["reply_markup"]["inline_keyboard"]
+        message_id = call.result["message_id"]
+        n = len(api.calls)
+        presses = api.user_double_taps_button(
+            chat_id=USER, message_id=message_id, data=nxt["callback_data"]
+        )
+        for press in presses:  # both spinners stop
+            await wait(api, "answerCallbackQuery", answering(press), after=n)
+        await wait(api, "editMessageText", after=n)
+        assert "Page 2 of" in str(api.message(USER, message_id)["text"])
+
+        def edits() -> list[Call]:
+            return [c for c in api.calls[n:] if c.method == "editMessageText"]
+
+        await asyncio.to_thread(
+            api.wait_for,
+            "editMessageText",
+            lambda _: len(edits()) == 2,
+            WAIT,
+            n,
+            include_failed=True,
+        )
+        assert [c.ok for c in edits()].count(True) == 1
+        # Telegram's answer to the second, identical edit: the page already shows.
+        assert all("not modified" in str(c.error) for c in edits() if not c.ok)
+
+    with caplog.at_level(logging.DEBUG, logger="bot"):
+        run_bot(api, engine, scenario)
+    no_tracebacks(caplog)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 def test_persistent_5xx_is_logged_and_the_bot_carries_on(
