@@ -5,12 +5,22 @@ local Bot API server (tests/fakebotapi.py) and the clock in this one, so neither
 other's GIL. Each question comes from a different user (private chat = user id), so every
 reply maps to exactly one update.
 
+The bot polls as ``python -m bot`` does (``bot.updates.run_polling``: confirms only what was
+answered, at most 64 updates in flight).
+
 Two measurements:
   * burst: N updates queued at once; answered/s = N / (last reply - first update queued);
   * paced: updates queued at a steady rate; latency = update queued -> sendMessage received.
 
+Or, with ``--inline-load``, inline answers while messages queue for the send limit: ``--users``
+active users ask in private chats at ``--message-rate`` questions a second in all (above
+Telegram's ~30 messages a second, so replies queue in the flood limiter), and meanwhile inline
+queries arrive at ``--inline-rate`` a second; latency = query queued -> answerInlineQuery
+received (Telegram drops an inline answer after ~10 s).
+
     .venv/bin/python bench/bench_bot.py                 # 2,000 questions, AIORateLimiter off
     .venv/bin/python bench/bench_bot.py --flood-control # as deployed: Telegram's ~30 msg/s cap
+    .venv/bin/python bench/bench_bot.py --inline-load   # 200 users, flood control on
 """
 
 from __future__ import annotations
@@ -19,13 +29,16 @@ import argparse
 import json
 import os
 import platform
+import random
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,17 +67,16 @@ def question_mix() -> list[str]:
 
 def serve(flood_control: bool) -> None:
     """Child process: run the real bot with long polling until SIGTERM."""
-    from telegram import Update
-
     from bot.app import build_application
     from bot.logs import configure_logging
     from bot.settings import Settings
+    from bot.updates import run_polling
     from index.search import Engine
 
     settings = Settings.from_env()
     configure_logging("WARNING", settings.token)
     application = build_application(settings, Engine.open(), flood_control=flood_control)
-    application.run_polling(poll_interval=0, timeout=10, allowed_updates=Update.ALL_TYPES)
+    run_polling(application)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -103,7 +115,7 @@ def measure(args: argparse.Namespace) -> int:
         }
         env.pop("WEBHOOK_URL", None)
         cmd = [sys.executable, str(Path(__file__).resolve()), "--serve"]
-        if args.flood_control:
+        if args.flood_control or args.inline_load:
             cmd.append("--flood-control")
         started = time.monotonic()
         with tempfile.TemporaryDirectory() as cwd:  # no .env from the repo
@@ -138,6 +150,8 @@ def measure(args: argparse.Namespace) -> int:
                 # warm-up: every question once (loads lazy caches, the chart, the model)
                 warm = {ask(q)[0] for q in mix}
                 wait_replies(warm, 120)
+                if args.inline_load:
+                    return inline_load(api, args, ask, wait_replies, ready, load_before)
 
                 # burst
                 n = args.n if not args.flood_control else min(args.n, 300)
@@ -204,6 +218,84 @@ def measure(args: argparse.Namespace) -> int:
     return 0 if len(got) == n and len(latencies) == m and errors == 0 else 1
 
 
+INLINE_QUERIES = ["Zelensky", "Peskov", "Georgia", "sanctions", "Lukashenko", "markets", ""]
+
+
+def inline_load(
+    api: Any,
+    args: argparse.Namespace,
+    ask: Callable[[str], tuple[int, float]],
+    wait_replies: Callable[[set[int], float], dict[int, float]],
+    ready: float,
+    load_before: str,
+) -> int:
+    """Inline queries while ``--users`` users' questions queue for the send limit."""
+    mix = question_mix()
+    rng = random.Random(0)
+    users = [200_000 + i for i in range(args.users)]
+    duration = args.seconds
+    messages: dict[int, float] = {}  # chat -> queued at (the first question of each chat)
+    inline: dict[str, float] = {}  # inline query id -> queued at
+    steps = sorted(
+        [(i / args.message_rate, "message") for i in range(int(duration * args.message_rate))]
+        + [(i / args.inline_rate, "inline") for i in range(int(duration * args.inline_rate))]
+    )
+    t0 = time.monotonic()
+    asked = 0
+    for at, kind in steps:
+        pause = t0 + at - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        user = rng.choice(users)
+        if kind == "inline":
+            query = api.user_sends_inline_query(rng.choice(INLINE_QUERIES), user_id=user)
+            inline[query] = time.monotonic()
+        else:
+            api.user_sends(mix[asked % len(mix)], user_id=user)
+            messages.setdefault(user, time.monotonic())
+            asked += 1
+    sent_for = time.monotonic() - t0
+    # every inline query answered (or given up: Telegram would have dropped it at 10 s)
+    deadline = time.monotonic() + 120
+    answers: dict[str, float] = {}
+    while len(answers) < len(inline) and time.monotonic() < deadline:
+        for call in api.calls_to("answerInlineQuery"):
+            query = str(call.params.get("inline_query_id"))
+            if query in inline and query not in answers:
+                answers[query] = call.at
+        time.sleep(0.05)
+    latencies = [answers[q] - inline[q] for q in answers]
+    backlog = len(api.pending_updates())
+    replies = wait_replies(set(messages), 1)  # what had an answer by then (first per chat)
+    first_reply = [replies[c] - messages[c] for c in replies]
+    late = sum(1 for x in latencies if x > 10) + len(inline) - len(answers)
+    p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
+    machine = f"nproc={os.cpu_count()}, {cpu_model()}, Python {platform.python_version()}"
+    print(f"bot ready in {ready:.1f} s (AIORateLimiter on, bot.updates.run_polling)")
+    print(f"load average before: {load_before}, after: {load_average()} (other work skews results)")
+    print(
+        f"{args.users} users, {asked} questions at {args.message_rate:g}/s and "
+        f"{len(inline)} inline queries at {args.inline_rate:g}/s over {sent_for:.1f} s"
+    )
+    print(
+        f"inline: {len(answers)}/{len(inline)} answered; latency p50 {p50:.2f} s, "
+        f"p95 {p95:.2f} s, max {max(latencies, default=float('nan')):.2f} s; "
+        f"{late} later than 10 s or never (Telegram drops those)"
+    )
+    print(
+        f"messages: {len(api.calls_to('sendMessage'))} answers sent; updates still unconfirmed "
+        f"when the inline queries were done: {backlog}; first answer per chat p50 "
+        f"{percentile(first_reply, 0.5) if first_reply else float('nan'):.1f} s"
+    )
+    print()
+    print(
+        f"| {date.today().isoformat()} | bench_bot --inline-load | {args.users} users, "
+        f"{args.message_rate:g} questions/s + {args.inline_rate:g} inline/s for {duration:g} s: "
+        f"inline p50 {p50:.2f} s, p95 {p95:.2f} s, {late} past 10 s | {machine} |"
+    )
+    return 0 if latencies else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=2000, help="questions in the burst")
@@ -218,6 +310,19 @@ def main() -> int:
     parser.add_argument(
         "--paced", type=int, default=1000, help="questions in the paced (latency) run"
     )
+    parser.add_argument(
+        "--inline-load",
+        action="store_true",
+        help="inline answers while questions queue for the send limit (flood control on)",
+    )
+    parser.add_argument("--users", type=int, default=200, help="--inline-load: active users")
+    parser.add_argument(
+        "--message-rate", type=float, default=40.0, help="--inline-load: questions a second"
+    )
+    parser.add_argument(
+        "--inline-rate", type=float, default=2.0, help="--inline-load: inline queries a second"
+    )
+    parser.add_argument("--seconds", type=float, default=30.0, help="--inline-load: duration")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+import time
+import warnings
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import httpx
-from telegram.error import BadRequest, NetworkError, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,15 @@ RETRIED = frozenset(
 # answered; neither counts against the per-chat message limits, so neither waits in the flood
 # limiter's queue (nor in its pause after a 429) behind bulk messages.
 UNTHROTTLED = frozenset({"answerInlineQuery", "answerCallbackQuery"})
+# Telegram takes an inline query's answer for ~10 s after the query (later ones fail "query is
+# too old"); a button's spinner gives up about as soon. A 429 on one of those answers is waited
+# out, once, when the retry still goes out ANSWER_MARGIN before that deadline; otherwise the
+# error handler logs it in one line (there is no one to apologise to in time).
+ANSWER_DEADLINE = 10.0
+ANSWER_MARGIN = 1.0  # the retry's own round trip, and the time Telegram had the update first
+# time.monotonic() when the update being handled reached the bot (bot.updates sets it for each
+# update's handling); None outside one: the answer's deadline then runs from its first try.
+RECEIVED: contextvars.ContextVar[float | None] = contextvars.ContextVar("received", default=None)
 FLOOD_RETRIES = 2  # AIORateLimiter's retries after a 429 (RetryAfter), having waited as told
 # ``rate_limit_args`` of a send that must reach the user at most once (a follower's digest):
 # a timeout is not tried again, because Telegram may have delivered the first try.
@@ -46,6 +59,14 @@ def is_transient(exc: BaseException) -> bool:
     PTB derives BadRequest from NetworkError too; a bad request never gets better by repeating.
     """
     return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """The wait a 429 asks for, in seconds (PTB gives an int or, opted in, a timedelta)."""
+    with warnings.catch_warnings():  # PTB 22 warns that the int will become a timedelta
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = exc.retry_after
+    return wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
 
 
 def may_have_arrived(exc: BaseException) -> bool:
@@ -66,7 +87,8 @@ class Delivery(BaseRateLimiter[int]):
 
     Requests in ``RETRIED`` are tried again after ``RETRY_DELAYS`` when they fail transiently;
     each try queues in ``flood`` (an AIORateLimiter, or None for no flood control) again, except
-    the ``UNTHROTTLED`` answers, which go straight out.
+    the ``UNTHROTTLED`` answers, which go straight out: a 429 on one of those is waited out once
+    if the retry still meets the answer's deadline (``ANSWER_DEADLINE``), else it is raised.
     """
 
     def __init__(
@@ -99,13 +121,26 @@ class Delivery(BaseRateLimiter[int]):
         once = rate_limit_args == AT_MOST_ONCE
         if once:
             rate_limit_args = None
-        for attempt in range(len(delays) + 1):
+        received = RECEIVED.get()
+        deadline = (time.monotonic() if received is None else received) + ANSWER_DEADLINE
+        flood_waited = False
+        attempt = 0
+        while True:
             try:
                 if self.flood is None or endpoint in UNTHROTTLED:
                     return await callback(*args, **kwargs)
                 return await self.flood.process_request(
                     callback, args, kwargs, endpoint, data, rate_limit_args
                 )
+            except RetryAfter as exc:
+                # Sends are AIORateLimiter's to wait out; only the answers come here unwaited.
+                wait = retry_seconds(exc)
+                late = time.monotonic() + wait + ANSWER_MARGIN > deadline
+                if endpoint not in UNTHROTTLED or flood_waited or late:
+                    raise
+                flood_waited = True
+                log.info("%s: flood control; trying again in %.1f s, in time", endpoint, wait)
+                await asyncio.sleep(wait)
             except Exception as exc:
                 if attempt == len(delays) or not is_transient(exc):
                     raise
@@ -120,4 +155,4 @@ class Delivery(BaseRateLimiter[int]):
                     delays[attempt],
                 )
                 await asyncio.sleep(delays[attempt])
-        raise AssertionError("unreachable: the last try returns or raises")
+                attempt += 1

@@ -27,7 +27,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import commands, editors, follows, i18n, render
@@ -363,10 +363,7 @@ async def answer_button(update: Update, context: Context) -> None:
         return
     if not await _allowed(update, context):
         return
-    try:
-        await query.answer()  # first: it stops the spinner on the user's button
-    except BadRequest as exc:  # the query is too old to answer; the edit may still work
-        log.debug("callback answer failed: %s", exc)
+    await _stop_spinner(query)  # first, then the edit
     data = query.data or ""
     reply = await _engine_call(context, commands.button, data)
     if reply is None:
@@ -523,10 +520,7 @@ async def answer_follow_button(update: Update, context: Context) -> None:
             await query.answer()
             return
         reply = await _engine_call(context, _desk, store, "digest_page", user, digest_id, page)
-    try:
-        await query.answer()
-    except BadRequest as exc:
-        log.debug("callback answer failed: %s", exc)
+    await _stop_spinner(query)
     await _edit(query, reply)
 
 
@@ -562,10 +556,7 @@ async def answer_language_button(update: Update, context: Context) -> None:
         await query.answer()
         return
     reply = await _set_language(context, query.from_user.id, wanted)
-    try:
-        await query.answer()
-    except BadRequest as exc:
-        log.debug("callback answer failed: %s", exc)
+    await _stop_spinner(query)
     await _edit(query, reply)
 
 
@@ -600,6 +591,11 @@ async def handle_error(update: object, context: Context) -> None:
     kind = "update"
     if isinstance(update, Update):
         kind = f"update {update.update_id}"
+    if isinstance(error, RetryAfter):  # flood control: a known state, no bug to trace
+        # bot.delivery already waited as long as the answer's deadline or the limiter allows;
+        # an apology now would be one more request refused the same way.
+        log.warning("Telegram's flood control dropped the answer to %s: %s", kind, error)
+        return
     log.error("Error while handling %s", kind, exc_info=error)
     if not isinstance(update, Update):
         return
@@ -701,6 +697,18 @@ async def _reload(context: Context) -> Any:
     return result
 
 
+async def _stop_spinner(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a button press (its spinner stops) before acting on it; if the answer cannot be
+    given, the action (an edit, a new message) still happens: a press too old to answer (400)
+    is only a debug line, an answer flood control dropped past its deadline (429) a warning."""
+    try:
+        await query.answer(text)
+    except BadRequest as exc:
+        log.debug("callback answer failed: %s", exc)
+    except RetryAfter as exc:
+        log.warning("Telegram's flood control dropped a button's answer: %s", exc)
+
+
 async def _edit(query: CallbackQuery, reply: Reply) -> None:
     """Replace a button's message; the same content twice is not an error."""
     try:
@@ -796,10 +804,7 @@ async def answer_editor_button(update: Update, context: Context) -> None:
     if query is None:
         return
     admin = is_admin(update, context)
-    try:
-        await query.answer(None if admin else _(render.EDITOR_BUTTON_ONLY))
-    except BadRequest as exc:  # the query is too old to answer; the edit may still work
-        log.debug("callback answer failed: %s", exc)
+    await _stop_spinner(query, None if admin else _(render.EDITOR_BUTTON_ONLY))
     if not admin:
         return
     sources = _sources(context)

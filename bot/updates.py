@@ -8,6 +8,7 @@ import functools
 import inspect
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, BaseUpdateProcessor
 
-from bot.delivery import is_transient
+from bot.delivery import RECEIVED, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ class UpdateProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Wait for a slot of the update's own kind, then handle it."""
+        # The answers' deadline runs from here (bot.delivery), for this update's handling only.
+        arrival = RECEIVED.set(time.monotonic()) if RECEIVED.get() is None else None
         try:
             async with self._quick if is_quick(update) else self._messages:
                 await coroutine
@@ -71,6 +74,9 @@ class UpdateProcessor(BaseUpdateProcessor):
             if inspect.iscoroutine(coroutine):  # cancelled before its turn: never started
                 coroutine.close()
             raise
+        finally:
+            if arrival is not None:
+                RECEIVED.reset(arrival)
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -1005,6 +1005,20 @@ class FakeBotApi:
             )
             return query_id
 
+    def user_double_taps_button(
+        self, *, chat_id: int, message_id: int, data: str, user_id: int = 1001
+    ) -> tuple[str, str]:
+        """Queue two presses of the same button at once, before the bot can act on either (an
+        impatient user, or a client still showing the page); returns both callback query ids."""
+        with self._cond:  # no request is served in between
+            first = self.user_presses_button(
+                chat_id=chat_id, message_id=message_id, data=data, user_id=user_id
+            )
+            second = self.user_presses_button(
+                chat_id=chat_id, message_id=message_id, data=data, user_id=user_id
+            )
+            return first, second
+
     def add_user(self, user_id: int, first_name: str = "User") -> None:
         """A user who opened a private chat with the bot earlier (no update queued): the bot
         may write to them, as Telegram allows once a user has started the bot."""

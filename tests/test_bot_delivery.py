@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,18 @@ import httpx
 import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.delivery import AT_MOST_ONCE, RETRY_DELAYS, Delivery, is_transient, may_have_arrived
+from bot.delivery import (
+    ANSWER_DEADLINE,
+    AT_MOST_ONCE,
+    RECEIVED,
+    RETRY_DELAYS,
+    UNTHROTTLED,
+    Delivery,
+    is_transient,
+    may_have_arrived,
+    retry_seconds,
+)
+from bot.updates import UpdateProcessor
 
 
 class Flaky:
@@ -121,3 +133,57 @@ def test_a_send_at_most_once_is_retried_only_when_nothing_left() -> None:
     with pytest.raises(TimedOut):
         asyncio.run(once(delivery, sent))
     assert sent.tries == 1
+
+
+def flood(seconds: float) -> RetryAfter:
+    return RetryAfter(dt.timedelta(seconds=seconds))
+
+
+def answer_at(delivery: Delivery, callback: Flaky, endpoint: str, received: float | None) -> Any:
+    """Send an answer while handling an update that reached the bot at ``received``."""
+
+    async def run() -> Any:
+        RECEIVED.set(received)
+        return await delivery.process_request(callback, (), {}, endpoint, {}, None)
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("endpoint", sorted(UNTHROTTLED))
+def test_a_429_on_an_answer_is_waited_out_once_if_the_retry_is_in_time(endpoint: str) -> None:
+    delivery = Delivery(CountingFlood(), delays=(0, 0, 0))
+    now = time.monotonic()
+    flaky = Flaky(flood(0.01))
+    assert answer_at(delivery, flaky, endpoint, now) is True and flaky.tries == 2
+    assert retry_seconds(flood(0.01)) == pytest.approx(0.01)
+    twice = Flaky(flood(0.01), flood(0.01))  # waited once already: the second is raised
+    with pytest.raises(RetryAfter):
+        answer_at(delivery, twice, endpoint, now)
+    assert twice.tries == 2
+    # The deadline runs from the update's arrival: 9 s ago, a 1 s wait would end too late.
+    late = Flaky(flood(1))
+    with pytest.raises(RetryAfter):
+        answer_at(delivery, late, endpoint, now - (ANSWER_DEADLINE - 1))
+    assert late.tries == 1
+    # Without an update (RECEIVED unset) it runs from the first try.
+    assert answer_at(delivery, Flaky(flood(0.01)), endpoint, None) is True
+    too_long = Flaky(flood(ANSWER_DEADLINE))
+    with pytest.raises(RetryAfter):
+        answer_at(delivery, too_long, endpoint, None)
+    assert too_long.tries == 1
+
+
+def test_the_update_processor_marks_when_an_update_arrived() -> None:
+    seen: list[float | None] = []
+
+    async def handle() -> None:
+        seen.append(RECEIVED.get())
+
+    async def scenario() -> None:
+        processor = UpdateProcessor()
+        before = time.monotonic()
+        await processor.process_update(object(), handle())
+        assert seen[0] is not None and before <= seen[0] <= time.monotonic()
+        assert RECEIVED.get() is None  # only for that update's handling
+
+    asyncio.run(scenario())

@@ -80,6 +80,10 @@ def to_chat(chat_id: int) -> Callable[[Call], bool]:
     return lambda call: call.params.get("chat_id") == chat_id
 
 
+def answering(query_id: str) -> Callable[[Call], bool]:
+    return lambda call: call.params.get("callback_query_id") == query_id
+
+
 def shown_text(api: FakeBotApi, call: Call) -> str:
     """The message as the user sees it (entities parsed by the server)."""
     result = call.result
@@ -315,6 +319,128 @@ def test_a_502_on_an_inline_answer_is_retried(api: FakeBotApi, engine: Any) -> N
         assert answer.params["results"][0]["title"] == "Volodymyr Zelenskyy — Ukraine"
 
     run_bot(api, engine, scenario)
+
+
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert "Traceback" not in caplog.text
+
+
+def test_a_429_on_an_inline_answer_is_waited_out_in_time(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.inject_error(
+            "answerInlineQuery", 429, "Too Many Requests: retry after 1", retry_after=1
+        )
+        query = api.user_sends_inline_query("Zelensky")
+        answer = await wait(api, "answerInlineQuery")
+        assert answer.params["inline_query_id"] == query
+        assert answer.params["results"][0]["title"] == "Volodymyr Zelenskyy — Ukraine"
+        [limited] = [c for c in api.calls if c.method == "answerInlineQuery" and not c.ok]
+        assert answer.at - limited.at >= 1.0  # waited as told: an earlier retry is refused too
+
+    with caplog.at_level(logging.INFO):
+        run_bot(api, engine, scenario)
+    no_tracebacks(caplog)
+
+
+def test_a_429_past_the_inline_deadline_is_logged_once_without_a_traceback(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.inject_error(
+            "answerInlineQuery", 429, "Too Many Requests: retry after 30", retry_after=30
+        )
+        query = api.user_sends_inline_query("Zelensky")
+        await asyncio.to_thread(api.wait_for, "answerInlineQuery", None, WAIT, include_failed=True)
+        n = len(api.calls)
+        api.user_sends_inline_query("Peskov", user_id=USER + 1)  # the bot carries on
+        later = await wait(api, "answerInlineQuery", after=n)
+        assert later.params["inline_query_id"] != query
+        tries = [c for c in api.calls if c.params.get("inline_query_id") == query]
+        assert [c.ok for c in tries] == [False]  # no retry that would come too late
+
+    with caplog.at_level(logging.INFO):
+        run_bot(api, engine, scenario)
+    no_tracebacks(caplog)
+    [dropped] = [r for r in caplog.records if "Retry in 30" in r.getMessage()]
+    assert dropped.levelno == logging.WARNING
+
+
+def test_a_429_on_a_button_answer_is_waited_out_or_logged_and_the_page_turns(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("/country Russia")
+        call = await wait(api, "sendMessage", to_chat(USER))
+        message_id = call.result["message_id"]
+        for retry_after, answered in ((1, True), (30, False)):
+            page = str(api.message(USER, message_id)["text"])
+            [button, *_] = [
+                b["callback_data"]
+                for row in api.message(USER, message_id)["reply_markup"]["inline_keyboard"]
+                for b in row
+                if b["text"] in ("Next ›", "‹ Prev")
+            ]
+            api.inject_error(
+                "answerCallbackQuery",
+                429,
+                f"Too Many Requests: retry after {retry_after}",
+                retry_after=retry_after,
+            )
+            n = len(api.calls)
+            query = api.user_presses_button(chat_id=USER, message_id=message_id, data=button)
+            await wait(api, "editMessageText", after=n)
+            assert str(api.message(USER, message_id)["text"]) != page  # the page turned
+            if answered:
+                await wait(api, "answerCallbackQuery", after=n)
+            tries = [c for c in api.calls if c.params.get("callback_query_id") == query]
+            assert [c.ok for c in tries] == [False, True] if answered else [False]
+
+    with caplog.at_level(logging.INFO):
+        run_bot(api, engine, scenario)
+    no_tracebacks(caplog)
+    [dropped] = [r for r in caplog.records if "Retry in 30" in r.getMessage()]
+    assert dropped.levelno == logging.WARNING
+
+
+def test_a_repeated_page_press_is_answered_and_not_a_failure(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("/country Russia")
+        call = await wait(api, "sendMessage", to_chat(USER))
+        [[nxt], _follow] = call.params["reply_markup"]["inline_keyboard"]
+        message_id = call.result["message_id"]
+        n = len(api.calls)
+        presses = api.user_double_taps_button(
+            chat_id=USER, message_id=message_id, data=nxt["callback_data"]
+        )
+        for press in presses:  # both spinners stop
+            await wait(api, "answerCallbackQuery", answering(press), after=n)
+        await wait(api, "editMessageText", after=n)
+        assert "Page 2 of" in str(api.message(USER, message_id)["text"])
+
+        def edits() -> list[Call]:
+            return [c for c in api.calls[n:] if c.method == "editMessageText"]
+
+        await asyncio.to_thread(
+            api.wait_for,
+            "editMessageText",
+            lambda _: len(edits()) == 2,
+            WAIT,
+            n,
+            include_failed=True,
+        )
+        assert [c.ok for c in edits()].count(True) == 1
+        # Telegram's answer to the second, identical edit: the page already shows.
+        assert all("not modified" in str(c.error) for c in edits() if not c.ok)
+
+    with caplog.at_level(logging.DEBUG, logger="bot"):
+        run_bot(api, engine, scenario)
+    no_tracebacks(caplog)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 def test_persistent_5xx_is_logged_and_the_bot_carries_on(

@@ -111,7 +111,7 @@ def rehash(path: Path) -> None:
         path,
         **{
             store.SIZES: {name: (path / name).stat().st_size for name in store.DATA_FILES},
-            store.HASHES: {name: store.sha256_file(path / name) for name in store.DATA_FILES},
+            store.HASHES: {name: store.file_digest(path / name) for name in store.DATA_FILES},
         },
     )
 
@@ -159,7 +159,7 @@ def test_round_trip(tmp_path: Path) -> None:
     assert manifest["built_at"]
     assert set(manifest[store.HASHES]) == set(manifest[store.SIZES]) == set(store.DATA_FILES)
     for name in store.DATA_FILES:
-        assert manifest[store.HASHES][name] == store.sha256_file(path / name)
+        assert manifest[store.HASHES][name] == store.file_digest(path / name)
     assert manifest[store.SEAL] == manifest_seal(manifest)
     scores, ids = bundle.index.search(vectors[3:4], 3)
     assert ids[0][0] == 3
@@ -276,7 +276,7 @@ def _empty_statements(path: Path) -> None:
 
 CORRUPTIONS = {
     "truncated-vectors": (_truncate_vectors, "vectors.faiss is .* bytes but the manifest says"),
-    "garbage-vectors": (_garbage_vectors, "vectors.faiss does not match its sha256"),
+    "garbage-vectors": (_garbage_vectors, "vectors.faiss does not match its xxh3_128"),
     "garbage-vectors-hashed": (_garbage_vectors_hashed, "FAISS cannot read vectors.faiss"),
     "no-statements": (lambda p: (p / store.STATEMENTS).unlink(), "statements.jsonl is missing"),
     "no-manifest": (lambda p: (p / store.MANIFEST).unlink(), "manifest.json is missing"),
@@ -296,10 +296,10 @@ CORRUPTIONS = {
         lambda p: edit_manifest(p, nprobe=3, reseal=False),
         "manifest.json does not match its own manifest_sha256",
     ),
-    "no-hashes": (lambda p: edit_manifest(p, sha256=None), "field 'sha256' should be dict"),
+    "no-hashes": (lambda p: edit_manifest(p, xxh3_128=None), "field 'xxh3_128' should be dict"),
     "hash-missing": (
-        lambda p: edit_manifest(p, sha256={}),
-        "manifest.json has no sha256 for vectors.faiss",
+        lambda p: edit_manifest(p, xxh3_128={}),
+        "manifest.json has no xxh3_128 for vectors.faiss",
     ),
     "size-missing": (
         lambda p: edit_manifest(p, files={}),
@@ -363,6 +363,79 @@ def test_damage_inside_any_file_is_caught(
     assert (path / name).stat().st_size == size
     with pytest.raises(IndexCorrupt, match=f"{name} (does not match|is not valid JSON)"):
         load_bundle(path)
+
+
+def rot_in_place(file: Path, at: int) -> None:
+    """One bit flipped at ``at`` through the same inode, then the old atime and mtime put back:
+    what a failing disk or a stray write leaves, invisible to ``stat``."""
+    before = file.stat()
+    fd = os.open(file, os.O_RDWR)
+    try:
+        byte = os.pread(fd, 1, at)
+        os.pwrite(fd, bytes([byte[0] ^ 0x10]), at)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.utime(file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = file.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    )
+
+
+@pytest.mark.parametrize("name", store.DATA_FILES)
+def test_rot_in_place_with_size_inode_and_mtime_unchanged_is_caught(
+    tmp_path: Path, name: str
+) -> None:
+    """A bundle that opened fine rots afterwards without any change ``stat`` could see: the
+    next open still refuses it (nothing is trusted from a previous open)."""
+    path = tmp_path / "index"
+    write_bundle(path, n=200)
+    assert load_bundle(path).index.ntotal == 200
+    rot_in_place(path / name, (path / name).stat().st_size * 2 // 3)
+    with pytest.raises(IndexCorrupt, match=f"{name} does not match its xxh3_128"):
+        load_bundle(path)
+
+
+def to_sha256_manifest(path: Path) -> None:
+    """Rewrite the manifest as bundles before XXH3 had it: sha256 file hashes, resealed."""
+    manifest = json.loads((path / store.MANIFEST).read_text())
+    names = list(manifest.pop(store.HASHES))
+    manifest[store.LEGACY_HASHES] = {name: store.sha256_file(path / name) for name in names}
+    manifest[store.SEAL] = manifest_seal(manifest)
+    (path / store.MANIFEST).write_text(json.dumps(manifest))
+
+
+def test_a_bundle_with_sha256_hashes_is_still_verified(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bundles written before XXH3 keep working without a rebuild, checked by sha256."""
+    path = tmp_path / "index"
+    write_bundle(path, n=200)
+    to_sha256_manifest(path)
+    with caplog.at_level(logging.INFO, logger="index.store"):
+        bundle = load_bundle(path, expect=MANIFEST)
+    assert bundle.index.ntotal == 200 and store.HASHES not in bundle.manifest
+    assert "sha256 file hashes" in caplog.text
+    rot_in_place(path / store.STATEMENTS, 100)
+    with pytest.raises(IndexCorrupt, match=r"statements\.jsonl does not match its sha256"):
+        load_bundle(path)
+    edit_manifest(path, sha256={})
+    with pytest.raises(IndexCorrupt, match=r"manifest\.json has no sha256 for vectors\.faiss"):
+        load_bundle(path)
+
+
+def test_file_digest_is_xxh3_128_of_the_whole_file(tmp_path: Path) -> None:
+    import xxhash
+
+    data = os.urandom(store._HASH_CHUNK * 2 + 12_345)  # two full reads and a short one
+    (tmp_path / "f").write_bytes(data)
+    (tmp_path / "empty").write_bytes(b"")
+    assert store.file_digest(tmp_path / "f") == xxhash.xxh3_128(data).hexdigest()
+    assert store.file_digest(tmp_path / "empty") == xxhash.xxh3_128(b"").hexdigest()
+    assert store.file_digest(tmp_path / "f", "sha256") == store.sha256_file(tmp_path / "f")
 
 
 def _flat_with(vectors: np.ndarray) -> faiss.Index:
@@ -475,7 +548,7 @@ def test_engine_rebuilds_an_index_damaged_in_place(
     with caplog.at_level(logging.INFO):
         again = Engine.open(TEST_SOURCES, idx)
     assert "index is broken" in caplog.text
-    assert "vectors.faiss does not match its sha256" in caplog.text
+    assert "vectors.faiss does not match its xxh3_128" in caplog.text
     assert len(again.statements) == len(first.statements)
     assert again.ask("Tonisson").hits[0].statement.speaker == "Jüri Tõnisson"
     assert load_bundle(idx).index.ntotal == len(first.statements)  # the rebuilt one is sound
@@ -618,7 +691,7 @@ def test_multilingual_vectors_round_trip(tmp_path: Path) -> None:
         "nprobe": None,
     }
     name = store.MULTILINGUAL_VECTORS
-    assert manifest[store.HASHES][name] == store.sha256_file(path / name)
+    assert manifest[store.HASHES][name] == store.file_digest(path / name)
     assert manifest[store.SIZES][name] == (path / name).stat().st_size
 
 
@@ -634,8 +707,8 @@ def test_a_bundle_without_multilingual_vectors_loads_without_them(tmp_path: Path
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (damage_block, "vectors-multilingual.faiss does not match its sha256"),
-        (damage_one_character, "vectors-multilingual.faiss does not match its sha256"),
+        (damage_block, "vectors-multilingual.faiss does not match its xxh3_128"),
+        (damage_one_character, "vectors-multilingual.faiss does not match its xxh3_128"),
         (lambda f: f.unlink(), "vectors-multilingual.faiss is missing"),
         (lambda f: f.write_bytes(f.read_bytes()[:-10]), "bytes but the manifest says"),
     ],
@@ -663,7 +736,7 @@ def test_bad_multilingual_vectors_written_with_a_valid_hash_are_caught(tmp_path:
         path,
         **{
             store.SIZES: {name: (path / name).stat().st_size for name in files},
-            store.HASHES: {name: store.sha256_file(path / name) for name in files},
+            store.HASHES: {name: store.file_digest(path / name) for name in files},
         },
     )
     with pytest.raises(IndexCorrupt, match=r"vectors-multilingual\.faiss row 3 holds NaN"):
