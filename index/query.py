@@ -71,6 +71,8 @@ class Query:
     asks_speaker: bool = False  # "Who said ...": a speaker is the answer, names are the topic
     others: bool = False  # "What did others say about X": not X
     silence: bool = False  # the topic is someone's silence: quotes that tell of it by negation
+    acts: tuple[str, ...] = ()  # the act the question asks for ("congratulated": congratulate)
+    act_negated: bool = False  # "Who did not congratulate ...?": those who did not, first
     numbers: tuple[str, ...] = ()  # figures the topic names ("4 grain trains"): a quote states them
     claims: tuple[Claim, ...] = ()  # what each recogniser found, with its rule and strength
     cyrillic: bool = False  # the topic is written in Cyrillic: the multilingual route ranks it

@@ -19,6 +19,7 @@ from index.catalog import Catalog, analyze
 from index.claims import Claim
 from index.query import NUMBER, Query
 from index.scope import Narrowed, Scope
+from index.stance import DENIES, PERFORMS, Acts
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class RankConfig:
     about_boost: float = 0.1  # statements that mention whom the question is about
     silence_boost: float = 0.2  # "Putin's silence": quotes that tell of it by a negation
     latent_boost: float = 0.05  # what a latent claim points at (a bare year's statements)
+    stance_boost: float = 0.2  # a statement that performs the act asked for ("congratulated")
+    stance_penalty: float = 0.3  # one that only denies it or asks about it
     sure_coverage: float = 0.5  # share of the topic's words the best statement must hold
     sure_name: float = 85.0  # a name matched at least this well is the person meant
     k: int = 10  # topic results at most, unless the caller asks for more
@@ -160,6 +163,7 @@ class Ranker:
         self.english = Route(ENGLISH, faiss_index, encode)
         self.multilingual = multilingual  # None: Cyrillic topics take the English route too
         self.scoper = Scope(catalog)
+        self.acts = Acts()
 
     def route(self, q: Query) -> Route:
         """The multilingual route for a topic in Cyrillic (when built), else the English one."""
@@ -268,6 +272,8 @@ class Ranker:
         score = score + self._boosts(q, cand, in_event, latent)
         if q.silence and "note" not in q.kinds:
             score = score + self._silence(cand, score)
+        if q.acts and not q.act_negated:
+            score = score + self._stance(cand, score, q.acts)
         order = np.lexsort((cand, -score))
         cand, score, dense, lex = cand[order], score[order], dense[order], lex[order]
         in_event = in_event[order] if in_event is not None else None
@@ -390,6 +396,20 @@ class Ranker:
         out = np.zeros(len(cand), dtype=np.float32)
         best = np.argsort(-score, kind="stable")[: self.cfg.candidates]
         out[best] = self.cfg.silence_boost * self.cat.tells_absence(cand[best])
+        return out
+
+    def _stance(self, cand: np.ndarray, score: np.ndarray, acts: Sequence[str]) -> np.ndarray:
+        """Among the best-scored candidates, statements that perform the act the question asks
+        for rank higher, those that only deny it or ask about it lower (``index/stance.py``;
+        a quote is read from the bundle to be judged, so only those that can reach the top)."""
+        out = np.zeros(len(cand), dtype=np.float32)
+        best = np.argsort(-score, kind="stable")[: self.cfg.candidates]
+        for i in best:
+            said = self.acts.stance(self.cat.statements[int(cand[i])].text, acts)
+            if said == PERFORMS:
+                out[i] = self.cfg.stance_boost
+            elif said == DENIES:
+                out[i] = -self.cfg.stance_penalty
         return out
 
     def _dense_for(self, index: Any, vec: np.ndarray, rows: np.ndarray) -> np.ndarray:

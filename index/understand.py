@@ -22,6 +22,7 @@ from index.recognise.people import PersonReading
 from index.recognise.places import PlaceReading
 from index.recognise.roles import RoleReading
 from index.recognise.time import _YEAR, TimeReading
+from index.stance import Acts
 from index.textnorm import STOPWORDS, Word, is_cyrillic, words
 
 MENTION_SHARE = 0.05  # a capitalised topic word rarer than this is a name to find verbatim
@@ -44,6 +45,7 @@ class Reader(
         self.cat = catalog
         self.w = Words()
         self.grammar = Grammar()
+        self.acts = Acts()
         self._vocab_stems = None  # built at the first Cyrillic name
         self._init_outlets()
         self._init_places()
@@ -71,6 +73,10 @@ class Reader(
         shapes = {c.value for c in claims}
         asks_speaker, wants_set, others = (x in shapes for x in ("asks_speaker", "set", "others"))
         claims += self._time(scan)
+        asked = self.acts.asked(ws)  # "Who congratulated ...": the act, a boost for those who did
+        if asked is not None:
+            rule = f"act.{asked.acts[0]}" + (".negated" if asked.negated else "")
+            claims.append(Claim("act", asked.acts, asked.span, rule, Strength.LATENT, asked.text))
         events, event_certain, event_idx = self._event(scan)
         # Names, places and outlets all fire on the same free words; one policy settles overlaps.
         country_matches = self.cat.countries_matcher.match(q)
@@ -181,6 +187,8 @@ class Reader(
             others=others,
             silence=silence,
             numbers=numbers,
+            acts=asked.acts if asked else (),
+            act_negated=bool(asked and asked.negated),
             claims=tuple(sorted(claims, key=lambda c: c.span)),
             cyrillic=cyrillic,
             spelled=spelled,
