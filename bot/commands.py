@@ -414,6 +414,13 @@ def _default_inline(engine: EngineLike) -> tuple[Statement, ...]:
     return latest_firsts(engine)[1]
 
 
+def _named_documents(engine: EngineLike) -> dict[str, Document]:
+    """The compilations a result names: all of them when the archive holds several, else none
+    (one compilation goes without saying)."""
+    documents = engine.documents()
+    return {d.id: d for d in documents} if len(documents) > 1 else {}
+
+
 def inline(engine: EngineLike, text: str, offset: str) -> InlinePage:
     """Inline mode: best hits first, 50 a page; an empty query gets the newest compilation's
     first statement from each country (as /latest)."""
@@ -432,8 +439,9 @@ def inline(engine: EngineLike, text: str, offset: str) -> InlinePage:
     more = len(statements) > start + INLINE_PAGE and start + INLINE_PAGE < INLINE_MAX
     seen: set[str] = set()
     entries = []
+    named = _named_documents(engine)
     for st in page:  # Telegram rejects a page with a repeated id
-        entry = render.inline_entry(st)
+        entry = render.inline_entry(st, named.get(st.document))
         if entry.id not in seen:
             seen.add(entry.id)
             entries.append(entry)

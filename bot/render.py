@@ -286,17 +286,23 @@ def inline_id(st: Statement) -> str:
     return hashlib.sha256(st.id.encode()).hexdigest()[:32]
 
 
-def inline_entry(st: Statement) -> InlineEntry:
-    """An inline-mode result for one statement."""
+def inline_entry(st: Statement, doc: Document | None = None) -> InlineEntry:
+    """An inline-mode result for one statement; with ``doc`` (an archive of several
+    compilations), the message and the description name the compilation and its date."""
     who = st.speaker or (st.role or "").strip() or kind_label(st.kind)
     title = f"{who} — {i18n.country(st.country)}" if st.country else who
     cited = sources_text(st.sources)
     description = clip_plain(st.text, 160) + (f" ({clip_plain(cited, 60)})" if cited else "")
+    head = ""
+    if doc is not None:
+        head = compilation_line(doc) + "\n"
+        dated = f", {date_text(doc.published)}" if doc.published else ""
+        description += "\n📰 " + clip_plain(short_title(doc), 60) + dated
     return InlineEntry(
         id=inline_id(st),
         title=clip_plain(title, 100),
         description=description,
-        html=statement_html(st, country=True),
+        html=head + statement_html(st, country=True, limit=MESSAGE_LIMIT - tg_len(head)),
     )
 
 
@@ -326,7 +332,9 @@ def _header(answer: Answer) -> str:
         head = _("Top matches for “{question}”").format(question=asked)
     else:
         head = _("Top matches")
-    if len(answer.documents) > 1:
+    if len(answer.documents) == 1 and answer.archive > 1:  # which of the archive's, and when
+        head += "\n" + compilation_line(answer.documents[0])
+    elif len(answer.documents) > 1:
         docs = len(answer.documents)
         head += "\n<i>" + esc(
             ngettext(

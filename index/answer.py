@@ -67,6 +67,7 @@ class Answerer:
             message=message,
             documents=self._documents(ranked.rows),
             reading=q.to_dict(),
+            archive=len(self.cat.documents),
         )
 
     def intent(self, q: Query) -> Intent:

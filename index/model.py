@@ -139,6 +139,7 @@ class Answer:
     message: str | None = None  # a plain explanation when there is nothing to show
     documents: tuple[Document, ...] = ()  # the compilations the hits come from, in hit order
     reading: dict[str, Any] | None = None  # how the question was understood (Query.to_dict)
+    archive: int = 0  # compilations the archive holds: above 1, every answer names its own
 
 
 def statement_from_dict(d: dict[str, Any]) -> Statement:
