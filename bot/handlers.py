@@ -409,6 +409,11 @@ async def answer_inline(update: Update, context: Context) -> None:
         # (ExtBot._insert_defaults treats "" as an empty list of poll options), and clients
         # would then ask for offset "[]". Leaving it out means "no more results" too.
         next_offset=page.next_offset or None,
+        button=(
+            InlineQueryResultsButton(text=page.example[0], start_parameter=page.example[1])
+            if page.example
+            else None
+        ),
         cache_time=INLINE_CACHE_SECONDS,
         # Personal: the results are in the asker's language (country names, the note that
         # quotes are English); a shared cache would show one user's language to everyone.
