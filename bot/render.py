@@ -18,6 +18,7 @@ from bot.i18n import N_, _, count, ngettext, number
 from index.model import Answer, Document, Hit, Source, Statement, Suggestion
 
 if TYPE_CHECKING:
+    from bot.editors import Recovery
     from bot.storage import Follow
     from index.ingest import Prepared
 
@@ -954,6 +955,24 @@ def published(title: str, target: str, action: str, reload_message: str | None) 
     else:
         head = _("✅ Published {title} as {file}.")
     return head.format(title=name, file=code) + f"\n{reload_text(reload_message)}"
+
+
+def publish_recovered(done: Recovery, reload_message: str | None) -> Reply:
+    """The "⏳ Publishing…" message of a publish a restart interrupted: finished or undone."""
+    journal = done.journal
+    name = f"<b>{clip_escaped(done.title, 300)}</b>"
+    if done.outcome == "finished":
+        code = f"<code>{clip_escaped(journal.target, 120)}</code>"
+        text = _("✅ Published {title} as {file}: the bot restarted meanwhile and finished it.")
+        text = text.format(title=name, file=code)
+        return Reply(text + (f"\n{reload_text(reload_message)}" if reload_message else ""))
+    text = _(
+        "↩️ Publishing {title} was interrupted by a restart and undone: the archive is as it was."
+    ).format(title=name)
+    if not done.waiting:
+        return Reply(text)
+    text += "\n" + _("The upload still waits: publish it again or discard it.")
+    return Reply(text, upload_buttons(journal.key, replace=journal.replace))
 
 
 def publish_failed(reason: str) -> str:
