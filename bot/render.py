@@ -264,6 +264,33 @@ def sources_text(sources: Sequence[Source]) -> str:
     return " · ".join(" ".join(s.label().split()) for s in unique_sources(sources))
 
 
+def source_html(source: Source) -> str:
+    """``<a href="…">Interfax</a>, 11.06.24``: the outlet a link where the compilation gives
+    one (http or https only; escaped for Telegram's HTML), else the citation as text."""
+    raw = " ".join(source.label().split())
+    url = source.url or ""
+    if not re.match(r"https?://\S+$", url, re.I) or len(url) > 2000:
+        return esc(raw)
+    outlet = " ".join(source.outlet.split())
+    name, rest = (outlet, raw[len(outlet) :]) if outlet and raw.startswith(outlet) else (raw, "")
+    return f'<a href="{html.escape(url, quote=True)}">{esc(name)}</a>{esc(rest)}'
+
+
+def sources_html(sources: Sequence[Source], budget: int = 600) -> str:
+    """The sources as HTML (outlets linked), whole sources only, within ``budget`` characters
+    of text; a cut list ends with an ellipsis."""
+    shown: list[str] = []
+    used = 0
+    for s in unique_sources(sources):
+        cost = len(" ".join(s.label().split())) + 3
+        if shown and used + cost > budget:
+            shown.append(ELLIPSIS)
+            break
+        shown.append(source_html(s) if cost <= budget else clip_escaped(s.label(), budget))
+        used += cost
+    return " · ".join(shown)
+
+
 def statement_html(st: Statement, *, country: bool = True, limit: int = MESSAGE_LIMIT) -> str:
     """One statement: attribution, the verbatim quote, its sources; never longer than ``limit``."""
     head = speaker_html(st, country=country)
@@ -271,10 +298,8 @@ def statement_html(st: Statement, *, country: bool = True, limit: int = MESSAGE_
         head = country_label(st.country) if country and st.country else ""
         prefix, suffix = (head + "\n<i>" if head else "<i>"), "</i>"
         return prefix + clip_escaped(st.text, limit - tg_len(prefix) - tg_len(suffix)) + suffix
-    cited = sources_text(st.sources)
-    tail = (
-        "— " + clip_escaped(cited, 600) if cited else "<i>— " + esc(_("no source cited")) + "</i>"
-    )
+    cited = sources_html(st.sources)
+    tail = "— " + cited if cited else "<i>— " + esc(_("no source cited")) + "</i>"
     prefix = f"{head}\n<blockquote>"
     suffix = f"</blockquote>\n{tail}"
     return prefix + clip_escaped(st.text, limit - tg_len(prefix) - tg_len(suffix)) + suffix
@@ -896,6 +921,15 @@ def upload_report(
         ),
     ]
     lines += [f"{country_label(c)} — {n}" for c, n in counts.items()]
+    linked, cited = prepared.links
+    lines.append(
+        "🔗 "
+        + ngettext(
+            "{linked} of {n} source links to the outlet’s page",
+            "{linked} of {n} sources link to the outlet’s page",
+            cited,
+        ).format(linked=number(linked), n=number(cited))
+    )
     tail = []
     for note in prepared.notes:
         tail.append(f"ℹ️ {clip_escaped(note, 400)}")

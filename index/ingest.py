@@ -41,6 +41,8 @@ from index.parse import (
     Parsed,
     ParseError,
     Warning_,
+    link_token,
+    parse_citation,
     parse_long_date,
     parse_text,
     source_files,
@@ -214,6 +216,12 @@ class Prepared:
     def counts(self) -> dict[str, int]:
         """Statements per country, in document order."""
         return dict(Counter(s.country for s in self.statements))
+
+    @property
+    def links(self) -> tuple[int, int]:
+        """(sources that carry a link to the outlet's page, sources), over all statements."""
+        sources = [src for st in self.statements for src in st.sources]
+        return sum(1 for src in sources if src.url), len(sources)
 
 
 @dataclass(frozen=True)
@@ -675,7 +683,7 @@ class _Article:
         return self._layout(w.blocks)
 
     def _flush(self, w: _Walk) -> None:
-        text = clean("".join(w.buf))
+        text = _links(clean("".join(w.buf)))
         w.buf = []
         if not text:
             return
@@ -705,6 +713,12 @@ class _Article:
                 continue
             elif tag == "br":
                 w.buf.append("\n")
+            elif tag == "a" and (href := _http_url(child.attributes.get("href"))):
+                # Marked, and resolved when the block is done (``_links``): a link inside a
+                # citation is kept as its outlet's URL, any other link only as its text.
+                w.buf.append(LINK_OPEN)
+                self._walk(child, w)
+                w.buf.append(LINK_MID + href + LINK_CLOSE)
             elif tag == "figcaption" or _is_caption(child):
                 self._left_out(child, "caption or photo credit")  # a caption is no compilation's
             elif tag in LIST_TAGS:
@@ -887,6 +901,51 @@ class _Article:
         return body
 
 
+# Private-use characters around a link while a block is read: OPEN text MID url CLOSE.
+LINK_OPEN, LINK_MID, LINK_CLOSE = "\ue000", "\ue001", "\ue002"
+MARKED_LINK_RE = re.compile("\ue000([^\ue000-\ue002]*)\ue001([^\ue000-\ue002]*)\ue002")
+GROUP_RE = re.compile(r"\([^()]*\)")
+
+
+def _http_url(href: str | None) -> str | None:
+    """An absolute http(s) link, its parentheses and spaces escaped; None for anything else
+    (relative links, mailto:, javascript:)."""
+    url = (href or "").strip()
+    if not re.match(r"https?://[^\s/<>]+", url, re.I) or len(url) > 2000:
+        return None
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
+def _links(text: str) -> str:
+    """Resolve the marked links of a block: inside a citation an outlet keeps its link in
+    the layout's form, ``(Interfax <https://…>, 11.06.24)``; elsewhere only the text stays."""
+
+    def plain(m: re.Match[str]) -> str:
+        return m[1]
+
+    def group(g: re.Match[str]) -> str:
+        inner = g[0]
+        if LINK_OPEN not in inner or parse_citation(MARKED_LINK_RE.sub(plain, inner)[1:-1]) is None:
+            return inner
+
+        def kept(m: re.Match[str]) -> str:
+            name, url = m[1], m[2]
+            date = CITE_DATE_RE.search(name)
+            if date is not None:  # <a>Interfax, 11.06.24</a>: the link goes after the name
+                head = name[: date.start()].rstrip(" ,;")
+                return head + link_token(url) + name[len(head) :] if head.strip() else name
+            return name + link_token(url) if name.strip() else name
+
+        return MARKED_LINK_RE.sub(kept, inner)
+
+    if LINK_OPEN not in text:
+        return text
+    text = GROUP_RE.sub(group, text)
+    text = MARKED_LINK_RE.sub(plain, text)
+    text = re.sub("\ue001[^\ue002]*\ue002", "", text)  # nested or broken marks: text only
+    return text.replace(LINK_OPEN, "")
+
+
 CLOSING_LINES_MAX = 12  # paragraphs after the last section tried for removal
 ORIGINALLY_RE = re.compile(
     r"^(?:this (?:post|article|piece) was )?(?:originally |first )?published\b|^(?:last )?updated\b",
@@ -1028,6 +1087,8 @@ def summary(prepared: Prepared) -> str:
     lines.append(f"  {len(prepared.statements)} statements from {len(counts)} countries:")
     width = max(len(c) for c in counts)
     lines += [f"    {c.ljust(width)}  {n}" for c, n in counts.items()]
+    linked, cited = prepared.links
+    lines.append(f"  links:     {linked} of {cited} sources link to the outlet's page")
     for note in prepared.notes:
         lines.append(f"  note: {note}")
     if prepared.warnings:

@@ -9,11 +9,13 @@ from typing import Any, overload
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One citation such as ``Interfax, 11.06.24``; ``date`` is ISO or None when unreadable."""
+    """One citation such as ``Interfax, 11.06.24``; ``date`` is ISO or None when unreadable;
+    ``url`` the outlet's link where the compilation gives one (http or https), else None."""
 
     outlet: str
     date: str | None
     raw: str
+    url: str | None = None
 
     def label(self) -> str:
         """Human form: outlet and date as the document writes it."""
@@ -144,7 +146,10 @@ class Answer:
 
 def statement_from_dict(d: dict[str, Any]) -> Statement:
     """Inverse of ``Statement.to_dict`` (used to load the index's JSON metadata)."""
-    sources = tuple(Source(s["outlet"], s.get("date"), s["raw"]) for s in d.get("sources", ()))
+    sources = tuple(
+        Source(s["outlet"], s.get("date"), s["raw"], s.get("url"))  # older bundles: no url
+        for s in d.get("sources", ())
+    )
     return Statement(
         id=d["id"],
         document=d["document"],

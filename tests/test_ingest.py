@@ -34,8 +34,10 @@ ESSAY = HTML_DIR / "essay-no-compilation.html"
 
 
 def key(s: Statement) -> tuple[object, ...]:
-    """What a statement says and where it sits; ``line`` is left out (layout may differ)."""
-    return (s.id, s.country, s.speaker, s.role, s.kind, s.text, s.sources, s.parent, s.position)
+    """What a statement says and where it sits; ``line`` is left out (layout may differ), and
+    so are the sources' links (a page links its outlets, the text may not)."""
+    sources = tuple((x.outlet, x.date, x.raw) for x in s.sources)
+    return (s.id, s.country, s.speaker, s.role, s.kind, s.text, sources, s.parent, s.position)
 
 
 def make_page_module() -> ModuleType:
