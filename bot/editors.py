@@ -278,6 +278,12 @@ def _write_journal(sources: Path, journal: Journal) -> None:
     write_atomic(path, json.dumps(asdict(journal), ensure_ascii=False).encode("utf-8"))
 
 
+def begin_publish(sources: Path, journal: Journal) -> None:
+    """Journal a publish before anything shows or changes (``publish`` completes it with the
+    target file): a crash from here on is settled by ``recover`` at the next start."""
+    _write_journal(sources, journal)
+
+
 def end_publish(sources: Path, key: str) -> None:
     """The publish is over (published and discarded, or rolled back): drop its journal."""
     path = _journal_path(sources, key)

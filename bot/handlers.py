@@ -846,7 +846,6 @@ async def _publish(
     load with it, put the folder back as it was and keep the upload pending."""
     if not editors.pending(sources, key):
         return Reply(_(render.UPLOAD_GONE))
-    await _edit(query, Reply(render.working("replace" if replace else "publish")))
     buttons = render.upload_buttons(key, replace=replace)
     message = query.message
     journal = None
@@ -854,6 +853,12 @@ async def _publish(
         journal = editors.Journal(
             key, message.chat.id, message.message_id, query.id, i18n.current(), replace
         )
+        await asyncio.to_thread(editors.begin_publish, sources, journal)
+    try:
+        await _edit(query, Reply(render.working("replace" if replace else "publish")))
+    except Exception:
+        await asyncio.to_thread(editors.end_publish, sources, key)  # nothing was published
+        raise
     try:
         done = await asyncio.to_thread(
             editors.publish, sources, key, replace=replace, journal=journal

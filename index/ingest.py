@@ -879,6 +879,8 @@ class _Article:
         bio, an author box, a disclaimer, a theme's closing line), one at a time from the
         end, while what each takes away is only uncited text (never a cited statement or a
         "no remarks" note); a cited paragraph there is the article's and stays."""
+        if not (body and body[-1].kind == "para" and not _cited(body[-1].text)):
+            return body  # ends with items or a cited paragraph: nothing to try (no parse)
         try:
             keys = _statement_keys(compose(body))
         except ParseError:
