@@ -231,6 +231,7 @@ async def _post_init(application: Application) -> None:
         except TelegramError as exc:
             log.info("Could not publish the editors' menu to %s: %s", admin, exc)
     log.info("Bot @%s is up", bot.username)
+    await handlers.recover_publishes(application)  # before any button press is handled
     engine = application.bot_data[handlers.ENGINE]
     if settings.watch_seconds > 0 and hasattr(engine, "reload_if_changed"):
         application.bot_data[handlers.WATCHER] = asyncio.create_task(

@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot import chart, editors, i18n, render
+from bot import chart, editors, examples, i18n, render
 from bot.i18n import N_, _
 from bot.render import Button, InlineEntry, Reply
 from index.model import Answer, Document, Intent, Statement
@@ -54,10 +54,21 @@ class Chat:
 
 @dataclass(frozen=True)
 class InlinePage:
-    """One page of inline results and the offset of the next ("" when none)."""
+    """One page of inline results and the offset of the next ("" when none); ``example``: the
+    button above an empty query's results (its text, and the /start payload it opens)."""
 
     entries: tuple[InlineEntry, ...]
     next_offset: str
+    example: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Example:
+    """A person to show in an example question: ``shown`` in the user's script (Cyrillic for
+    Russian and Ukrainian when the engine reads it as the same person), ``latin`` as quoted."""
+
+    shown: str
+    latin: str
 
 
 # --- input ------------------------------------------------------------------------------------
@@ -148,9 +159,56 @@ def _examples(engine: EngineLike) -> tuple[str, str]:
     return country, person.split()[-1] if person else ""
 
 
+@functools.lru_cache(maxsize=32)
+def example_person(engine: EngineLike, language: str) -> Example | None:
+    """The corpus's example person (a last name) in ``language``'s script: ``Песков`` for
+    Russian, but only when the engine reads that spelling as the same speaker (as a question
+    and as /who); else the next most quoted person who passes, else the Latin name."""
+    _country, person = _examples(engine)
+    if not person:
+        return None
+    if language not in examples.SCRIPTED:
+        return Example(person, person)
+    with i18n.use(language):
+        return _scripted(engine, person, language)
+
+
+def _scripted(engine: EngineLike, person: str, language: str) -> Example:
+    candidates = [person, *_other_people(engine, person)]
+    for latin in candidates[:EXAMPLE_TRIES]:
+        shown = examples.cyrillic(latin, language)
+        wanted = engine.who(latin).intent
+        if wanted.kind != "person" or not wanted.value:
+            continue
+        asked = engine.ask(_("What did {person} say?").format(person=shown)).intent
+        if engine.who(shown).intent == wanted and (asked.kind, asked.value) == (
+            wanted.kind,
+            wanted.value,
+        ):
+            return Example(shown, latin)
+    return Example(person, person)
+
+
+EXAMPLE_TRIES = 12  # people tried for a Cyrillic example before the Latin name is shown
+
+
+def _other_people(engine: EngineLike, person: str) -> list[str]:
+    """Last names of the archive's people, most quoted first (the example's fallbacks)."""
+    counts: dict[str, int] = {}
+    for st in engine.statements:
+        if st.kind == "person" and st.speaker:
+            last = st.speaker.split()[-1]
+            counts[last] = counts.get(last, 0) + 1
+    counts.pop(person, None)
+    return sorted(counts, key=lambda n: (-counts[n], n))
+
+
 def welcome(engine: EngineLike, chat: Chat) -> Reply:
-    """The /start greeting with examples taken from the corpus."""
-    country, person = _examples(engine)
+    """The /start greeting with examples taken from the corpus, in the user's language and
+    script (the person's button asks the engine in that script too)."""
+    country, latin = _examples(engine)
+    example = example_person(engine, i18n.current())
+    person = example.shown if example else ""
     docs = engine.documents()
     about = (
         render.clip_escaped(docs[0].title, 200)
@@ -184,7 +242,10 @@ def welcome(engine: EngineLike, chat: Chat) -> Reply:
             )
         )
     if person:
-        buttons.append(Button(person, render.callback(render.WHO, person)))
+        data = render.callback(render.WHO, person)
+        if data != render.WHO + person:  # too long for a button in Cyrillic: ask as quoted
+            data = render.callback(render.WHO, latin)
+        buttons.append(Button(person, data))
     return Reply("\n".join(lines), (tuple(buttons),) if buttons else ())
 
 
@@ -414,6 +475,13 @@ def _default_inline(engine: EngineLike) -> tuple[Statement, ...]:
     return latest_firsts(engine)[1]
 
 
+def _named_documents(engine: EngineLike) -> dict[str, Document]:
+    """The compilations a result names: all of them when the archive holds several, else none
+    (one compilation goes without saying)."""
+    documents = engine.documents()
+    return {d.id: d for d in documents} if len(documents) > 1 else {}
+
+
 def inline(engine: EngineLike, text: str, offset: str) -> InlinePage:
     """Inline mode: best hits first, 50 a page; an empty query gets the newest compilation's
     first statement from each country (as /latest)."""
@@ -428,16 +496,28 @@ def inline(engine: EngineLike, text: str, offset: str) -> InlinePage:
         statements = [h.statement for h in answer.hits[: start + INLINE_PAGE + 1]]
     else:
         statements = _default_inline(engine)
+    example = None if query or start else inline_example(engine)
     page = statements[start : start + INLINE_PAGE]
     more = len(statements) > start + INLINE_PAGE and start + INLINE_PAGE < INLINE_MAX
     seen: set[str] = set()
     entries = []
+    named = _named_documents(engine)
     for st in page:  # Telegram rejects a page with a repeated id
-        entry = render.inline_entry(st)
+        entry = render.inline_entry(st, named.get(st.document))
         if entry.id not in seen:
             seen.add(entry.id)
             entries.append(entry)
-    return InlinePage(tuple(entries), str(start + INLINE_PAGE) if more else "")
+    return InlinePage(tuple(entries), str(start + INLINE_PAGE) if more else "", example)
+
+
+def inline_example(engine: EngineLike) -> tuple[str, str] | None:
+    """The empty inline query's button: an example name in the user's script, opening that
+    person's answer in a private chat (``/start who-Peskov``)."""
+    example = example_person(engine, i18n.current())
+    if example is None:
+        return None
+    text = _("Type a name, e.g. {person}").format(person=example.shown)
+    return render.clip_plain(text, 64), deep_link_payload("who", example.latin)
 
 
 Command = Callable[[EngineLike, str, Chat], Reply]

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
+import logging
 import os
 import re
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from dataclasses import replace as replace_fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -29,6 +32,8 @@ from index.model import Document
 
 if TYPE_CHECKING:
     from index.ingest import Prepared, Published
+
+log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a compilation page is ~50-300 KB
 FETCH_TIMEOUT_S = 20.0  # a link an editor sends: Telegram's callback and patience are short
@@ -168,12 +173,16 @@ def pending(sources: Path, key: str) -> bool:
     return path is not None and path.is_file()
 
 
-def publish(sources: Path, key: str, *, replace: bool = False) -> Done | None:
+def publish(
+    sources: Path, key: str, *, replace: bool = False, journal: Journal | None = None
+) -> Done | None:
     """Write a pending upload into the sources folder (atomically); None when it is gone.
 
     The pending file stays until ``discard`` (the caller drops it once the archive has
     reloaded, or keeps it after a ``rollback``). With ``replace``, the file it replaces is
-    first copied into ``removed/``. UploadError when the archive refuses it (a clash).
+    first copied into ``removed/``. With ``journal``, it is written (with the target file and
+    the copy) before the folder changes, for ``recover``; the caller ends it with
+    ``end_publish``. UploadError when the archive refuses it (a clash).
     """
     from index import ingest
 
@@ -191,12 +200,21 @@ def publish(sources: Path, key: str, *, replace: bool = False) -> Done | None:
     try:
         prepared = ingest.prepare(data, path.name)
         backup = None
-        if replace:
-            plan = ingest.plan(prepared, sources, replace=True)
-            if plan.action == "replaced":
-                backup = _unique(removed_dir(sources) / plan.path.name)
-                backup.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(plan.path, backup)
+        plan = ingest.plan(prepared, sources, replace=replace)
+        if replace and plan.action == "replaced":
+            backup = _unique(removed_dir(sources) / plan.path.name)
+            backup.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(plan.path, backup)
+        if journal is not None:
+            _write_journal(
+                sources,
+                replace_fields(
+                    journal,
+                    target=plan.path.name,
+                    action=plan.action,
+                    backup=str(backup) if backup else "",
+                ),
+            )
         published = ingest.publish(prepared, sources, replace=replace)
     except ingest.IngestError as exc:
         raise UploadError(str(exc)) from None
@@ -205,6 +223,171 @@ def publish(sources: Path, key: str, *, replace: bool = False) -> Done | None:
             _("cannot write into the sources folder: {reason}").format(reason=exc.strerror or exc)
         ) from None
     return Done(published, prepared.document.title, backup)
+
+
+# --- a publish that survives a crash ------------------------------------------------------------
+#
+# Before the sources folder changes, a publish writes ``pending/<key>.publishing.json`` (the
+# journal: which upload, which file it becomes, the copy of the file it replaces, and the
+# editor's "⏳ Publishing…" message); the journal goes once the upload is discarded or rolled
+# back. A process that dies in between leaves it: at the next start ``recover`` finishes the
+# publish (the file is in the archive and loads) or rolls it back (it is not, or does not
+# load), and leaves ``pending/<key>.recovered.json`` with what the editor was told, so the
+# button press Telegram delivers again (it was never confirmed) shows that, not a second
+# publish.
+
+JOURNAL = ".publishing.json"
+RECOVERED = ".recovered.json"
+
+
+@dataclass(frozen=True)
+class Journal:
+    """A publish in progress: the upload, the editor's message and what the folder gets."""
+
+    key: str
+    chat_id: int
+    message_id: int
+    query_id: str = ""  # the button press that started it (Telegram redelivers it after a crash)
+    language: str = "en"
+    replace: bool = False
+    target: str = ""  # the file name in the sources folder
+    action: str = ""  # added or replaced
+    backup: str = ""  # the copy of the replaced file, in removed/
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What ``recover`` did with an interrupted publish."""
+
+    journal: Journal
+    outcome: Literal["finished", "rolled back"]
+    title: str
+    waiting: bool  # the upload still waits in pending/ (Publish again or Discard)
+    changed: bool  # the sources folder changed (the archive must reload)
+
+
+def _journal_path(sources: Path, key: str, suffix: str = JOURNAL) -> Path | None:
+    if not KEY_RE.fullmatch(key):
+        return None
+    return pending_dir(sources) / f"{key}{suffix}"
+
+
+def _write_journal(sources: Path, journal: Journal) -> None:
+    path = _journal_path(sources, journal.key)
+    assert path is not None
+    write_atomic(path, json.dumps(asdict(journal), ensure_ascii=False).encode("utf-8"))
+
+
+def begin_publish(sources: Path, journal: Journal) -> None:
+    """Journal a publish before anything shows or changes (``publish`` completes it with the
+    target file): a crash from here on is settled by ``recover`` at the next start."""
+    _write_journal(sources, journal)
+
+
+def end_publish(sources: Path, key: str) -> None:
+    """The publish is over (published and discarded, or rolled back): drop its journal."""
+    path = _journal_path(sources, key)
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def interrupted(sources: Path) -> list[Journal]:
+    """The journals a dead process left, oldest first; an unreadable one is dropped."""
+    out = []
+    for path in sorted(pending_dir(sources).glob(f"*{JOURNAL}"), key=_mtime):
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            journal = Journal(**raw)
+            if not KEY_RE.fullmatch(journal.key) or path.name != journal.key + JOURNAL:
+                raise ValueError("key")
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, TypeError) as exc:
+            log.warning("dropping the unreadable publish journal %s: %s", path.name, exc)
+            with contextlib.suppress(OSError):
+                path.unlink()
+            continue
+        out.append(journal)
+    return out
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def recover(sources: Path, journal: Journal, problems: Sequence[str]) -> Recovery:
+    """Finish or roll back an interrupted publish. Finished: the upload's file is in the
+    sources folder and the archive loaded it (``problems``: the engine's load problems);
+    its pending copy goes. Rolled back: the folder is put back as it was (the added file
+    removed, the replaced one restored) and the upload waits again."""
+    from index import ingest
+
+    pending_path = _pending_path(sources, journal.key)
+    target = sources / Path(journal.target).name if journal.target else None
+    data = None
+    if pending_path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            data = pending_path.read_bytes()
+    title, written = journal.target, False
+    if data is not None:
+        try:
+            prepared = ingest.prepare(data, pending_path.name if pending_path else "upload.txt")
+            title = prepared.document.title
+            written = ingest.plan(prepared, sources, replace=True).action == "unchanged"
+        except ingest.IngestError:
+            written = False
+    elif target is not None and target.is_file():
+        written = True  # discarded after the reload: only the journal was left
+    loads = not any(target is not None and target.name in p for p in problems)
+    backup = Path(journal.backup) if journal.backup else None
+    changed = False
+    if written and loads:
+        outcome: Literal["finished", "rolled back"] = "finished"
+        if pending_path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                pending_path.unlink()
+    else:
+        outcome = "rolled back"
+        if written and target is not None:
+            if journal.action == "replaced" and backup is not None and backup.is_file():
+                os.replace(backup, target)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    target.unlink()
+            fsync_dir(sources)
+            changed = True
+        elif backup is not None and journal.action == "replaced":
+            with contextlib.suppress(FileNotFoundError):
+                backup.unlink()  # a copy made before the write that never happened
+    end_publish(sources, journal.key)
+    return Recovery(journal, outcome, title, data is not None and outcome != "finished", changed)
+
+
+def remember_recovery(sources: Path, journal: Journal, html: str, buttons: list[str]) -> None:
+    """What the editor was told about an interrupted publish, for the redelivered press."""
+    path = _journal_path(sources, journal.key, RECOVERED)
+    assert path is not None
+    record = {"query_id": journal.query_id, "html": html, "buttons": buttons}
+    write_atomic(path, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+
+
+def recovered(sources: Path, key: str, query_id: str) -> tuple[str, list[str]] | None:
+    """The text and button data a recovery showed for this button press, or None (another
+    press: handle it as usual)."""
+    path = _journal_path(sources, key, RECOVERED)
+    if path is None or not query_id:
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("query_id") != query_id:
+        return None
+    return str(record.get("html", "")), [str(b) for b in record.get("buttons", [])]
 
 
 def rollback(done: Done) -> None:

@@ -28,7 +28,7 @@ from telegram import (
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot import commands, editors, follows, i18n, render
 from bot.commands import Chat, EngineLike
@@ -406,6 +406,11 @@ async def answer_inline(update: Update, context: Context) -> None:
         # (ExtBot._insert_defaults treats "" as an empty list of poll options), and clients
         # would then ask for offset "[]". Leaving it out means "no more results" too.
         next_offset=page.next_offset or None,
+        button=(
+            InlineQueryResultsButton(text=page.example[0], start_parameter=page.example[1])
+            if page.example
+            else None
+        ),
         cache_time=INLINE_CACHE_SECONDS,
         # Personal: the results are in the asker's language (country names, the note that
         # quotes are English); a shared cache would show one user's language to everyone.
@@ -813,6 +818,11 @@ async def answer_editor_button(update: Update, context: Context) -> None:
         return
     prefix, _sep, key = (query.data or "").partition("|")
     prefix += "|"
+    if prefix in (render.PUBLISH, render.REPLACE):
+        told = await asyncio.to_thread(editors.recovered, sources, key, query.id)
+        if told is not None:  # redelivered after a crash: the recovery has answered it
+            await _edit(query, Reply(told[0], _data_buttons(told[1], key)))
+            return
     try:
         if prefix in (render.PUBLISH, render.REPLACE):
             reply = await _publish(context, query, sources, key, replace=prefix == render.REPLACE)
@@ -841,22 +851,82 @@ async def _publish(
     load with it, put the folder back as it was and keep the upload pending."""
     if not editors.pending(sources, key):
         return Reply(_(render.UPLOAD_GONE))
-    await _edit(query, Reply(render.working("replace" if replace else "publish")))
     buttons = render.upload_buttons(key, replace=replace)
+    message = query.message
+    journal = None
+    if message is not None:  # a crash from here on is finished or undone at the next start
+        journal = editors.Journal(
+            key, message.chat.id, message.message_id, query.id, i18n.current(), replace
+        )
+        await asyncio.to_thread(editors.begin_publish, sources, journal)
     try:
-        done = await asyncio.to_thread(editors.publish, sources, key, replace=replace)
+        await _edit(query, Reply(render.working("replace" if replace else "publish")))
+    except Exception:
+        await asyncio.to_thread(editors.end_publish, sources, key)  # nothing was published
+        raise
+    try:
+        done = await asyncio.to_thread(
+            editors.publish, sources, key, replace=replace, journal=journal
+        )
     except editors.UploadError as exc:
+        await asyncio.to_thread(editors.end_publish, sources, key)
         return Reply(render.publish_failed(str(exc)), buttons)
     if done is None:
         return Reply(_(render.UPLOAD_GONE))
     result = await _reload(context)
     if not result.swapped and done.published.action != "unchanged":
         await asyncio.to_thread(editors.rollback, done)
+        await asyncio.to_thread(editors.end_publish, sources, key)
         await _reload(context)
         return Reply(render.publish_failed(result.message), buttons)
     await asyncio.to_thread(editors.discard, sources, key)
+    await asyncio.to_thread(editors.end_publish, sources, key)
     path = done.published.path
     return Reply(render.published(done.title, path.name, done.published.action, result.message))
+
+
+def _data_buttons(data: list[str], key: str) -> Keyboard:
+    """The upload buttons a recovery showed, from their callback data."""
+    if not data:
+        return ()
+    return render.upload_buttons(key, replace=any(d.startswith(render.REPLACE) for d in data))
+
+
+async def recover_publishes(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """At start: finish or roll back each publish a dead process left half done, reload when
+    the folder changed, and edit each editor's "⏳ Publishing…" message to say which."""
+    engine = application.bot_data[ENGINE]
+    folder = getattr(engine, "sources_dir", None)
+    if folder is None or not hasattr(engine, "reload_if_changed"):
+        return
+    sources = Path(folder)
+    journals = await asyncio.to_thread(editors.interrupted, sources)
+    for journal in journals:
+        try:
+            problems = list(getattr(engine.snapshot(), "problems", []))
+            done = await asyncio.to_thread(editors.recover, sources, journal, problems)
+            result = None
+            if done.changed:
+                result = await asyncio.to_thread(engine.reload_if_changed, force=True)
+                if result is not None and result.swapped:
+                    archive_changed(application.bot_data)
+            with i18n.use(journal.language if journal.language in i18n.LANGUAGES else "en"):
+                reply = render.publish_recovered(done, result.message if result else None)
+            buttons = [b.data for row in reply.buttons for b in row]
+            await asyncio.to_thread(
+                editors.remember_recovery, sources, journal, reply.html, buttons
+            )
+            log.info("interrupted publish of %s: %s", journal.target or journal.key, done.outcome)
+            await application.bot.edit_message_text(
+                reply.html,
+                chat_id=journal.chat_id,
+                message_id=journal.message_id,
+                reply_markup=markup(reply.buttons),
+            )
+        except TelegramError as exc:
+            log.info("could not tell the editor about the interrupted publish: %s", exc)
+        except Exception:  # one bad journal must not stop the bot
+            log.exception("could not recover the interrupted publish %s", journal.key)
 
 
 def _documents(engine: EngineLike) -> list[Document]:

@@ -18,6 +18,7 @@ from bot.i18n import N_, _, count, ngettext, number
 from index.model import Answer, Document, Hit, Source, Statement, Suggestion, Why
 
 if TYPE_CHECKING:
+    from bot.editors import Recovery
     from bot.storage import Follow
     from index.ingest import Prepared
 
@@ -263,6 +264,33 @@ def sources_text(sources: Sequence[Source]) -> str:
     return " · ".join(" ".join(s.label().split()) for s in unique_sources(sources))
 
 
+def source_html(source: Source) -> str:
+    """``<a href="…">Interfax</a>, 11.06.24``: the outlet a link where the compilation gives
+    one (http or https only; escaped for Telegram's HTML), else the citation as text."""
+    raw = " ".join(source.label().split())
+    url = source.url or ""
+    if not re.match(r"https?://\S+$", url, re.I) or len(url) > 2000:
+        return esc(raw)
+    outlet = " ".join(source.outlet.split())
+    name, rest = (outlet, raw[len(outlet) :]) if outlet and raw.startswith(outlet) else (raw, "")
+    return f'<a href="{html.escape(url, quote=True)}">{esc(name)}</a>{esc(rest)}'
+
+
+def sources_html(sources: Sequence[Source], budget: int = 600) -> str:
+    """The sources as HTML (outlets linked), whole sources only, within ``budget`` characters
+    of text; a cut list ends with an ellipsis."""
+    shown: list[str] = []
+    used = 0
+    for s in unique_sources(sources):
+        cost = len(" ".join(s.label().split())) + 3
+        if shown and used + cost > budget:
+            shown.append(ELLIPSIS)
+            break
+        shown.append(source_html(s) if cost <= budget else clip_escaped(s.label(), budget))
+        used += cost
+    return " · ".join(shown)
+
+
 def statement_html(st: Statement, *, country: bool = True, limit: int = MESSAGE_LIMIT) -> str:
     """One statement: attribution, the verbatim quote, its sources; never longer than ``limit``."""
     head = speaker_html(st, country=country)
@@ -270,10 +298,8 @@ def statement_html(st: Statement, *, country: bool = True, limit: int = MESSAGE_
         head = country_label(st.country) if country and st.country else ""
         prefix, suffix = (head + "\n<i>" if head else "<i>"), "</i>"
         return prefix + clip_escaped(st.text, limit - tg_len(prefix) - tg_len(suffix)) + suffix
-    cited = sources_text(st.sources)
-    tail = (
-        "— " + clip_escaped(cited, 600) if cited else "<i>— " + esc(_("no source cited")) + "</i>"
-    )
+    cited = sources_html(st.sources)
+    tail = "— " + cited if cited else "<i>— " + esc(_("no source cited")) + "</i>"
     prefix = f"{head}\n<blockquote>"
     suffix = f"</blockquote>\n{tail}"
     return prefix + clip_escaped(st.text, limit - tg_len(prefix) - tg_len(suffix)) + suffix
@@ -286,17 +312,23 @@ def inline_id(st: Statement) -> str:
     return hashlib.sha256(st.id.encode()).hexdigest()[:32]
 
 
-def inline_entry(st: Statement) -> InlineEntry:
-    """An inline-mode result for one statement."""
+def inline_entry(st: Statement, doc: Document | None = None) -> InlineEntry:
+    """An inline-mode result for one statement; with ``doc`` (an archive of several
+    compilations), the message and the description name the compilation and its date."""
     who = st.speaker or (st.role or "").strip() or kind_label(st.kind)
     title = f"{who} — {i18n.country(st.country)}" if st.country else who
     cited = sources_text(st.sources)
     description = clip_plain(st.text, 160) + (f" ({clip_plain(cited, 60)})" if cited else "")
+    head = ""
+    if doc is not None:
+        head = compilation_line(doc) + "\n"
+        dated = f", {date_text(doc.published)}" if doc.published else ""
+        description += "\n📰 " + clip_plain(short_title(doc), 60) + dated
     return InlineEntry(
         id=inline_id(st),
         title=clip_plain(title, 100),
         description=description,
-        html=statement_html(st, country=True),
+        html=head + statement_html(st, country=True, limit=MESSAGE_LIMIT - tg_len(head)),
     )
 
 
@@ -326,7 +358,9 @@ def _header(answer: Answer) -> str:
         head = _("Top matches for “{question}”").format(question=asked)
     else:
         head = _("Top matches")
-    if len(answer.documents) > 1:
+    if len(answer.documents) == 1 and answer.archive > 1:  # which of the archive's, and when
+        head += "\n" + compilation_line(answer.documents[0])
+    elif len(answer.documents) > 1:
         docs = len(answer.documents)
         head += "\n<i>" + esc(
             ngettext(
@@ -877,6 +911,15 @@ def upload_report(
         ),
     ]
     lines += [f"{country_label(c)} — {n}" for c, n in counts.items()]
+    linked, cited = prepared.links
+    lines.append(
+        "🔗 "
+        + ngettext(
+            "{linked} of {n} source links to the outlet’s page",
+            "{linked} of {n} sources link to the outlet’s page",
+            cited,
+        ).format(linked=number(linked), n=number(cited))
+    )
     tail = []
     for note in prepared.notes:
         tail.append(f"ℹ️ {clip_escaped(note, 400)}")
@@ -936,6 +979,24 @@ def published(title: str, target: str, action: str, reload_message: str | None) 
     else:
         head = _("✅ Published {title} as {file}.")
     return head.format(title=name, file=code) + f"\n{reload_text(reload_message)}"
+
+
+def publish_recovered(done: Recovery, reload_message: str | None) -> Reply:
+    """The "⏳ Publishing…" message of a publish a restart interrupted: finished or undone."""
+    journal = done.journal
+    name = f"<b>{clip_escaped(done.title, 300)}</b>"
+    if done.outcome == "finished":
+        code = f"<code>{clip_escaped(journal.target, 120)}</code>"
+        text = _("✅ Published {title} as {file}: the bot restarted meanwhile and finished it.")
+        text = text.format(title=name, file=code)
+        return Reply(text + (f"\n{reload_text(reload_message)}" if reload_message else ""))
+    text = _(
+        "↩️ Publishing {title} was interrupted by a restart and undone: the archive is as it was."
+    ).format(title=name)
+    if not done.waiting:
+        return Reply(text)
+    text += "\n" + _("The upload still waits: publish it again or discard it.")
+    return Reply(text, upload_buttons(journal.key, replace=journal.replace))
 
 
 def publish_failed(reason: str) -> str:

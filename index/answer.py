@@ -108,6 +108,7 @@ class Answerer:
             documents=self._documents(ranked.rows),
             reading=q.to_dict(),
             why=tuple(whys),
+            archive=len(self.cat.documents),
         )
 
     def intent(self, q: Query) -> Intent:

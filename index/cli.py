@@ -76,7 +76,10 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 {
                     **row,
                     "document": row["document"]["title"],
-                    "sources": "; ".join(s["raw"] for s in row["sources"]),
+                    "sources": "; ".join(
+                        s["raw"] + (f" <{s['url']}>" if s.get("url") else "")
+                        for s in row["sources"]
+                    ),
                     "speaker": row["speaker"] or "",
                     "role": row["role"] or "",
                     "parent": row["parent"] or "",

@@ -538,3 +538,36 @@ def load_encoder(
         except Exception as exc:  # any export/runtime failure: torch still gives the same vectors
             log.warning("ONNX encoder unavailable for %s (%s); using torch", model, exc)
     return TorchEncoder(model, threads=threads)
+
+
+_HELD_LOCK = threading.Lock()
+HELD_MAX = 2  # encoders a process keeps (one in production; tests open several cache folders)
+_held: dict[tuple[str, str, str, str, int], Encoder] = {}
+_held_multilingual: list[MultilingualEncoder] = []
+
+
+def held_encoder(model: str | None = None, *, cache_dir: Path, threads: int = 1) -> Encoder:
+    """``load_encoder``, once a process: every reload of a living archive (a publish) reuses
+    the encoder the process already holds, so new statements are embedded in milliseconds
+    rather than after loading a model. Keyed by the model (and its content id), the backend
+    setting, the cache folder and the threads; safe to share, as questions and a build may
+    encode at the same time (ONNX Runtime sessions and tokenizers are)."""
+    model = model or default_model()
+    backend = (os.environ.get(ENV_BACKEND, "") or "auto").strip().lower()
+    key = (model, model_id(model), backend, str(Path(cache_dir).resolve()), threads)
+    with _HELD_LOCK:
+        encoder = _held.get(key)
+        if encoder is None:
+            encoder = load_encoder(model, cache_dir=cache_dir, threads=threads)
+            while len(_held) >= HELD_MAX:  # another model or cache folder: drop the oldest
+                _held.pop(next(iter(_held)))
+            _held[key] = encoder
+        return encoder
+
+
+def held_multilingual() -> MultilingualEncoder:
+    """The process's one multilingual encoder (its model loads once; see ``held_encoder``)."""
+    with _HELD_LOCK:
+        if not _held_multilingual:
+            _held_multilingual.append(MultilingualEncoder())
+        return _held_multilingual[0]

@@ -23,6 +23,7 @@ import urllib.parse
 import urllib.request
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from email.message import Message
@@ -33,11 +34,15 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from index.atomic import FileAppeared, write_atomic
 from index.model import Document, Statement
 from index.parse import (
+    CITE_DATE_RE,
     FULL_DATE_RE,
+    PAREN_RE,
     UPDATED_RE,
     Parsed,
     ParseError,
     Warning_,
+    link_token,
+    parse_citation,
     parse_long_date,
     parse_text,
     source_files,
@@ -115,8 +120,40 @@ CHROME_HINTS = (
     "screen-reader", "sr-only", "visually-hidden", "cat-links", "tags-links", "tag-links",
     "post-tags", "byline", "author-box", "author-bio", "popup", "modal", "toolbar",
     "print-only", "read-more", "readmore",
+    # Drupal: the submitted line, author and taxonomy fields, node links, the comment section
+    "node__submitted", "node__meta", "field--name-uid", "field--name-field-author",
+    "field--name-field-tags", "field--name-field-category", "field--name-field-topics",
+    "taxonomy", "node__links", "links--inline", "field--name-comment", "comment-section",
+    "about-author", "author-info", "entry-footer", "post-footer", "credit", "photo-credit",
+    "mailchimp", "addtoany", "recommended",
 )  # fmt: skip
+# What a chrome element is, for the editor's report ("left out of the page: …"): the first
+# kind whose class or id hint (or tag, or role) matches.
+CHROME_KINDS = (
+    ("navigation", ("nav", "menu", "breadcrumb", "navigation", "skip-link", "pager")),
+    ("author bio", ("author-bio", "author-box", "about-author", "author-info", "bio")),
+    ("byline", ("byline", "author", "submitted", "posted-on", "entry-meta", "node__meta")),
+    ("caption or photo credit", ("caption", "credit", "figcaption")),
+    ("tags and categories", ("tag", "categor", "taxonomy", "terms", "cat-links", "topics")),
+    ("related posts", ("related", "read-more", "readmore", "recommended")),
+    ("comments", ("comment", "respond", "disqus", "node__links")),
+    ("share buttons", ("share", "sharing", "social", "addtoany", "sd-")),
+    ("newsletter box", ("newsletter", "subscribe", "signup", "sign-up", "mailchimp")),
+    ("footer", ("footer", "contentinfo", "copyright")),
+)
 SECTIONING = frozenset({"article", "main", "section", "aside", "nav"})
+# Lines of page chrome that themes write as plain paragraphs: bylines, "Originally published
+# on …" lines, tags, photo credits (judged only on short paragraphs without a citation).
+BYLINE_RE = re.compile(r"^(?:by|posted by|written by|submitted by)\s+\S", re.I)
+TAGS_RE = re.compile(
+    r"^(?:tags?|tagged(?: with)?|categor(?:y|ies)|categorized as|filed under|topics?)\s*:", re.I
+)
+CREDIT_RE = re.compile(
+    r"^(?:\(?\s*(?:photo|image|picture|credit|photograph)s?\b[^()]*\)?"
+    r"|\([A-Z][\w .&-]{0,40} Photo/[^()]*\))$",
+    re.I,
+)
+CHROME_LINE_MAX = 200  # a longer paragraph is the article's text
 BLOCK_TAGS = frozenset(
     {
         "address", "article", "blockquote", "body", "center", "dd", "details", "div", "dl",
@@ -179,6 +216,12 @@ class Prepared:
     def counts(self) -> dict[str, int]:
         """Statements per country, in document order."""
         return dict(Counter(s.country for s in self.statements))
+
+    @property
+    def links(self) -> tuple[int, int]:
+        """(sources that carry a link to the outlet's page, sources), over all statements."""
+        sources = [src for st in self.statements for src in st.sources]
+        return sum(1 for src in sources if src.url), len(sources)
 
 
 @dataclass(frozen=True)
@@ -504,6 +547,7 @@ class _Article:
         self.title_path = _ancestor_ids(self.title)
         self.date_text = ""
         self.skip: set[int] = set()  # meta lines of update dates: their date is used, not shown
+        self.left: Counter[str] = Counter()  # chrome left out, by kind, for the editor
         self.published, self.updated, self.date_block = self._dates()
 
     # -- finding things
@@ -639,7 +683,7 @@ class _Article:
         return self._layout(w.blocks)
 
     def _flush(self, w: _Walk) -> None:
-        text = clean("".join(w.buf))
+        text = _links(clean("".join(w.buf)))
         w.buf = []
         if not text:
             return
@@ -662,13 +706,21 @@ class _Article:
             elif self.date_block is not None and child.mem_id == self.date_block.mem_id:
                 self._flush(w)
                 w.blocks.append(_Block("date", self.date_text))
-            elif child.mem_id in self.skip or self._is_chrome(child):
+            elif child.mem_id in self.skip:
+                continue
+            elif self._is_chrome(child):
+                self._left_out(child)
                 continue
             elif tag == "br":
                 w.buf.append("\n")
+            elif tag == "a" and (href := _http_url(child.attributes.get("href"))):
+                # Marked, and resolved when the block is done (``_links``): a link inside a
+                # citation is kept as its outlet's URL, any other link only as its text.
+                w.buf.append(LINK_OPEN)
+                self._walk(child, w)
+                w.buf.append(LINK_MID + href + LINK_CLOSE)
             elif tag == "figcaption" or _is_caption(child):
-                self._flush(w)
-                w.blocks.append(_Block("caption", self._inline(child)))
+                self._left_out(child, "caption or photo credit")  # a caption is no compilation's
             elif tag in LIST_TAGS:
                 self._list(child, w)
             elif tag == "li":
@@ -684,6 +736,13 @@ class _Article:
                     self._flush(w)
             else:
                 self._walk(child, w)  # inline: a, strong, em, span, sup, …
+
+    def _left_out(self, node: LexborNode, kind: str | None = None) -> None:
+        """Count a chrome element that had text (empty wrappers and scripts go unsaid)."""
+        if (node.tag or "") in ("script", "style", "template", "noscript", "svg", "head"):
+            return
+        if _one_line(node.text(deep=True)):
+            self.left[kind or _chrome_kind(node)] += 1
 
     def _inline(self, node: LexborNode) -> str:
         """A title's or caption's text on one line (a <br> is a space, chrome skipped)."""
@@ -742,35 +801,42 @@ class _Article:
         date_line = (date_block.text if date_block else "") or _long_date(published)
         title = blocks[t].text
         header = [b.text.replace("\n", " ") for b in before if b.kind in ("para", "item")]
-        header = [h for h in header if not FULL_DATE_RE.match(h)]
-        captions = [b.text for b in blocks if b.kind == "caption" and b.text]
-        body = [b for b in after if b.kind in ("para", "item")]
+        header = [h for h in header if not FULL_DATE_RE.match(h) and not self._chrome_line(h)]
+        body = [
+            b
+            for b in after
+            if b.kind == "item" or (b.kind == "para" and not self._chrome_line(b.text))
+        ]
         if not body:
             raise IngestError("no compilation in this page: nothing follows the title")
 
-        lines: list[str] = []
+        def compose(blocks: list[_Block]) -> str:
+            lines: list[str] = []
 
-        def blank() -> None:
-            if lines and lines[-1]:
-                lines.append("")
+            def blank() -> None:
+                if lines and lines[-1]:
+                    lines.append("")
 
-        for line in [*header, *captions, title, date_line]:
-            blank()
-            lines.append(line)
-        prev = ""
-        for b in body:
-            if b.kind == "item":
-                if prev != "item":
-                    blank()
-                pad = "  " * (b.depth + 1)
-                first, *rest = b.text.split("\n")
-                lines.append(f"{pad}• {first}")
-                lines += [f"{pad}  {r}" for r in rest]  # a <br> inside an item
-            else:
+            for line in [*header, title, date_line]:
                 blank()
-                lines += b.text.split("\n")
-            prev = b.kind
-        text = "\n".join(lines) + "\n"
+                lines.append(line)
+            prev = ""
+            for b in blocks:
+                if b.kind == "item":
+                    if prev != "item":
+                        blank()
+                    pad = "  " * (b.depth + 1)
+                    first, *rest = b.text.split("\n")
+                    lines.append(f"{pad}• {first}")
+                    lines += [f"{pad}  {r}" for r in rest]  # a <br> inside an item
+                else:
+                    blank()
+                    lines += b.text.split("\n")
+                prev = b.kind
+            return "\n".join(lines) + "\n"
+
+        body = self._without_closing_lines(body, compose)
+        text = compose(body)
         if (
             self.updated
             and self.updated != published
@@ -778,9 +844,142 @@ class _Article:
         ):
             text += f"\nUpdated on {_long_date(self.updated)}.\n"
             self.notes.append(f"the page's update date ({self.updated}) was added as a last line")
-        if captions and any(b.kind == "caption" for b in after):
-            self.notes.append("image captions in the article were moved above the title")
+        if self.root.mem_id != self.body.mem_id:
+            self.left["everything around the article (site header, menus, sidebar, footer)"] += 1
+        if self.left:
+            parts = [k if n == 1 else f"{k} ({n})" for k, n in self.left.items()]
+            self.notes.append("left out of the page: " + "; ".join(parts))
         return Page(text, tuple(self.notes))
+
+    def _chrome_line(self, text: str) -> bool:
+        """A paragraph that is page chrome by its words: a byline, an "Originally published
+        on …, updated on …" line (its update date is kept), tags, a photo credit."""
+        line = " ".join(text.split())
+        if len(line) > CHROME_LINE_MAX or _cited(line):
+            return False
+        if ORIGINALLY_RE.match(line):
+            if (m := UPDATED_RE.search(line)) and (iso := parse_long_date(m["date"])):
+                self.updated = max(self.updated or iso, iso)
+            self.left["“Originally published …” line"] += 1
+            return True
+        for kind, pattern in (
+            ("byline", BYLINE_RE),
+            ("tags and categories", TAGS_RE),
+            ("caption or photo credit", CREDIT_RE),
+        ):
+            if pattern.match(line):
+                self.left[kind] += 1
+                return True
+        return False
+
+    def _without_closing_lines(
+        self, body: list[_Block], compose: Callable[[list[_Block]], str]
+    ) -> list[_Block]:
+        """Drop the paragraphs after the last section's items that quote nobody (an author's
+        bio, an author box, a disclaimer, a theme's closing line), one at a time from the
+        end, while what each takes away is only uncited text (never a cited statement or a
+        "no remarks" note); a cited paragraph there is the article's and stays."""
+        if not (body and body[-1].kind == "para" and not _cited(body[-1].text)):
+            return body  # ends with items or a cited paragraph: nothing to try (no parse)
+        try:
+            keys = _statement_keys(compose(body))
+        except ParseError:
+            return body
+        dropped = 0
+        while body and body[-1].kind == "para" and dropped < CLOSING_LINES_MAX:
+            if _cited(body[-1].text):
+                break
+            trial = body[:-1]
+            try:
+                left = _statement_keys(compose(trial))
+            except ParseError:
+                break
+            gone = [k for k in keys if k not in left]
+            if any(k not in keys for k in left) or any(k[7] or k[5] == "note" for k in gone):
+                break
+            body, keys, dropped = trial, left, dropped + 1
+        if dropped:
+            self.left["author bio or closing lines after the last section"] += dropped
+        return body
+
+
+# Private-use characters around a link while a block is read: OPEN text MID url CLOSE.
+LINK_OPEN, LINK_MID, LINK_CLOSE = "\ue000", "\ue001", "\ue002"
+MARKED_LINK_RE = re.compile("\ue000([^\ue000-\ue002]*)\ue001([^\ue000-\ue002]*)\ue002")
+GROUP_RE = re.compile(r"\([^()]*\)")
+
+
+def _http_url(href: str | None) -> str | None:
+    """An absolute http(s) link, its parentheses and spaces escaped; None for anything else
+    (relative links, mailto:, javascript:)."""
+    url = (href or "").strip()
+    if not re.match(r"https?://[^\s/<>]+", url, re.I) or len(url) > 2000:
+        return None
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
+def _links(text: str) -> str:
+    """Resolve the marked links of a block: inside a citation an outlet keeps its link in
+    the layout's form, ``(Interfax <https://…>, 11.06.24)``; elsewhere only the text stays."""
+
+    def plain(m: re.Match[str]) -> str:
+        return m[1]
+
+    def group(g: re.Match[str]) -> str:
+        inner = g[0]
+        if LINK_OPEN not in inner or parse_citation(MARKED_LINK_RE.sub(plain, inner)[1:-1]) is None:
+            return inner
+
+        def kept(m: re.Match[str]) -> str:
+            name, url = m[1], m[2]
+            date = CITE_DATE_RE.search(name)
+            if date is not None:  # <a>Interfax, 11.06.24</a>: the link goes after the name
+                head = name[: date.start()].rstrip(" ,;")
+                return head + link_token(url) + name[len(head) :] if head.strip() else name
+            return name + link_token(url) if name.strip() else name
+
+        return MARKED_LINK_RE.sub(kept, inner)
+
+    if LINK_OPEN not in text:
+        return text
+    text = GROUP_RE.sub(group, text)
+    text = MARKED_LINK_RE.sub(plain, text)
+    text = re.sub("\ue001[^\ue002]*\ue002", "", text)  # nested or broken marks: text only
+    return text.replace(LINK_OPEN, "")
+
+
+CLOSING_LINES_MAX = 12  # paragraphs after the last section tried for removal
+ORIGINALLY_RE = re.compile(
+    r"^(?:this (?:post|article|piece) was )?(?:originally |first )?published\b|^(?:last )?updated\b",
+    re.I,
+)
+
+
+def _cited(text: str) -> bool:
+    """Whether a paragraph cites a source: ``(Interfax, 11.06.24)``."""
+    return any(CITE_DATE_RE.search(g) for g in PAREN_RE.findall(text))
+
+
+def _statement_keys(text: str) -> list[tuple[object, ...]]:
+    """What the parser reads as statements in a layout (ParseError when it reads none):
+    (id, country, speaker, role, text, kind, parent, sources) — position and line left out,
+    as they shift when a line goes."""
+    return [
+        (s.id, s.country, s.speaker, s.role, s.text, s.kind, s.parent, s.sources)
+        for s in parse_text(text, "page.txt").statements
+    ]
+
+
+def _chrome_kind(node: LexborNode) -> str:
+    """What a chrome element is, for the editor: navigation, byline, comments, …"""
+    attrs = node.attributes
+    names = " ".join(
+        [node.tag or "", attrs.get("class") or "", attrs.get("id") or "", attrs.get("role") or ""]
+    ).lower()
+    for kind, hints in CHROME_KINDS:
+        if any(h in names for h in hints):
+            return kind
+    return "other page parts"
 
 
 def _ancestors(node: LexborNode) -> list[LexborNode]:
@@ -890,6 +1089,8 @@ def summary(prepared: Prepared) -> str:
     lines.append(f"  {len(prepared.statements)} statements from {len(counts)} countries:")
     width = max(len(c) for c in counts)
     lines += [f"    {c.ljust(width)}  {n}" for c, n in counts.items()]
+    linked, cited = prepared.links
+    lines.append(f"  links:     {linked} of {cited} sources link to the outlet's page")
     for note in prepared.notes:
         lines.append(f"  note: {note}")
     if prepared.warnings:

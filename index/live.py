@@ -61,6 +61,8 @@ class LiveEngine:
         self._engine = opener()
         self._lock = threading.Lock()  # one build at a time
         self.last: Reloaded | None = None
+        self._completed = threading.Event()  # set while no completion runs (see _complete)
+        self._completed.set()
 
     def snapshot(self) -> Any:
         """The engine to answer one question with (it stays valid after a swap)."""
@@ -86,10 +88,15 @@ class LiveEngine:
         return result
 
     def _rebuild(self, signature: Signature) -> Reloaded:
+        from index.build import deferred_multilingual
+
         t0 = time.perf_counter()
         old = self._engine
         try:
-            new = self._open()
+            # Swapped in as soon as the English vectors are there; the new compilations'
+            # multilingual vectors follow in the background (``_complete``).
+            with deferred_multilingual():
+                new = self._open()
         except Exception as exc:
             log.warning("reload failed, still serving the previous archive: %s", exc)
             self._signature = signature  # do not retry the same broken state every tick
@@ -107,4 +114,35 @@ class LiveEngine:
         n = len(getattr(new, "statements", ()))
         msg = f"Reloaded: {docs} compilations, {n} statements ({seconds:.1f} s)."
         log.info("%s", msg)
+        if getattr(new, "multilingual_pending", False):
+            self._completed.clear()
+            threading.Thread(
+                target=self._complete, args=(new,), name="multilingual-vectors", daemon=True
+            ).start()
         return Reloaded(True, msg, seconds)
+
+    def _complete(self, quick: Any) -> None:
+        """Embed what a quick reload left for later and swap the complete engine in, unless a
+        newer reload has replaced ``quick`` meanwhile (that one completes itself)."""
+        # Not under the reload lock: a publish meanwhile is swapped in without waiting for
+        # this (the bundle is written atomically; the newer one's own completion follows).
+        try:
+            t0 = time.perf_counter()
+            try:
+                done = self._open()
+            except Exception as exc:  # the quick engine keeps serving; English is complete
+                log.warning("could not embed the multilingual vectors: %s", exc)
+                return
+            with self._lock:
+                if self._engine is quick:
+                    self._engine = done
+                    log.info(
+                        "multilingual vectors of the new compilations embedded (%.1f s)",
+                        time.perf_counter() - t0,
+                    )
+        finally:
+            self._completed.set()
+
+    def wait_complete(self, timeout: float | None = None) -> bool:
+        """Wait until no background completion runs; False when ``timeout`` passed first."""
+        return self._completed.wait(timeout)

@@ -9,11 +9,13 @@ from typing import Any, overload
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One citation such as ``Interfax, 11.06.24``; ``date`` is ISO or None when unreadable."""
+    """One citation such as ``Interfax, 11.06.24``; ``date`` is ISO or None when unreadable;
+    ``url`` the outlet's link where the compilation gives one (http or https), else None."""
 
     outlet: str
     date: str | None
     raw: str
+    url: str | None = None
 
     def label(self) -> str:
         """Human form: outlet and date as the document writes it."""
@@ -153,11 +155,15 @@ class Answer:
     documents: tuple[Document, ...] = ()  # the compilations the hits come from, in hit order
     reading: dict[str, Any] | None = None  # how the question was understood (Query.to_dict)
     why: tuple[Why, ...] = ()  # why the answer is empty, relaxed or unsure, as codes
+    archive: int = 0  # compilations the archive holds: above 1, every answer names its own
 
 
 def statement_from_dict(d: dict[str, Any]) -> Statement:
     """Inverse of ``Statement.to_dict`` (used to load the index's JSON metadata)."""
-    sources = tuple(Source(s["outlet"], s.get("date"), s["raw"]) for s in d.get("sources", ()))
+    sources = tuple(
+        Source(s["outlet"], s.get("date"), s["raw"], s.get("url"))  # older bundles: no url
+        for s in d.get("sources", ())
+    )
     return Statement(
         id=d["id"],
         document=d["document"],

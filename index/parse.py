@@ -31,6 +31,8 @@ CITE_DATE_RE = re.compile(
     r"|(?P<long>[A-Z][a-z]{2,8}\.?\s+\d{1,2},\s+\d{4})"
 )
 PAREN_RE = re.compile(r"\(([^()]*)\)")
+# An outlet's link in a citation: "(Interfax <https://www.interfax.ru/russia/1>, 11.06.24)".
+LINK_RE = re.compile(r"\s*<(https?://[^\s<>()]+)>", re.I)
 # Verbs of saying, market and organisation words: shared with the question reader
 # (index/data/vocabulary.json), longest first so "states" is tried before "state".
 SPEECH_VERBS = sorted(vocabulary.reported_speech_verbs(), key=len, reverse=True)
@@ -168,25 +170,44 @@ def _cite_date(m: re.Match[str]) -> str | None:
 
 
 def parse_citation(content: str) -> list[Source] | None:
-    """Sources in a parenthesised citation, or None if the parentheses hold something else."""
-    dates = list(CITE_DATE_RE.finditer(content))
+    """Sources in a parenthesised citation, or None if the parentheses hold something else.
+
+    An outlet may carry its link in angle brackets after its name:
+    ``(Interfax <https://www.interfax.ru/…>, 11.06.24)`` (``LINK_RE``); the link is kept as
+    the source's ``url`` and is no part of its outlet or raw text."""
+    # Dates are looked for outside the links (a URL may hold "11.06.24").
+    bare = LINK_RE.sub(lambda m: " " * len(m[0]), content)
+    dates = list(CITE_DATE_RE.finditer(bare))
     if not dates:
         return None
     sources: list[Source] = []
     pos = 0
     for m in dates:
         chunk = content[pos : m.start()]
-        outlet = chunk.strip().strip(",;.").strip()
+        links = [u[1] for u in LINK_RE.finditer(chunk)]
+        outlet = LINK_RE.sub(" ", chunk).strip().strip(",;.").strip()
         if not outlet or len(outlet) > 80 or not re.search(r"[^\W\d_]", outlet):
             return None
         if re.search(r"[.!?]\s+[A-Z]", outlet) or len(outlet.split()) > 8:
             return None  # reads like a sentence, not an outlet name
-        raw = squash(content[pos : m.end()].strip().lstrip(",;.").strip())
-        sources.append(Source(outlet=squash(outlet), date=_cite_date(m), raw=raw))
+        raw = squash(LINK_RE.sub(" ", content[pos : m.end()]).strip().lstrip(",;.").strip())
+        if links:  # "Interfax <…>, 11.06.24" -> "Interfax, 11.06.24"
+            raw = re.sub(r"\s+([,;.])", r"\1", raw)
+        url = links[0] if len(links) == 1 else None
+        sources.append(Source(outlet=squash(outlet), date=_cite_date(m), raw=raw, url=url))
         pos = m.end()
-    if content[pos:].strip().strip(".,;").strip():
+    if LINK_RE.sub(" ", content[pos:]).strip().strip(".,;").strip():
         return None
     return sources
+
+
+def link_token(url: str) -> str:
+    """How the plain-text layout writes an outlet's link: `` <url>`` after its name, with the
+    characters the layout reads otherwise (parentheses, angle brackets, spaces) escaped."""
+    safe = url.strip()
+    for ch, code in (("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E"), (" ", "%20")):
+        safe = safe.replace(ch, code)
+    return f" <{safe}>"
 
 
 # ---------------------------------------------------------------- attribution

@@ -91,7 +91,7 @@ class Engine:
 
         ``multilingual`` (auto, on, off; None: ``$REACTIONS_MULTILINGUAL``) says whether the
         statements are also embedded by the multilingual model, for questions in Cyrillic."""
-        from index.embed import load_encoder, multilingual_setting
+        from index.embed import held_encoder, multilingual_setting
         from index.parse import source_files
         from index.store import source_hashes
 
@@ -99,16 +99,16 @@ class Engine:
         idx = config.index_dir(index_dir)
         files = source_files(src)
         setting = multilingual_setting(multilingual)  # a bad value fails before any work
-        encoder = load_encoder(model, cache_dir=config.cache_dir())
+        encoder = held_encoder(model, cache_dir=config.cache_dir())  # once a process
         hashes = source_hashes(files)
         parts, problems = load_or_build(
             idx, files, hashes, encoder, model, rebuild, progress, multilingual=setting
         )
         ml_encode = None
         if parts.multilingual is not None:
-            from index.embed import MultilingualEncoder
+            from index.embed import held_multilingual
 
-            ml_encode = MultilingualEncoder().query
+            ml_encode = held_multilingual().query
         return cls(
             parts.statements,
             parts.documents,
@@ -121,6 +121,12 @@ class Engine:
             multilingual_index=parts.multilingual,
             multilingual_encode=ml_encode,
         )
+
+    @property
+    def multilingual_pending(self) -> bool:
+        """Whether some compilations still wait for their multilingual vectors (a quick reload,
+        ``index.build.deferred_multilingual``): the next open embeds them."""
+        return bool((self.manifest.get("multilingual") or {}).get("pending"))
 
     @property
     def multilingual(self) -> bool:

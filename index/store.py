@@ -200,8 +200,11 @@ def make_faiss_index(
     nprobe: int | None = None,
     target_recall: float = DEFAULT_TARGET_RECALL,
     seed: int = 0,
+    zero_rows: bool = False,
 ) -> faiss.Index:
     """An inner-product index over unit ``vectors``: exact below the threshold, else IVF + SQ8.
+    With ``zero_rows``, rows of zeros are allowed too (statements not embedded yet: they score
+    0 against any question; ``index.build.deferred_multilingual``).
 
     The IVF's ``nprobe`` is the smallest that reaches ``target_recall`` (recall@10 against
     exact search, measured on a sample of the vectors) unless given.
@@ -211,7 +214,8 @@ def make_faiss_index(
         raise ValueError(f"vectors must be a 2-D (n, dim) array, got shape {x.shape}")
     n, dim = x.shape
     norms = np.einsum("ij,ij->i", x, x)
-    if n and not np.allclose(norms, 1.0, atol=UNIT_NORM_TOLERANCE):
+    unit = np.isclose(norms, 1.0, atol=UNIT_NORM_TOLERANCE) | (zero_rows & (norms == 0.0))
+    if n and not unit.all():
         raise ValueError("vectors must be L2-normalised (scores are inner products)")
     threshold = exact_threshold_from_env() if exact_threshold is None else exact_threshold
     if n < max(threshold, 2):

@@ -142,3 +142,30 @@ def test_an_inline_query_in_cyrillic_is_answered_in_the_users_language(
         assert call.params["is_personal"] is True  # Telegram must not show it to a Russian user
 
     run_bot(api, engine, scenario)
+
+
+def test_start_and_the_empty_inline_query_give_examples_in_the_users_script(
+    api: FakeBotApi, engine: Any
+) -> None:
+    async def scenario(api: FakeBotApi) -> None:
+        api.user_sends("/start", language_code="ru")
+        call = await wait(api, "sendMessage", to_chat(USER))
+        assert "Что говорит Песков?" in shown_text(api, call)
+        assert ("Песков", "w|Песков") in buttons(call)
+        n = len(api.calls)
+        api.user_presses_button(chat_id=USER, message_id=call.result["message_id"], data="w|Песков")
+        answer = await wait(api, "sendMessage", to_chat(USER), after=n)
+        assert shown_text(api, answer).splitlines()[0].startswith("Dmitry Peskov — ")
+
+        n = len(api.calls)
+        api.user_sends_inline_query("", language_code="uk")
+        sampler = await wait(api, "answerInlineQuery", after=n)
+        button = sampler.params["button"]
+        if isinstance(button, str):
+            button = json.loads(button)
+        assert button == {
+            "text": "Напишіть ім’я, наприклад Песков",
+            "start_parameter": "who-Peskov",
+        }
+
+    run_bot(api, engine, scenario)

@@ -99,7 +99,7 @@ def test_export_jsonl_fields() -> None:
     for row in rows:
         assert row["document"]["id"] == REAL_ID
         assert row["document"]["date"] == "2024-11-06"
-        assert all(set(s) == {"outlet", "date", "raw"} for s in row["sources"])
+        assert all(set(s) == {"outlet", "date", "raw", "url"} for s in row["sources"])
         assert row["parent"] is None or row["parent"] in ids
 
 
@@ -118,7 +118,7 @@ def test_export_jsonl_values() -> None:
         "person",
     )
     assert pashinyan["sources"] == [
-        {"outlet": "Interfax", "date": "2024-11-06", "raw": "Interfax, 11.06.24"}
+        {"outlet": "Interfax", "date": "2024-11-06", "raw": "Interfax, 11.06.24", "url": None}
     ]
     market = starting("The Moscow Exchange Index rose")
     assert (market["speaker"], market["role"], market["kind"]) == (None, None, "market")

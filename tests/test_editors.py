@@ -144,6 +144,9 @@ def test_an_editor_publishes_the_blog_page_of_a_compilation(
         assert "Post-Soviet Reaction to Trump’s Win" in text and "web page" in text
         assert "2024-11-06-post-soviet-reaction-to-trump-win.txt" in text
         assert "52 statements from 15 countries" in text and "warning" in text
+        # The preview says what of the page was left out.
+        assert "left out of the page: " in text and "share buttons" in text
+        assert "author bio or closing lines after the last section" in text
         done = await press(api, report, button(report, "✅"))
         assert "Reloaded: 2 compilations" in done.params["text"]
         assert quote in await ask(api, question)

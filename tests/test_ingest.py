@@ -34,8 +34,10 @@ ESSAY = HTML_DIR / "essay-no-compilation.html"
 
 
 def key(s: Statement) -> tuple[object, ...]:
-    """What a statement says and where it sits; ``line`` is left out (layout may differ)."""
-    return (s.id, s.country, s.speaker, s.role, s.kind, s.text, s.sources, s.parent, s.position)
+    """What a statement says and where it sits; ``line`` is left out (layout may differ), and
+    so are the sources' links (a page links its outlets, the text may not)."""
+    sources = tuple((x.outlet, x.date, x.raw) for x in s.sources)
+    return (s.id, s.country, s.speaker, s.role, s.kind, s.text, sources, s.parent, s.position)
 
 
 def make_page_module() -> ModuleType:
@@ -88,10 +90,13 @@ def test_the_page_yields_exactly_the_statements_of_the_text(
 
 def test_the_page_keeps_the_document_metadata(real: Parsed, from_page: ingest.Prepared) -> None:
     a, b = real.document, from_page.document
-    for f in ("id", "title", "blog", "tagline", "published", "updated", "author"):
+    for f in ("id", "title", "blog", "tagline", "published", "updated"):
         assert getattr(b, f) == getattr(a, f), f
     assert [squash(p) for p in b.intro] == [squash(p) for p in a.intro]
-    assert [squash(n) for n in b.notes] == [squash(n) for n in a.notes]  # caption, dates
+    # Only the article: the caption, the author's bio, the "Originally published …" line and
+    # the disclaimer with its photo credit are the page's; the update date stays, as a line.
+    assert b.author is None and a.author is not None
+    assert b.notes == ("Updated on November 08, 2024.",)
 
 
 def test_the_page_raises_the_same_warnings_as_check(
@@ -157,10 +162,11 @@ def test_nested_lists_become_nested_bullets(from_page: ingest.Prepared) -> None:
 def test_the_layout_starts_with_header_title_and_date(from_page: ingest.Prepared) -> None:
     head = [ln for ln in from_page.text.split("\n")[:12] if ln]
     assert head[:2] == ["In the Thick of It", "A blog on the U.S.-Russia relationship"]
-    assert head[2].startswith("Republican presidential nominee")  # the figure's caption
-    assert head[3].startswith("Post-Soviet Reaction to Trump’s Win: Putin Says")
-    assert head[4] == "November 06, 2024"
-    assert head[5].startswith("After a significant wait")
+    # (the figure's caption is the page's, not the compilation's: left out)
+    assert head[2].startswith("Post-Soviet Reaction to Trump’s Win: Putin Says")
+    assert head[3] == "November 06, 2024"
+    assert head[4].startswith("After a significant wait")
+    assert "Republican presidential nominee" not in from_page.text
 
 
 @pytest.mark.parametrize(
@@ -256,7 +262,8 @@ def test_a_date_line_without_time_and_an_update_from_the_page() -> None:
     said = body.replace("<p>Anna", "<p>Updated on March 16, 2025.</p><p>Anna")
     p = ingest.prepare(html_doc(said), "x.html")
     assert p.document.updated == "2025-03-16" and p.text.count("Updated on") == 1
-    assert p.notes == ()
+    assert "Anna Ozola" not in p.text  # the author's bio after the last section
+    assert any(n.startswith("left out of the page: ") for n in p.notes)
 
 
 def test_the_date_from_metadata_when_the_page_shows_none() -> None:
@@ -657,3 +664,119 @@ def test_prepared_is_plain_data(from_page: ingest.Prepared) -> None:
     assert ingest.summary(from_page).startswith(
         f"{PAGE.name} (web page) -> {REAL_FILE.name}\n  title:"
     )
+
+
+# ---------------------------------------------------------------- only the article (chrome inside it)
+
+CHROME_PAGES = [
+    HTML_DIR / "drupal-baltic-reaction-to-summit.html",
+    HTML_DIR / "wordpress-baltic-reaction-to-summit.html",
+]
+CHROME_WORDS = (
+    "Skip to",
+    "navigation",
+    "menu",
+    "crumbs",
+    "byline",
+    "Written by",
+    "Submitted",
+    "By Kadri",
+    "Kadri Lumiste",  # the author's bio and box (Kadri Mägi, a speaker, stays)
+    "kadri.example",
+    "Delegates pose",  # the image's caption
+    "Photo",
+    "Mart Kask",
+    "Originally published",
+    "Opinions are solely",
+    "Tags",
+    "tag",
+    "Baltics",
+    "categor",
+    "Share",
+    "Twitter",
+    "Log in",
+    "Comment",
+    "Great summary",
+    "Reply",
+    "Related",
+    "newsletter",
+    "digest",
+    "Subscribe",
+    "footer",
+    "Proudly powered",
+    "Previous post",
+    "thoughts on",
+    "Recent Posts",
+    "drupalSettings",
+    "wpData",
+)
+
+
+@pytest.mark.parametrize("page", CHROME_PAGES, ids=lambda p: p.name.split("-")[0])
+def test_only_the_article_is_kept_from_drupal_and_wordpress_pages(page: Path) -> None:
+    prepared = ingest.prepare(page.read_bytes(), page.name)
+    text = prepared.text
+    for word in CHROME_WORDS:
+        assert word not in text, word
+    real = parse_file(SECOND_FILE)
+    again = parse_text(text, SECOND_FILE.name)  # under the text's name: the same ids
+    assert [key(s) for s in again.statements] == [key(s) for s in real.statements]
+    a, b = real.document, again.document
+    for f in ("title", "blog", "tagline", "published", "updated"):
+        assert getattr(b, f) == getattr(a, f), f
+    assert b.intro == a.intro and b.author is None
+    for kept in ("Kadri Mägi", "Georgia\n\nAt the time of publication", "\nLithuania\n"):
+        assert kept in text
+    # The report says what was left out.
+    [left] = [n for n in prepared.notes if n.startswith("left out of the page: ")]
+    for kind in ("byline", "caption or photo credit", "tags and categories", "share buttons"):
+        assert kind in left
+    assert "related posts" in left and "newsletter box" in left
+    assert "“Originally published …” line" in left
+    assert "author bio or closing lines after the last section" in left
+
+
+def test_the_committed_chrome_pages_are_what_the_generator_writes() -> None:
+    spec = importlib.util.spec_from_file_location("mcp", HTML_DIR / "make_chrome_pages.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    p = module.parts(SECOND_FILE)
+    assert module.drupal(p) == CHROME_PAGES[0].read_text(encoding="utf-8")
+    assert module.wordpress(p) == CHROME_PAGES[1].read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("page", CHROME_PAGES, ids=lambda p: p.name.split("-")[0])
+def test_the_export_of_an_added_page_equals_the_export_of_its_text(
+    tmp_path: Path, page: Path
+) -> None:
+    exports = []
+    for i, source in enumerate((page, SECOND_FILE)):
+        folder = tmp_path / f"sources{i}"
+        code, _out, err = run("--sources", str(folder), "add", str(source))
+        assert (code, err) == (0, "")
+        code, out, err = run("--sources", str(folder), "export")
+        assert code == 0
+        exports.append(out.splitlines())
+    assert exports[0] == exports[1] and len(exports[0]) == 13
+
+
+def test_a_cited_paragraph_after_the_last_section_stays_and_the_bio_after_it_goes() -> None:
+    page = CHROME_PAGES[0].read_text(encoding="utf-8")
+    cited = "<p>Lithuania’s president later said: “We agree.” (LRT Fictional, 03.15.25)</p>"
+    at = page.index("<p>Kadri Lumiste is")
+    prepared = ingest.prepare((page[:at] + cited + "\n" + page[at:]).encode(), "x.html")
+    assert "said: “We agree.” (LRT Fictional, 03.15.25)" in prepared.text
+    assert "Kadri Lumiste" not in prepared.text
+    assert prepared.statements[-1].text.startswith("Lithuania’s president later said")
+
+
+def test_a_last_section_of_only_a_no_remarks_note_is_not_taken_for_a_bio() -> None:
+    body = ARTICLE.replace(
+        "<p>Anna Ozola is a researcher.</p>",
+        "<h2>Georgia</h2><p>At the time of publication, no remarks were available from "
+        "Georgian officials.</p><p>Anna Ozola is a researcher.</p>",
+    )
+    prepared = ingest.prepare(html_doc(body), "x.html")
+    assert "no remarks were available" in prepared.text and "Anna Ozola" not in prepared.text
+    assert [s.kind for s in prepared.statements] == ["person", "note"]

@@ -9,6 +9,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.app import build_application
 from bot.console import Console
 from index.live import folder_signature
@@ -146,3 +148,32 @@ def test_reload_is_for_editors(api: FakeBotApi, folder: Path) -> None:
         assert "Reloaded: 2 compilations" in done.params["text"]
 
     run(api, live, scenario, watch_seconds=0, admin_user_ids=frozenset({EDITOR}))
+
+
+def test_a_reload_answers_at_once_and_its_multilingual_vectors_follow(
+    folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A publish is swapped in once its English vectors are there; the e5 vectors of the new
+    compilation (the slow part) are embedded in the background and swapped in after."""
+    import uuid
+
+    live = live_engine(folder)
+    assert not live.snapshot().multilingual_pending
+    tag = uuid.uuid4().hex[:8]  # a compilation no vector cache has seen
+    text = GRAIN.read_text(encoding="utf-8").replace(
+        "Post-Soviet Reaction to", f"Post-Soviet Reaction ({tag}) to", 1
+    )
+    (folder / f"2029-07-19-grain-{tag}.txt").write_text(text, encoding="utf-8")
+    result = live.reload_if_changed()
+    assert result is not None and result.swapped
+    quick = live.snapshot()  # the completion takes seconds: this is still the quick engine
+    assert "Oleksandr Dovhal" in speakers(quick, "Dovhal")  # answered from the quick engine
+    assert quick.ask("Кто говорил о санкциях?") is not None  # zero rows break nothing
+    assert live.wait_complete(120)
+    complete = live.snapshot()
+    assert quick.multilingual_pending and complete is not quick
+    assert not complete.multilingual_pending and complete.multilingual
+    assert "Oleksandr Dovhal" in speakers(complete, "Dovhal")
+    again = live_engine(folder)  # a restart loads the completed bundle as it is
+    assert not again.snapshot().multilingual_pending
+    assert "broken" not in caplog.text and "corrupt" not in caplog.text

@@ -357,7 +357,7 @@ def test_ask_reads_stdin_and_writes_one_json_line_per_question(engine: Engine) -
         "sources",
         "score",
     }
-    assert first["results"][0]["sources"][0].keys() == {"outlet", "date", "raw"}
+    assert first["results"][0]["sources"][0].keys() == {"outlet", "date", "raw", "url"}
     assert "Traceback" not in p.stderr
 
 

@@ -24,7 +24,10 @@ def acts() -> Acts:
         ("Putin's decision not to immediately congratulate him as other leaders had.", DENIES),
         ("No news items on whether the leadership has already congratulated Trump.", DENIES),
         # a negation in another clause does not reach the act
-        ("Armenia receives no oil through Druzhba, but warned that fuel prices would rise.", PERFORMS),
+        (
+            "Armenia receives no oil through Druzhba, but warned that fuel prices would rise.",
+            PERFORMS,
+        ),
         ("The minister spoke about grain.", SILENT),
     ],
 )
