@@ -345,3 +345,20 @@ def test_a_negation_inside_what_was_said_asks_for_no_notes(archive: Engine) -> N
         "Кто сказал, что Запад не отреагировал?",
     ):
         assert archive.read(question).kinds == ()
+
+
+@pytest.mark.parametrize(
+    ("question", "missing"),
+    [
+        ("Что сказал Макрон про саммит в Астане?", ["Макрон"]),  # no archive word is near
+        ("Что сказал Трамп?", []),  # "tramp": the archive's "trump" is near enough
+        ("Что сказала Лехтинен?", []),  # "lekhtinen": the archive's "lehtinen"
+    ],
+)
+def test_a_cyrillic_name_is_missing_only_when_nothing_is_spelled_near_it(
+    archive: Engine, question: str, missing: list[str]
+) -> None:
+    q = archive.read(question)
+    assert [c.text for c in q.missing] == missing
+    if missing:
+        assert not archive.ask(question).confident

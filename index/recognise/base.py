@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from rapidfuzz import fuzz, process
+
 from index.catalog import Catalog
 from index.grammar import Grammar
 from index.lexicon import Scan, Words, month_of, spelled_as, stem_eq, stem_key
 from index.textnorm import STOPWORDS, Word, is_cyrillic
+
+NEAR_SPELLING = 80.0  # a Cyrillic name this like (0-100) a word of the archive is no unknown name
+NEAR_LENGTH = 3  # ... when their lengths differ by at most this
 
 
 class ReaderBase:
@@ -18,6 +23,7 @@ class ReaderBase:
     w: Words
     grammar: Grammar
     _vocab_stems: dict[str, list[str]] | None
+    _vocab_first: dict[str, list[str]] | None = None
 
     def _phrases_at(
         self,
@@ -102,6 +108,30 @@ class ReaderBase:
         )
 
     def _known(self, w: Word) -> bool:
-        """Whether the archive holds the word. A Cyrillic word always counts as known: its
-        transliteration misses too many names the archive has (Трамп is "tramp", not Trump)."""
-        return is_cyrillic(w.text) or self.cat.holds(w.norm)
+        """Whether the archive holds the word: a Latin word as it is; a Cyrillic one when a
+        word of the archive is a case form of its transliteration (``_spelled``: Таллине ~
+        tallinn) or the names read it as someone's (Пескова, Зеленского)."""
+        if not is_cyrillic(w.text):
+            return self.cat.holds(w.norm)
+        return bool(self._spelled(w)) or self._spelled_near(w.norm)
+
+    def _spelled_near(self, folded: str) -> bool:
+        """Whether a word of the archive is spelled nearly like a transliteration: the same
+        first letter, a length within ``NEAR_LENGTH``, a likeness of ``NEAR_SPELLING`` or more
+        (Лехтинен "lekhtinen" ~ lehtinen, Трамп "tramp" ~ trump; Макрон "makron" has none)."""
+        if self._vocab_first is None:
+            self._vocab_first = {}
+            for term in self.cat.bm25.vocab:
+                if len(term) >= 3 and term.isalpha():
+                    self._vocab_first.setdefault(term[0], []).append(term)
+        near = [
+            t
+            for t in self._vocab_first.get(folded[:1], ())
+            if abs(len(t) - len(folded)) <= NEAR_LENGTH
+        ]
+        return bool(
+            near
+            and process.extractOne(
+                folded, near, scorer=fuzz.ratio, processor=None, score_cutoff=NEAR_SPELLING
+            )
+        )
