@@ -80,9 +80,8 @@ class Claim:
 def resolve(claims: Iterable[Claim]) -> tuple[list[Claim], list[Claim]]:
     """The one overlap policy: where two claims share words, the longer span wins; at equal
     length the stronger claim; then the better score; then the earlier. Claims on words no
-    other claim touches are all kept. Returns (kept, lost), each in question order.
-
-    "about" claims never take words from others: a name spoken about stays in the topic."""
+    other claim touches are all kept, and so are two claims of one slot on the same words
+    (two people a name may mean: "Aliyev" / "Aliev"). Returns (kept, lost), in question order."""
     ordered = sorted(claims, key=lambda c: (-c.length, -c.strength, -c.score, c.span[0]))
     kept: list[Claim] = []
     lost: list[Claim] = []
