@@ -353,6 +353,9 @@ def test_a_negation_inside_what_was_said_asks_for_no_notes(archive: Engine) -> N
         ("Что сказал Макрон про саммит в Астане?", ["Макрон"]),  # no archive word is near
         ("Что сказал Трамп?", []),  # "tramp": the archive's "trump" is near enough
         ("Что сказала Лехтинен?", []),  # "lekhtinen": the archive's "lehtinen"
+        ("Что сказал Шольц?", ["Шольц"]),
+        ("Как победа Трампа повлияла на рубль?", []),  # no speaker's place: spoken of
+        ("Что сказал глава МИД Латвии?", []),  # an abbreviation, no name
     ],
 )
 def test_a_cyrillic_name_is_missing_only_when_nothing_is_spelled_near_it(

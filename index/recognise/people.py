@@ -139,6 +139,8 @@ class PersonReading(ReaderBase):
         for run in runs:
             if not run or (run[0] == 0 and len(run) < 2):
                 continue  # a capital that only starts the sentence
+            if any(is_cyrillic(ws[i].text) for i in run) and not self._speaker_place(ws, run):
+                continue  # "победа Трампа", "индекс Мосбиржи", "МИД": no speaker's place
             if not any(self._known(ws[i]) for i in run):
                 said = " ".join(ws[i].text for i in run)
                 span = (min(run), max(run) + 1)
@@ -146,6 +148,14 @@ class PersonReading(ReaderBase):
                     "speaker", said, span, "person.unknown", Strength.LIKELY, said, missing=True
                 )
         return None
+
+    def _speaker_place(self, ws: Sequence[Word], run: Sequence[int]) -> bool:
+        """Whether a run of Cyrillic words stands where a speaker does, right beside a speech
+        verb ("Что сказал Макрон", "Що Байден казав"), and is no abbreviation ("МИД")."""
+        if any(len(ws[i].text) > 1 and ws[i].text.isupper() for i in run):
+            return False
+        near = [ws[j].norm for j in (run[0] - 1, run[-1] + 1) if 0 <= j < len(ws)]
+        return any(n in self.w.speech_verbs for n in near)
 
     def _subject(self, scan: Scan) -> list[int]:
         """The free words between an auxiliary and the speech verb after it, in Latin letters
