@@ -86,7 +86,7 @@ class Query:
             or self.roles
             or self.countries
             or self.outlets
-            or (self.time and (self.time.start or self.time.month_day or self.time.month))
+            or (self.time is not None and self.time.filters)
             or (self.events and self.event_certain)
             or self.kinds
         )
