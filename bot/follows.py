@@ -227,6 +227,20 @@ def digests_for(
     return out, len(order)
 
 
+def topic_so_far(engine: Any, topic: str, topic_scores: Any = None) -> list[Any]:
+    """The statements a topic follow matches in the archive as it is, best first: what it
+    would have pushed, with the threshold the pushes use (a follower sees a topic that is
+    too narrow, or too wide, when following it)."""
+    if topic_scores is None:
+        from index.relevance import topic_scores
+    docs = [d.id for d in engine.documents()]
+    return [
+        st
+        for st, score in topic_scores(engine, topic, docs)
+        if score >= TOPIC_THRESHOLD and st.kind != "note"
+    ]
+
+
 # --- the commands -----------------------------------------------------------------------------
 
 
@@ -257,7 +271,12 @@ class Desk:
             # Their digests will be written in the language they follow in (unless they chose
             # one with /language: that one stays).
             self.store.set_language(user, i18n.current(), chosen=False)
-        return render.followed(results, MAX_FOLLOWS)
+        matched = {
+            f.key: topic_so_far(self.engine, f.key)
+            for f, outcome in results
+            if outcome == "added" and f.kind == "topic"
+        }
+        return render.followed(results, MAX_FOLLOWS, matched)
 
     def follow_code(self, user: int, value: str) -> Reply:
         """A Follow button."""

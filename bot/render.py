@@ -6,7 +6,7 @@ import functools
 import hashlib
 import html
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -1089,6 +1089,29 @@ def follow_name(f: Follow) -> str:
     return i18n.country(f.label) if f.kind == "country" else f.label
 
 
+def topic_matches(found: Sequence[Statement]) -> list[str]:
+    """A new topic follow's matches in the archive so far: how many, and the best few."""
+    if not found:
+        return [
+            "<i>"
+            + esc(_("Nothing in the archive matches it so far: only new quotes that do will come."))
+            + "</i>"
+        ]
+    lines = [
+        esc(
+            ngettext(
+                "So far it matches {n} quote in the archive, e.g.:",
+                "So far it matches {n} quotes in the archive, e.g.:",
+                len(found),
+            ).format(n=number(len(found)))
+        )
+    ]
+    for st in found[:FOLLOW_EXAMPLES]:
+        who = st.speaker or st.country
+        lines.append(f"• <b>{clip_escaped(who, 80)}</b>: {clip_escaped(st.text, 140)}")
+    return lines
+
+
 def follow_label(f: Follow) -> str:
     """``👤 <b>Dmitry Peskov</b>``, ``🇬🇪 <b>Georgia</b>``, ``🏷 <b>grain exports</b>`` (escaped)."""
     mark = flag(f.label) if f.kind == "country" else KIND_MARKS.get(f.kind, "")
@@ -1104,8 +1127,16 @@ def follow_code_button(f: Follow, text: str) -> Button | None:
     return Button(button_text(text), data)
 
 
-def followed(results: Sequence[tuple[Follow, str]], limit: int) -> Reply:
-    """What /follow (or a Follow button) did, a line per thing asked."""
+FOLLOW_EXAMPLES = 3  # quotes a new topic follow shows of what it matches so far
+
+
+def followed(
+    results: Sequence[tuple[Follow, str]],
+    limit: int,
+    matched: Mapping[str, Sequence[Statement]] | None = None,
+) -> Reply:
+    """What /follow (or a Follow button) did, a line per thing asked; for a topic, what it
+    matches in the archive so far (``matched``: its statements, best first)."""
     lines = []
     for f, outcome in results:
         if outcome == "added":
@@ -1114,6 +1145,8 @@ def followed(results: Sequence[tuple[Follow, str]], limit: int) -> Reply:
                     name=follow_label(f), kind=_(KIND_WORDS[f.kind])
                 )
             )
+            if matched is not None and f.kind == "topic":
+                lines += topic_matches(matched.get(f.key, ()))
         elif outcome == "already":
             lines.append(_("You already follow {name}.").format(name=follow_label(f)))
         else:

@@ -484,3 +484,26 @@ def test_a_compilation_added_while_the_bot_was_down_is_announced_on_start(
     assert "for what you follow" in text and "Grain Corridor Suspension" in text
     console.deliver()
     assert out.getvalue() == text  # once
+
+
+def test_a_topic_follow_says_what_it_matches_so_far(archive: Any, tmp_path: Path) -> None:
+    """A follower sees, when following, what the topic matched in the archive: a topic too
+    narrow or too wide shows at once."""
+    from bot.follows import Desk, topic_so_far
+
+    store = Store.open(f"sqlite:///{tmp_path / 'bot.db'}")
+    reply = Desk(archive, store).follow(A, "grain exports")
+    text = reply.plain
+    assert "Following 🏷 grain exports (topic)" in text
+    found = topic_so_far(archive, "grain exports")
+    assert found and f"So far it matches {len(found)} quote" in text
+    assert found[0].text[:40] in text
+    assert all(st.kind != "note" for st in found)
+
+
+def test_a_topic_follow_that_matches_nothing_yet_says_so() -> None:
+    from bot import render
+
+    added = Follow("topic", "t", "quantum sails")
+    text = render.followed([(added, "added")], 50, {"t": []}).plain
+    assert "Nothing in the archive matches it so far" in text
