@@ -5,7 +5,7 @@ answer says which it dropped. Plain data: ``ask --json`` shows them, ``ask --exp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -21,11 +21,6 @@ class Strength(IntEnum):
     LATENT = 0
     LIKELY = 1
     CERTAIN = 2
-
-
-# The slots a claim fills. "about" is whom the statements speak of; every other slot narrows
-# who spoke, where, when, in which compilation or of which kind.
-SLOTS = ("speaker", "role", "country", "region", "outlet", "time", "event", "kind", "about")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +89,4 @@ def resolve(claims: Iterable[Claim]) -> tuple[list[Claim], list[Claim]]:
     return sorted(kept, key=by_start), sorted(lost, key=by_start)
 
 
-def strongest(claims: Sequence[Claim], slot: str) -> Claim | None:
-    """The strongest claim of a slot (None if the question makes none)."""
-    mine = [c for c in claims if c.slot == slot]
-    return max(mine, key=lambda c: (c.strength, c.score)) if mine else None
-
-
-__all__ = ["SLOTS", "Claim", "Strength", "resolve", "strongest"]
+__all__ = ["Claim", "Strength", "resolve"]

@@ -27,9 +27,8 @@ from typing import Any
 from index import vocabulary
 from index.catalog import load_data
 from index.claims import Strength
-from index.textnorm import STOPWORDS, Word, fold_forms, is_cyrillic
-
-Lists = Mapping[str, frozenset[str]]
+from index.lexicon import folded
+from index.textnorm import STOPWORDS, Word, is_cyrillic
 
 
 @dataclass(frozen=True)
@@ -57,20 +56,16 @@ class Decision:
     rules: tuple[str, ...]
 
 
-def _folded(entries: Sequence[str]) -> frozenset[str]:
-    return frozenset(f for e in entries if not e.startswith("_") for f in fold_forms(e))
-
-
 class Grammar:
     """The forms of forms.json over the word lists, deciding spans in context."""
 
-    def __init__(self, lists: Mapping[str, frozenset[str]] | None = None) -> None:
+    def __init__(self) -> None:
         data = load_data("forms.json")
         words = load_data("words.json")
-        own = {k: _folded(v) for k, v in data["lists"].items() if not k.startswith("_")}
-        base = {k: _folded(v) for k, v in words.items() if isinstance(v, list)}
-        base["speech_verbs"] = _folded(vocabulary.speech_verbs())
-        self.lists: dict[str, frozenset[str]] = {**base, **own, **(lists or {})}
+        own = {k: folded(v) for k, v in data["lists"].items() if not k.startswith("_")}
+        base = {k: folded(v) for k, v in words.items() if isinstance(v, list)}
+        base["speech_verbs"] = folded(vocabulary.speech_verbs())
+        self.lists: dict[str, frozenset[str]] = {**base, **own}
         self.forms = tuple(
             Form(
                 id=row["id"],
@@ -220,4 +215,4 @@ class Grammar:
         return not ("not" in el and n in el["not"])
 
 
-__all__ = ["Decision", "Form", "Grammar", "Lists"]
+__all__ = ["Decision", "Form", "Grammar"]

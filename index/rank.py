@@ -19,7 +19,7 @@ from index.catalog import Catalog, analyze
 from index.claims import Claim
 from index.query import NUMBER, Query
 from index.scope import Narrowed, Scope
-from index.stance import DENIES, PERFORMS, Acts
+from index.stance import DENIES, PERFORMS, shared_acts
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,6 @@ class Ranked:
     dense_top: float = 0.0  # the best dense score among the candidates
     lexical_hit: bool = False  # some candidate shares a word with the topic
     dropped: tuple[Claim, ...] = ()  # claims the scope dropped (or on what the archive lacks)
-    conflict: tuple[Claim, ...] = ()  # certain claims that together left nothing
 
 
 @dataclass(frozen=True)
@@ -163,7 +162,7 @@ class Ranker:
         self.english = Route(ENGLISH, faiss_index, encode)
         self.multilingual = multilingual  # None: Cyrillic topics take the English route too
         self.scoper = Scope(catalog)
-        self.acts = Acts()
+        self.acts = shared_acts()
 
     def route(self, q: Query) -> Route:
         """The multilingual route for a topic in Cyrillic (when built), else the English one."""
@@ -184,7 +183,7 @@ class Ranker:
         ranked = self._rank(narrowed, k)
         if narrowed.dropped:
             ranked = replace(ranked, confident=False)
-        return replace(ranked, dropped=narrowed.dropped, conflict=narrowed.conflict)
+        return replace(ranked, dropped=narrowed.dropped)
 
     def _rank(self, narrowed: Narrowed, k: int | None) -> Ranked:
         cfg = self.cfg

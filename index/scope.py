@@ -68,13 +68,12 @@ class Narrowed:
     ``rows``: the statements allowed (None: the whole archive). ``query``: the reading the
     ranker should use — the dropped claims' slots emptied, their words joined to the topic.
     ``dropped``: likely claims that would have left nothing, and claims on what the archive
-    lacks. ``conflict``: the certain claims that together left nothing. ``latent``: rows each
+    lacks. ``rows`` empty: the certain claims together left nothing. ``latent``: rows each
     latent claim points at, for a boost."""
 
     rows: np.ndarray | None
     query: Query
     dropped: tuple[Claim, ...] = ()
-    conflict: tuple[Claim, ...] = ()
     latent: tuple[np.ndarray, ...] = ()
 
 
@@ -92,10 +91,8 @@ class Scope:
         rows: np.ndarray | None = None
         for _, r in certain:
             rows = r if rows is None else np.intersect1d(rows, r, assume_unique=True)
-        if rows is not None and not len(rows):
-            names = {n for n, _ in certain}
-            conflict = tuple(c for c in q.claims if GROUP.get(c.slot) in names)
-            return Narrowed(rows, q, missing, conflict)
+        if rows is not None and not len(rows):  # certain claims that leave nothing together
+            return Narrowed(rows, q, missing)
         dropped_groups: list[str] = []
         for name, strength, r in filters:
             if strength != Strength.LIKELY:
@@ -120,7 +117,7 @@ class Scope:
             if r is not None and len(r)
         )
         query = relax(q, dropped) if dropped else q
-        return Narrowed(rows, query, missing + dropped, (), latent)
+        return Narrowed(rows, query, missing + dropped, latent)
 
     # ------------------------------------------------------------ claims -> rows
 

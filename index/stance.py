@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from index import vocabulary
 from index.catalog import load_data
@@ -102,4 +103,10 @@ class Acts:
         return False
 
 
-__all__ = ["DENIES", "PERFORMS", "SILENT", "Acts", "Asked"]
+@cache
+def shared_acts() -> Acts:
+    """One ``Acts`` a process: the reader and the ranker read acts.json once between them."""
+    return Acts()
+
+
+__all__ = ["DENIES", "PERFORMS", "SILENT", "Acts", "Asked", "shared_acts"]

@@ -22,7 +22,7 @@ from index.recognise.people import PersonReading
 from index.recognise.places import PlaceReading
 from index.recognise.roles import RoleReading
 from index.recognise.time import _YEAR, TimeReading
-from index.stance import Acts
+from index.stance import shared_acts
 from index.textnorm import STOPWORDS, Word, is_cyrillic, words
 
 MENTION_SHARE = 0.05  # a capitalised topic word rarer than this is a name to find verbatim
@@ -45,8 +45,9 @@ class Reader(
         self.cat = catalog
         self.w = Words()
         self.grammar = Grammar()
-        self.acts = Acts()
+        self.acts = shared_acts()
         self._vocab_stems = None  # built at the first Cyrillic name
+        self._vocab_first = None  # built at the first Cyrillic name in a speaker's place
         self._init_outlets()
         self._init_places()
         self._init_events()

@@ -23,7 +23,7 @@ class ReaderBase:
     w: Words
     grammar: Grammar
     _vocab_stems: dict[str, list[str]] | None
-    _vocab_first: dict[str, list[str]] | None = None
+    _vocab_first: dict[str, list[str]] | None
 
     def _phrases_at(
         self,
