@@ -30,7 +30,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 sys.path.insert(0, str(ROOT))
 
-from index.parse import BULLET_RE, FULL_DATE_RE, parse_file  # noqa: E402
+sys.path.insert(0, str(HERE))
+from make_page import blocks  # noqa: E402  (the compilation's lines as page blocks)
+
+from index.parse import FULL_DATE_RE, parse_file  # noqa: E402
 
 SOURCE = ROOT / "tests" / "data" / "sources" / "2025-03-14-baltic-reaction-to-summit.txt"
 DRUPAL = HERE / "drupal-baltic-reaction-to-summit.html"
@@ -65,35 +68,19 @@ def parts(path: Path) -> dict[str, object]:
     lines = path.read_text(encoding="utf-8").replace("\r\n", "\n").split("\n")
     date_idx = next(i for i, ln in enumerate(lines) if FULL_DATE_RE.match(ln))
     header = [ln.strip() for ln in lines[:date_idx] if ln.strip()]
-    blocks: list[str] = []
-    pending: list[tuple[int, str]] = []
+    shown: list[str] = []
     closing: list[str] = []
-
-    def flush() -> None:
-        if pending:
-            blocks.append(items_html(pending))
-            pending.clear()
-
-    for raw in lines[date_idx + 1 :]:
-        m = BULLET_RE.match(raw)
-        if m:
-            pending.append((len(m["indent"]), m["text"].strip()))
+    for block in blocks(lines[date_idx + 1 :]):
+        if isinstance(block, list):
+            shown.append(items_html(block))
             continue
-        if not raw.strip():
-            continue
-        if raw.startswith(" ") and pending:  # a wrapped line continues its item
-            indent, text = pending[-1]
-            pending[-1] = (indent, f"{text}\n{raw.strip()}")
-            continue
-        flush()
-        text = raw.strip()
+        text = block
         if text == doc.author or text.startswith("Originally published"):
             closing.append(text)
         elif text in countries:
-            blocks.append(f"<h2>{esc(text)}</h2>")
+            shown.append(f"<h2>{esc(text)}</h2>")
         else:
-            blocks.append(f"<p>{esc(text)}</p>")
-    flush()
+            shown.append(f"<p>{esc(text)}</p>")
     return {
         "blog": header[0],
         "tagline": header[1],
@@ -102,7 +89,7 @@ def parts(path: Path) -> dict[str, object]:
         "date": lines[date_idx].strip(),
         "published": doc.published,
         "updated": doc.updated,
-        "body": "\n".join(blocks),
+        "body": "\n".join(shown),
         "bio": closing[0],
         "originally": closing[1],
     }

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import re
 import sys
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -87,6 +88,29 @@ def wrap(s: str, width: int = 110) -> str:
     return "\n".join(lines)
 
 
+def blocks(lines: Sequence[str]) -> Iterator[list[tuple[int, str]] | str]:
+    """A compilation's lines after its date as a page shows them: each run of items as a list
+    of (indent, text), a wrapped line joined to its item; each other line as its text."""
+    pending: list[tuple[int, str]] = []
+    for raw in lines:
+        m = BULLET_RE.match(raw)
+        if m:
+            pending.append((len(m["indent"]), m["text"].strip()))
+            continue
+        if not raw.strip():
+            continue
+        if raw.startswith(" ") and pending:  # a wrapped line continues its item
+            indent, text = pending[-1]
+            pending[-1] = (indent, f"{text}\n{raw.strip()}")
+            continue
+        if pending:
+            yield pending
+            pending = []
+        yield raw.strip()
+    if pending:
+        yield pending
+
+
 def render_list(items: list[tuple[int, str]], depth: int = 0) -> str:
     """Nested <ul> from (indent, text) pairs; a deeper indent nests under the item above."""
     pad = "  " * depth
@@ -140,27 +164,12 @@ def article(path: Path) -> tuple[str, str, str]:
 </header>"""
 
     body: list[str] = []
-    pending: list[tuple[int, str]] = []
     n_heading = 0
-
-    def flush() -> None:
-        if pending:
-            body.append(render_list(pending))
-            pending.clear()
-
-    for raw in lines[date_idx + 1 :]:
-        m = BULLET_RE.match(raw)
-        if m:
-            pending.append((len(m["indent"]), m["text"].strip()))
+    for block in blocks(lines[date_idx + 1 :]):
+        if isinstance(block, list):
+            body.append(render_list(block))
             continue
-        if not raw.strip():
-            continue
-        if raw.startswith(" ") and pending:  # a wrapped line continues its item
-            indent, text = pending[-1]
-            pending[-1] = (indent, f"{text}\n{raw.strip()}")
-            continue
-        flush()
-        text = raw.strip()
+        text = block
         if text in countries:
             n_heading += 1
             style = n_heading % 3
@@ -174,7 +183,6 @@ def article(path: Path) -> tuple[str, str, str]:
             body.append(f"<!-- wp:paragraph -->\n<p><em>{wp(text)}</em></p>")
         else:
             body.append(f"<!-- wp:paragraph -->\n<p>{wrap(wp(text))}</p>\n<!-- /wp:paragraph -->")
-    flush()
     return head, "\n\n".join(body), title
 
 
