@@ -177,6 +177,8 @@ class Words:
             for w, alts in r["synonyms"].items()
         }
         self.role_heads = frozenset(simple_stem(w) for w in r["heads"]) | set(self.role_synonyms)
+        for w, alts in r["seats"].items():  # read as synonyms; never a head
+            self.role_synonyms[simple_stem(w)] = tuple(tuple(stems(p)) for p in alts)
         # Russian and Ukrainian role words -> the English role phrases they stand for.
         self.role_translations: Lexicon[tuple[tuple[str, ...], ...]] = Lexicon(
             {
@@ -210,12 +212,31 @@ class Scan:
         return [i for i, w in enumerate(self.ws) if w.start >= start and w.end <= end]
 
 
+CONSONANTS_MIN = 4  # consonants a Latin name needs before its vowels may differ (Trump ~ Трамп)
+CONSONANTS_ENDING = 1  # consonants a case ending may add to it (Трампом ~ trump)
+_VOWELS = re.compile(r"[aeiouy]+")
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+def consonant_key(word: str) -> str:
+    """A folded word's consonants, doubles collapsed: how a name survives transliteration into
+    Cyrillic and back when its vowels do not (trump -> trmp, трамп -> tramp -> trmp)."""
+    return _DOUBLED.sub(r"\1", word[:1] + _VOWELS.sub("", word[1:]))
+
+
 def spelled_as(latin: str, folded: str) -> bool:
     """Is a transliterated Cyrillic word a case form of a Latin one: the same but for the
     Latin word's last letter and a case ending (Таллине ~ tallinn, Дружбы ~ druzhba, not
-    Транснафти ~ transit)?"""
+    Транснафти ~ transit), or, for a longer name, the same consonants but for those of a case
+    ending (Трампа ~ trump, whose vowel Cyrillic writes as a)?"""
     n = max(len(latin) - 1, 4)
-    return len(latin) >= 4 and n <= len(folded) <= len(latin) + 3 and latin[:n] == folded[:n]
+    if len(latin) >= 4 and n <= len(folded) <= len(latin) + 3 and latin[:n] == folded[:n]:
+        return True
+    bones = consonant_key(latin)
+    if len(bones) < CONSONANTS_MIN or not latin.isalpha():
+        return False
+    other = consonant_key(folded)
+    return other.startswith(bones) and len(other) - len(bones) <= CONSONANTS_ENDING
 
 
 def is_name(w: Word) -> bool:
@@ -241,6 +262,7 @@ __all__ = [
     "Scan",
     "WordMap",
     "Words",
+    "consonant_key",
     "folded",
     "is_name",
     "month_of",

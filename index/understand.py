@@ -144,7 +144,15 @@ class Reader(
         spelled = tuple(
             dict.fromkeys(
                 [
-                    *(t for i in topic_idx if is_name(ws[i]) for t in self._spelled(ws[i])),
+                    *(
+                        t
+                        for i in topic_idx
+                        if is_name(ws[i])
+                        for t in self._spelled(ws[i])
+                        # A name most statements hold ("Trump" in his election's
+                        # compilation) tells none apart: as a topic word it only adds noise.
+                        if self.cat.bm25.doc_freq(t) <= GENERIC_SHARE
+                    ),
                     *self._translated(ws, topic_idx),
                 ]
             )

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from index import embed, evaluate, store
+from index.lexicon import spelled_as
 from index.rank import ENGLISH, ENGLISH_SCALE, MULTILINGUAL, DenseScale, RankConfig
 from index.search import Engine
-from index.textnorm import fold_forms
+from index.textnorm import fold, fold_forms
 from index.understand import Words
 from tests.conftest import ROOT, TEST_SOURCES
 
@@ -324,3 +325,43 @@ def test_a_person_named_with_a_role_is_whose_role_it_is(engine: Engine, question
     answer = engine.ask(question)
     assert answer.confident
     assert [h.statement.speaker for h in answer.hits] == ["Dmitry Peskov"] * 4
+
+
+@pytest.mark.parametrize(
+    ("latin", "cyrillic", "same"),
+    [
+        ("trump", "Трампа", True),  # a vowel Cyrillic writes otherwise, and a case ending
+        ("trump", "Трампом", True),
+        ("transneft", "Транснафти", True),  # Ukrainian writes the e as a
+        ("tallinn", "Таллине", True),
+        ("transit", "Транснафти", False),
+        ("grain", "гранты", False),  # too few consonants to go by them alone
+        ("trump", "тромбы", False),
+    ],
+)
+def test_a_name_is_found_under_the_vowels_cyrillic_gives_it(
+    latin: str, cyrillic: str, same: bool
+) -> None:
+    assert spelled_as(latin, fold(cyrillic)) is same
+
+
+def test_a_name_most_statements_hold_is_no_topic_word(engine: Engine) -> None:
+    """ "Трампа" is Trump; in his election's compilation nearly every statement names him, so
+    it joins the event's title words, not the topic's lexical side (where it would rank any
+    statement naming him first)."""
+    q = engine.read("Что говорили в Грузии о победе Трампа?")
+    assert q.countries == ("Georgia",) and q.event_certain
+    assert "trump" not in q.spelled
+    answer = engine.ask("Что говорили в Грузии о победе Трампа?")
+    assert {h.statement.country for h in answer.hits} == {"Georgia"} and len(answer.hits) == 3
+
+
+@pytest.mark.parametrize(
+    "question", ["What did the Kremlin spokesman say?", "what did the kremlin's spokesman say"]
+)
+def test_a_seat_of_power_stands_for_its_office(engine: Engine, question: str) -> None:
+    """The Kremlin's spokesman is the Russian president's press secretary (roles.json, seats);
+    the Kremlin alone names no role."""
+    assert engine.read(question).roles == ("Vladimir Putin’s press secretary",)
+    assert [h.statement.speaker for h in engine.ask(question).hits] == ["Dmitry Peskov"] * 4
+    assert not engine.read("What did the Kremlin say?").roles

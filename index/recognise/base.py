@@ -9,7 +9,16 @@ from rapidfuzz import fuzz, process
 
 from index.catalog import Catalog
 from index.grammar import Grammar
-from index.lexicon import Scan, Words, month_of, spelled_as, stem_eq, stem_key
+from index.lexicon import (
+    CONSONANTS_MIN,
+    Scan,
+    Words,
+    consonant_key,
+    month_of,
+    spelled_as,
+    stem_eq,
+    stem_key,
+)
 from index.textnorm import STOPWORDS, Word, is_cyrillic
 
 NEAR_SPELLING = 80.0  # a Cyrillic name this like (0-100) a word of the archive is no unknown name
@@ -74,11 +83,19 @@ class ReaderBase:
         if not is_cyrillic(w.text):
             return ()
         if self._vocab_stems is None:
+            # By the first four letters, and by the first consonants (Трамп ~ trump).
             self._vocab_stems = {}
             for term in self.cat.bm25.vocab:
                 if len(term) >= 4 and term.isalpha():
                     self._vocab_stems.setdefault(term[:4], []).append(term)
-        return tuple(t for t in self._vocab_stems.get(w.norm[:4], ()) if spelled_as(t, w.norm))
+                    bones = consonant_key(term)
+                    if len(bones) >= CONSONANTS_MIN:
+                        self._vocab_stems.setdefault("~" + bones[:CONSONANTS_MIN], []).append(term)
+        near = [
+            *self._vocab_stems.get(w.norm[:4], ()),
+            *self._vocab_stems.get("~" + consonant_key(w.norm)[:CONSONANTS_MIN], ()),
+        ]
+        return tuple(t for t in dict.fromkeys(near) if spelled_as(t, w.norm))
 
     def _question_word(self, w: Word) -> bool:
         """A word that asks rather than says: a question word, a speech verb or noun."""
