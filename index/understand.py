@@ -22,7 +22,7 @@ from index.recognise.people import PersonReading
 from index.recognise.places import PlaceReading
 from index.recognise.roles import RoleReading
 from index.recognise.time import _YEAR, TimeReading
-from index.stance import shared_acts
+from index.stance import Asked, shared_acts
 from index.textnorm import STOPWORDS, Word, is_cyrillic, words
 
 MENTION_SHARE = 0.05  # a capitalised topic word rarer than this is a name to find verbatim
@@ -46,6 +46,7 @@ class Reader(
         self.w = Words()
         self.grammar = Grammar()
         self.acts = shared_acts()
+        self._act_vocab: dict[str, tuple[str, ...]] = {}  # act -> lexical terms, when asked
         self._vocab_stems = None  # built at the first Cyrillic name
         self._vocab_first = None  # built at the first Cyrillic name in a speaker's place
         self._init_outlets()
@@ -153,7 +154,7 @@ class Reader(
                         # compilation) tells none apart: as a topic word it only adds noise.
                         if self.cat.bm25.doc_freq(t) <= GENERIC_SHARE
                     ),
-                    *self._translated(ws, topic_idx),
+                    *self._translated(ws, topic_idx, asked),
                 ]
             )
         )
@@ -250,17 +251,26 @@ class Reader(
             run = [i] if i > 0 and ws[i].text[:1].isupper() else []
         return tuple(out)
 
-    def _translated(self, ws: Sequence[Word], idx: Sequence[int]) -> list[str]:
+    def _translated(
+        self, ws: Sequence[Word], idx: Sequence[int], asked: Asked | None = None
+    ) -> list[str]:
         """English words the dictionaries give for the topic's Cyrillic words (role words,
         event words), so its quotes can be found by their words too ("пресс-секретарь
         Кремля": spokesman, press secretary, kremlin), when they and the names the archive
-        spells stand for at least ``TRANSLATED_SHARE`` of the topic's words."""
+        spells stand for at least ``TRANSLATED_SHARE`` of the topic's words. An act the
+        question asks for ("поздравил") gives the archive's words for it (congratulate,
+        congratulations), unless it is negated."""
         out: list[str] = []
         free = set(idx)
         covered = 0
         i = 0
         while i < len(ws):
             if i in free and is_cyrillic(ws[i].text):
+                if asked is not None and not asked.negated and i == asked.span[0]:
+                    out += self._act_terms(asked.acts)
+                    covered += 1
+                    i += 1
+                    continue
                 got = self.w.english.match([x.norm for x in ws[i:]])
                 if got is not None and all(j in free for j in range(i, i + got[0])):
                     out += got[1]
@@ -273,6 +283,19 @@ class Reader(
         # One known word of a longer topic ("грузовики с зерном": grain) would outweigh its
         # meaning in the lexical score: the English words count when they stand for enough.
         return out if covered >= TRANSLATED_SHARE * len(idx) else []
+
+    def _act_terms(self, acts: Sequence[str]) -> list[str]:
+        """The archive's words (its lexical index's terms) that begin with an act's statement
+        cues (acts.json): what a statement that performs the act says."""
+        out: list[str] = []
+        for act in acts:
+            got = self._act_vocab.get(act)
+            if got is None:
+                cues = self.acts.stems.get(act, ())
+                got = tuple(t for t in self.cat.bm25.vocab if cues and t.startswith(cues))
+                self._act_vocab[act] = got
+            out += got
+        return out
 
 
 def _stays_topic(c: Claim) -> bool:

@@ -75,3 +75,15 @@ def test_who_congratulated_leads_with_a_congratulation(engine: Engine, question:
 )
 def test_an_act_someone_said_is_no_act_asked_for(acts: Acts, question: str) -> None:
     assert acts.asked(words(question)) is None
+
+
+@pytest.mark.parametrize(
+    "question", ["Кто поздравил Трампа с победой?", "Хто привітав Трампа з перемогою?"]
+)
+def test_a_cyrillic_act_is_looked_for_in_the_archives_words(engine: Engine, question: str) -> None:
+    """The quotes are English: "поздравил" finds them by their words for the act too
+    (congratulate, congratulations), as "congratulated" does in English."""
+    spelled = engine.read(question).spelled
+    assert any(t.startswith("congratulat") for t in spelled)
+    negated = question.replace("поздравил", "не поздравил").replace("привітав", "не привітав")
+    assert not any(t.startswith("congratulat") for t in engine.read(negated).spelled)
