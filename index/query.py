@@ -74,6 +74,9 @@ class Query:
     acts: tuple[str, ...] = ()  # the act the question asks for ("congratulated": congratulate)
     act_negated: bool = False  # "Who did not congratulate ...?": those who did not, first
     numbers: tuple[str, ...] = ()  # figures the topic names ("4 grain trains"): a quote states them
+    # Stems of specific topic words the question writes side by side ("Victory Plan"): a quote
+    # that writes them side by side too is nearer than one that scatters them.
+    phrases: tuple[tuple[str, str], ...] = ()
     claims: tuple[Claim, ...] = ()  # what each recogniser found, with its rule and strength
     cyrillic: bool = False  # the topic is written in Cyrillic: the multilingual route ranks it
     spelled: tuple[str, ...] = ()  # its Cyrillic words as the archive writes them (lexical)

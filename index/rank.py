@@ -9,6 +9,7 @@ vectors, when the archive was built with them."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -17,9 +18,11 @@ import numpy as np
 
 from index.catalog import Catalog, analyze
 from index.claims import Claim
+from index.lexical import simple_stem
 from index.query import NUMBER, Query
 from index.scope import Narrowed, Scope
 from index.stance import DENIES, PERFORMS, shared_acts
+from index.textnorm import tokens
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class RankConfig:
     latent_boost: float = 0.05  # what a latent claim points at (a bare year's statements)
     stance_boost: float = 0.2  # a statement that performs the act asked for ("congratulated")
     stance_penalty: float = 0.3  # one that only denies it or asks about it
+    phrase_boost: float = 0.1  # a quote that writes the topic's words side by side, as asked
     sure_coverage: float = 0.5  # share of the topic's words the best statement must hold
     sure_name: float = 85.0  # a name matched at least this well is the person meant
     k: int = 10  # topic results at most, unless the caller asks for more
@@ -273,6 +277,8 @@ class Ranker:
             score = score + self._silence(cand, score)
         if q.acts and not q.act_negated:
             score = score + self._stance(cand, score, q.acts)
+        if q.phrases:
+            score = score + self._phrased(cand, score, q.phrases)
         order = np.lexsort((cand, -score))
         cand, score, dense, lex = cand[order], score[order], dense[order], lex[order]
         in_event = in_event[order] if in_event is not None else None
@@ -409,6 +415,20 @@ class Ranker:
                 out[i] = self.cfg.stance_boost
             elif said == DENIES:
                 out[i] = -self.cfg.stance_penalty
+        return out
+
+    def _phrased(
+        self, cand: np.ndarray, score: np.ndarray, phrases: Sequence[tuple[str, str]]
+    ) -> np.ndarray:
+        """Among the best-scored candidates, the phrase boost times the share of the
+        question's word pairs ("Victory Plan") a quote writes side by side too."""
+        out = np.zeros(len(cand), dtype=np.float32)
+        best = np.argsort(-score, kind="stable")[: self.cfg.candidates]
+        wanted = set(phrases)
+        for i in best:
+            stemmed = [simple_stem(t) for t in tokens(self.cat.statements[int(cand[i])].text)]
+            pairs = set(itertools.pairwise(stemmed))
+            out[i] = self.cfg.phrase_boost * len(wanted & pairs) / len(wanted)
         return out
 
     def _dense_for(self, index: Any, vec: np.ndarray, rows: np.ndarray) -> np.ndarray:

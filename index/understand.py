@@ -6,6 +6,7 @@ forms of ``index/data/forms.json`` (``index/grammar.py``)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -163,6 +164,7 @@ class Reader(
             n for i in topic_idx for n in NUMBER.findall(ws[i].text) if not _YEAR.match(n)
         )
         mentions = self._mentions(ws, topic_idx)
+        phrases = self._phrases(ws, topic_idx)
         claims = [
             replace(c, words=self._terms(ws, range(*c.span))) if c.span[1] > c.span[0] else c
             for c in claims
@@ -197,6 +199,7 @@ class Reader(
             others=others,
             silence=silence,
             numbers=numbers,
+            phrases=phrases,
             acts=asked.acts if asked else (),
             act_negated=bool(asked and asked.negated),
             claims=tuple(sorted(claims, key=lambda c: c.span)),
@@ -218,6 +221,16 @@ class Reader(
             and ws[i].norm not in self.w.generic
             and ws[i].norm not in self.w.time_words
             and self.cat.bm25.doc_freq(simple_stem(ws[i].norm)) <= GENERIC_SHARE
+        )
+
+    def _phrases(self, ws: Sequence[Word], idx: Sequence[int]) -> tuple[tuple[str, str], ...]:
+        """Pairs of specific English topic words the question writes side by side, as stems."""
+        return tuple(
+            (simple_stem(ws[i].norm), simple_stem(ws[j].norm))
+            for i, j in itertools.pairwise(idx)
+            if j == i + 1
+            and not is_cyrillic(ws[i].text + ws[j].text)
+            and self._terms(ws, (i, j)) == (ws[i].norm, ws[j].norm)
         )
 
     @staticmethod

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -407,3 +408,18 @@ def test_an_exact_country_beats_a_surname_one_typo_away() -> None:
     a = e.ask("What did Russia say?")
     assert a.intent.kind == "country" and len(a.hits) == 2
     assert e.ask("Rusia").intent.kind == "person"  # the surname itself still finds its person
+
+
+def test_a_quote_that_writes_the_topics_words_side_by_side_ranks_higher(engine: Engine) -> None:
+    """Term proximity: "strategic alliance" asks for the words together; a quote that writes
+    them so gets the phrase boost, one that has "strategic" elsewhere gets none."""
+    q = engine.read("strategic alliance")
+    assert len(q.phrases) == 1
+    texts = [s.text.lower() for s in engine.statements]
+    together = [i for i, t in enumerate(texts) if "strategic alliance" in t]
+    apart = [i for i, t in enumerate(texts) if "strategic" in t and "strategic alliance" not in t]
+    assert together and apart
+    cand = np.asarray(together + apart, np.int64)
+    boost = engine.ranker._phrased(cand, np.zeros(len(cand)), q.phrases)
+    assert list(boost) == [engine.ranker.cfg.phrase_boost] * len(together) + [0.0] * len(apart)
+    assert not engine.read("Что сказали о стратегическом альянсе?").phrases  # English only
