@@ -50,6 +50,25 @@ _NOUN_ENDINGS = (
     ("и", ("и", "ів", "ам", "ах", "ами")),
 )
 _CONSONANT_ENDINGS = ("", "а", "у", "е", "ом", "і", "ові")
+# Plural case endings of a people's name, Russian and Ukrainian together (a stem without its
+# nominative vowel: украинц-, росіян-, латыш-).
+_PEOPLE_ENDINGS = (
+    "",
+    "ы",
+    "и",
+    "і",
+    "е",
+    "ов",
+    "ев",
+    "ів",
+    "ей",
+    "ам",
+    "ям",
+    "ами",
+    "ями",
+    "ах",
+    "ях",
+)
 _ADJECTIVE_ENDINGS = (
     *("ий", "ый", "ій", "ой", "ая", "ое", "ого", "ому", "ом", "ую", "ые", "ие", "ых", "их"),
     *("ым", "им", "ыми", "ими", "ою", "а", "е", "у", "і", "ої", "ім", "ае", "ага", "аму", "ыя"),
@@ -66,6 +85,7 @@ class Country:
     adjectives: tuple[str, ...]
     cyrillic: tuple[str, ...]
     cyrillic_adjectives: tuple[str, ...]
+    cyrillic_people: tuple[str, ...] = ()  # "украинцы", "росіяни": nominative plurals
 
 
 @dataclass(frozen=True)
@@ -76,7 +96,7 @@ class CountryMatch:
     score: float
     span: tuple[int, int]
     text: str
-    how: str  # "name", "alias", "adjective" or "fuzzy"
+    how: str  # "name", "alias", "adjective", "people" or "fuzzy"
 
 
 def _split(field: str) -> tuple[str, ...]:
@@ -97,9 +117,18 @@ def _parse(table: str) -> tuple[Country, ...]:
     out = []
     for row in rows:
         cells = [c.strip() for c in row.split("|")]
-        name, code, aliases, adjectives, cyr, cyr_adj = cells
+        name, code, aliases, adjectives, cyr, cyr_adj = cells[:6]
+        people = _split(cells[6]) if len(cells) > 6 else ()
         out.append(
-            Country(name, code, _split(aliases), _split(adjectives), _split(cyr), _split(cyr_adj))
+            Country(
+                name,
+                code,
+                _split(aliases),
+                _split(adjectives),
+                _split(cyr),
+                _split(cyr_adj),
+                people,
+            )
         )
     return tuple(out)
 
@@ -119,6 +148,14 @@ def _noun_forms(word: str) -> set[str]:
     if w[-1] in "оеу":  # indeclinable (Косово, Марокко)
         return {w}
     return {w + e for e in _CONSONANT_ENDINGS}
+
+
+def _people_forms(word: str) -> set[str]:
+    """A people's Cyrillic plural ("украинцы", "росіяни") with its Russian and Ukrainian case
+    forms ("из украинцев", "з українців", "россиянам"); loose, as only lookups read them."""
+    w = word.lower()
+    stem = w[:-1] if w[-1] in "ыиіе" else w
+    return {w} | {stem + e for e in _PEOPLE_ENDINGS}
 
 
 def _adjective_forms(word: str) -> set[str]:
@@ -150,6 +187,7 @@ def _terms(c: Country) -> dict[str, str]:
             "adjective",
         ),
         (_cyrillic_phrases(n for w in c.cyrillic for n in _noun_forms(w)), "alias"),
+        (_cyrillic_phrases(n for w in c.cyrillic_people for n in _people_forms(w)), "people"),
         ({_phrase(a) for a in c.adjectives}, "adjective"),
         ({_phrase(a) for a in c.aliases}, "alias"),
         ({_phrase(c.name)}, "name"),
@@ -436,6 +474,8 @@ def _ordinary(norm: str) -> bool:
 def _fuzzable(phrase: str, how: str) -> bool:
     """Whether a table phrase is long enough to be reached through a typo."""
     bare = phrase.replace(" ", "")
+    if how == "people":  # generated case forms, loose: only ever met exactly
+        return False
     if how == "adjective":
         return len(bare) >= _FUZZY_MIN_ADJECTIVE
     return len(bare) >= _FUZZY_MIN_TERM

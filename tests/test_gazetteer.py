@@ -263,3 +263,25 @@ def test_the_country_phrases_are_kept_and_read_back(
         assert gazetteer._index() == built  # the rebuilt file reads back
     finally:
         gazetteer._index.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("Хто з українців висловився?", "Ukraine"),
+        ("Кто из россиян это сказал?", "Russia"),
+        ("Что говорили грузины?", "Georgia"),
+        ("Що казали латиші про саміт?", "Latvia"),
+        ("Что сказали азербайджанцам?", "Azerbaijan"),
+    ],
+)
+def test_a_people_in_cyrillic_names_its_country(
+    matcher: CountryMatcher, text: str, country: str
+) -> None:
+    assert [m.country for m in matcher.match(text)] == [country]
+
+
+def test_a_peoples_case_forms_are_never_typo_targets(matcher: CountryMatcher) -> None:
+    """ "молдаванов" is generated loosely; "Милованов", a surname two letters off, is no
+    country (a fuzzy match on generated forms made it Moldova)."""
+    assert matcher.match("Милованов") == []
