@@ -9,20 +9,19 @@ vectors, when the archive was built with them."""
 
 from __future__ import annotations
 
-import itertools
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from index.catalog import Catalog, analyze
 from index.claims import Claim
-from index.lexical import simple_stem
 from index.query import NUMBER, Query
 from index.scope import Narrowed, Scope
 from index.stance import DENIES, PERFORMS, shared_acts
-from index.textnorm import tokens
 
 
 @dataclass(frozen=True)
@@ -421,14 +420,15 @@ class Ranker:
         self, cand: np.ndarray, score: np.ndarray, phrases: Sequence[tuple[str, str]]
     ) -> np.ndarray:
         """Among the best-scored candidates, the phrase boost times the share of the
-        question's word pairs ("Victory Plan") a quote writes side by side too."""
+        question's word pairs ("Victory Plan") a quote writes side by side too (each word
+        by its stem, any ending; a space or a hyphen between them)."""
         out = np.zeros(len(cand), dtype=np.float32)
         best = np.argsort(-score, kind="stable")[: self.cfg.candidates]
-        wanted = set(phrases)
+        patterns = [_pair_pattern(a, b) for a, b in dict.fromkeys(phrases)]
         for i in best:
-            stemmed = [simple_stem(t) for t in tokens(self.cat.statements[int(cand[i])].text)]
-            pairs = set(itertools.pairwise(stemmed))
-            out[i] = self.cfg.phrase_boost * len(wanted & pairs) / len(wanted)
+            text = self.cat.statements[int(cand[i])].text
+            found = sum(1 for p in patterns if p.search(text))
+            out[i] = self.cfg.phrase_boost * found / len(patterns)
         return out
 
     def _dense_for(self, index: Any, vec: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -480,6 +480,17 @@ class Ranker:
             extra = self._dense_for(index, vec, np.asarray(missing, np.int64))
             dense.update(zip((int(r) for r in missing), (float(x) for x in extra), strict=True))
         return rows, np.fromiter((dense[int(r)] for r in rows), np.float32, len(rows))
+
+
+@lru_cache(maxsize=1024)
+def _pair_pattern(first: str, second: str) -> re.Pattern[str]:
+    """Two stems written side by side, in any case and with any endings ("victory plans",
+    "policies" for the stem "policy")."""
+
+    def stem(s: str) -> str:
+        return re.escape(s[:-1]) + "(?:y|ie)" if s.endswith("y") else re.escape(s)
+
+    return re.compile(rf"\b{stem(first)}[\w'’]*[\s-]+{stem(second)}", re.IGNORECASE)
 
 
 def _is_ivf(index: Any) -> bool:
