@@ -83,19 +83,30 @@ class ReaderBase:
         if not is_cyrillic(w.text):
             return ()
         if self._vocab_stems is None:
-            # By the first four letters, and by the first consonants (Трамп ~ trump).
+            # By the first four letters; "~" + a first letter: the terms it begins, whose
+            # consonant keys are indexed when a word of that letter first asks (Трамп ~ trump).
             self._vocab_stems = {}
             for term in self.cat.bm25.vocab:
                 if len(term) >= 4 and term.isalpha():
                     self._vocab_stems.setdefault(term[:4], []).append(term)
-                    bones = consonant_key(term)
-                    if len(bones) >= CONSONANTS_MIN:
-                        self._vocab_stems.setdefault("~" + bones[:CONSONANTS_MIN], []).append(term)
-        near = [
-            *self._vocab_stems.get(w.norm[:4], ()),
-            *self._vocab_stems.get("~" + consonant_key(w.norm)[:CONSONANTS_MIN], ()),
-        ]
+                    self._vocab_stems.setdefault("~" + term[0], []).append(term)
+        near = [*self._vocab_stems.get(w.norm[:4], ()), *self._by_consonants(w.norm)]
         return tuple(t for t in dict.fromkeys(near) if spelled_as(t, w.norm))
+
+    def _by_consonants(self, folded: str) -> list[str]:
+        """Terms of the archive whose consonant key begins as this word's does."""
+        assert self._vocab_stems is not None
+        key = consonant_key(folded)[:CONSONANTS_MIN]
+        if len(key) < CONSONANTS_MIN:
+            return []
+        letter = "~" + key[0]
+        if letter + "~" not in self._vocab_stems:  # this letter's terms, keyed once
+            for term in self._vocab_stems.get(letter, ()):
+                bones = consonant_key(term)[:CONSONANTS_MIN]
+                if len(bones) == CONSONANTS_MIN:
+                    self._vocab_stems.setdefault("~" + bones, []).append(term)
+            self._vocab_stems[letter + "~"] = []
+        return self._vocab_stems.get("~" + key, [])
 
     def _question_word(self, w: Word) -> bool:
         """A word that asks rather than says: a question word, a speech verb or noun."""
