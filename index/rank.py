@@ -22,6 +22,7 @@ from index.claims import Claim
 from index.query import NUMBER, Query
 from index.scope import Narrowed, Scope
 from index.stance import DENIES, PERFORMS, shared_acts
+from index.textnorm import tokens
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class RankConfig:
     stance_boost: float = 0.2  # a statement that performs the act asked for ("congratulated")
     stance_penalty: float = 0.3  # one that only denies it or asks about it
     phrase_boost: float = 0.1  # a quote that writes the topic's words side by side, as asked
+    self_penalty: float = 0.3  # "Who criticised Transneft?": Transneft's own statements
     sure_coverage: float = 0.5  # share of the topic's words the best statement must hold
     sure_name: float = 85.0  # a name matched at least this well is the person meant
     k: int = 10  # topic results at most, unless the caller asks for more
@@ -278,6 +280,8 @@ class Ranker:
             score = score + self._stance(cand, score, q.acts)
         if q.phrases:
             score = score + self._phrased(cand, score, q.phrases)
+        if q.asks_speaker and q.mentions:
+            score = score + self._themselves(cand, score, q.mentions)
         order = np.lexsort((cand, -score))
         cand, score, dense, lex = cand[order], score[order], dense[order], lex[order]
         in_event = in_event[order] if in_event is not None else None
@@ -429,6 +433,20 @@ class Ranker:
             text = self.cat.statements[int(cand[i])].text
             found = sum(1 for p in patterns if p.search(text))
             out[i] = self.cfg.phrase_boost * found / len(patterns)
+        return out
+
+    def _themselves(
+        self, cand: np.ndarray, score: np.ndarray, mentions: Sequence[str]
+    ) -> np.ndarray:
+        """ "Who criticised Transneft?" asks who spoke of it: among the best-scored candidates,
+        the statements the named one makes itself (its name in the speaker's) rank lower."""
+        out = np.zeros(len(cand), dtype=np.float32)
+        best = np.argsort(-score, kind="stable")[: self.cfg.candidates]
+        named = set(mentions)
+        for i in best:
+            speaker = self.cat.statements[int(cand[i])].speaker
+            if speaker and named & set(tokens(speaker)):
+                out[i] = -self.cfg.self_penalty
         return out
 
     def _dense_for(self, index: Any, vec: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -87,3 +87,17 @@ def test_a_cyrillic_act_is_looked_for_in_the_archives_words(engine: Engine, ques
     assert any(t.startswith("congratulat") for t in spelled)
     negated = question.replace("поздравил", "не поздравил").replace("привітав", "не привітав")
     assert not any(t.startswith("congratulat") for t in engine.read(negated).spelled)
+
+
+@pytest.mark.parametrize(
+    "question", ["Who criticised Transneft?", "Хто критикував голову «Транснафти»?"]
+)
+def test_who_spoke_of_someone_is_not_answered_by_them(archive: Engine, question: str) -> None:
+    """ "Who criticised Transneft?" asks who spoke of it: its own statements, which name it,
+    rank below the others' (RankConfig.self_penalty)."""
+    q = archive.read(question)
+    assert q.asks_speaker and "transneft" in q.mentions
+    hits = archive.ask(question).hits
+    assert hits and hits[0].statement.speaker != "Transneft"
+    own = [i for i, h in enumerate(hits) if h.statement.speaker == "Transneft"]
+    assert all(i > 2 for i in own)
