@@ -14,7 +14,7 @@ import signal
 import socket
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -138,8 +138,10 @@ class Poller:
         max_in_flight: int = MAX_IN_FLIGHT,
         drain_seconds: float = DRAIN_SECONDS,
         worker: str | None = None,
+        fetch: bool = True,
     ) -> None:
         self.application = application
+        self.fetch = fetch  # False: updates come by webhook (InboxQueue), only answer them
         self._store = store
         self.poll_timeout = poll_timeout
         self.max_in_flight = max_in_flight
@@ -178,9 +180,10 @@ class Poller:
         the background."""
         self._stopping = asyncio.Event()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="inbox")
-        await retry_transient(self.application.bot.delete_webhook, bootstrap_retries)
+        if self.fetch:
+            await retry_transient(self.application.bot.delete_webhook, bootstrap_retries)
         self.drainer = asyncio.create_task(self._drain(), name="Inbox")
-        self.task = asyncio.create_task(self._poll(), name="Poller")
+        self.task = asyncio.create_task(self._poll() if self.fetch else self._idle(), name="Poller")
 
     async def stop(self) -> None:
         """Stop fetching and claiming, let updates in flight finish (``drain_seconds``), mark
@@ -255,6 +258,11 @@ class Poller:
                 continue
             failures = 0
 
+    async def _idle(self) -> None:
+        """In place of fetching in webhook mode: wait for the stop."""
+        assert self._stopping is not None
+        await self._stopping.wait()
+
     async def _get_updates(self, timeout: float) -> tuple[Update, ...]:
         offset = self._offset
         self._fetch = asyncio.ensure_future(
@@ -282,14 +290,20 @@ class Poller:
                 task = asyncio.create_task(self._handle(update), name=f"update {update.update_id}")
                 self._quick.add(task)
                 task.add_done_callback(self._quick.discard)
-        rows = [(u.update_id, u.to_json()) for u in updates if not is_quick(u)]
-        if rows:
-            try:
-                self._waiting = await self._db(self.store.inbox_put, rows)
-            except Exception as exc:  # not stored: not confirmed, fetched again
-                raise StoreFailed(f"Could not store {len(rows)} updates ({exc})") from exc
-            self._wake.set()
+        await self.keep([u for u in updates if not is_quick(u)])
         self._offset = max(u.update_id for u in updates) + 1
+
+    async def keep(self, updates: Sequence[Update]) -> None:
+        """Store updates in the inbox (one transaction) for the drain loop to answer; raises
+        StoreFailed when they could not be stored (the caller must not confirm them)."""
+        if not updates:
+            return
+        rows = [(u.update_id, u.to_json()) for u in updates]
+        try:
+            self._waiting = await self._db(self.store.inbox_put, rows)
+        except Exception as exc:  # not stored: not confirmed, Telegram sends them again
+            raise StoreFailed(f"Could not store {len(rows)} updates ({exc})") from exc
+        self._wake.set()
 
     async def _confirm(self) -> None:
         """Tell Telegram which updates were stored, so a restart does not fetch them again
@@ -427,17 +441,46 @@ async def retry_transient(action: Callable[[], Awaitable[Any]], retries: int) ->
             await asyncio.sleep(delay)
 
 
+class InboxQueue(asyncio.Queue[object]):
+    """The application's update queue (``ApplicationBuilder.update_queue``). In webhook mode
+    (``poller`` set) it stores message updates in the inbox before the webhook answers
+    Telegram: the 200 means stored, and a failure to store answers 500 (Telegram sends the
+    update again later). Inline queries, button presses and anything else are queued for the
+    application to answer at once, as PTB does. Without a poller it is a plain queue."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.poller: Poller | None = None
+
+    async def put(self, item: object) -> None:
+        poller = self.poller
+        if poller is None or not isinstance(item, Update) or is_quick(item):
+            await super().put(item)
+            return
+        await poller.keep([item])
+
+
 def run_polling(application: Application, *, bootstrap_retries: int = 0) -> None:
     """Serve with long polling until SIGINT or SIGTERM, then stop within ``GRACE_SECONDS``."""
     asyncio.run(_serve(application, bootstrap_retries))
 
 
-async def _serve(application: Application, bootstrap_retries: int) -> None:
+def run_webhook(application: Application, *, bootstrap_retries: int = 0, **webhook: Any) -> None:
+    """Serve a webhook (``webhook``: ``Updater.start_webhook``'s arguments) until SIGINT or
+    SIGTERM, message updates through the inbox (InboxQueue); stop within ``GRACE_SECONDS``."""
+    asyncio.run(_serve(application, bootstrap_retries, webhook))
+
+
+async def _serve(
+    application: Application, bootstrap_retries: int, webhook: dict[str, Any] | None = None
+) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
-    poller = Poller(application)
+    poller = Poller(application, fetch=webhook is None)
+    queue = application.update_queue
+    updater = application.updater
     try:
         await retry_transient(application.initialize, bootstrap_retries)
         if application.post_init:
@@ -446,14 +489,23 @@ async def _serve(application: Application, bootstrap_retries: int) -> None:
         try:
             await poller.start(bootstrap_retries)
             assert poller.task is not None
+            if webhook is not None:
+                if not isinstance(queue, InboxQueue) or updater is None:
+                    raise RuntimeError("webhook mode needs build_application's InboxQueue")
+                queue.poller = poller
+                await updater.start_webhook(bootstrap_retries=bootstrap_retries, **webhook)
             signalled = asyncio.create_task(stop.wait())
             await asyncio.wait({signalled, poller.task}, return_when=asyncio.FIRST_COMPLETED)
             signalled.cancel()
             log.info(
                 "Stopping (answering what is in flight for up to %.0f s)", poller.drain_seconds
             )
+            if updater is not None and updater.running:  # no new webhook requests
+                await updater.stop()
             await poller.stop()
         finally:
+            if isinstance(queue, InboxQueue):
+                queue.poller = None
             await application.stop()
             if application.post_stop:
                 await application.post_stop(application)

@@ -964,14 +964,27 @@ def test_webhook_mode_checks_the_secret_and_answers(api: FakeBotApi, engine: Any
             assert wrong.status_code == 403
             ok = post_when_listening(url, update, secret)
             assert ok.status_code == 200
+            # Telegram sends an update again when it missed the 200: it is answered once.
+            assert post_when_listening(url, update, secret).status_code == 200
+            query = api.user_sends_inline_query("Zelensky")
+            [inline] = [u for u in api.pending_updates() if "inline_query" in u]
+            assert post_when_listening(url, inline, secret).status_code == 200
             call = api.wait_for("sendMessage", to_chat(USER), timeout=WAIT)
             assert "Georgia — 3 statements" in shown_text(api, call)
+            answer = api.wait_for("answerInlineQuery", timeout=WAIT)
+            assert answer.params["inline_query_id"] == query and answer.params["results"]
+            time.sleep(1.0)  # time for a second answer, if one were coming
             assert len(api.calls_to("sendMessage")) == 1  # the forged update got nothing
         finally:
             bot.send_signal(signal.SIGTERM)
             output, _ = bot.communicate(timeout=60)
     assert bot.returncode == 0, output
     assert "TEST-token" not in output
+    store = inbox()  # the message went through the inbox; the inline query did not
+    try:
+        assert store.inbox_counts() == {"done": 1}
+    finally:
+        store.close()
 
 
 # --- console ----------------------------------------------------------------------------------
