@@ -719,7 +719,9 @@ class Store:
             for chunk in _chunks(rows, INSERT_CHUNK // 4):
                 c.execute(self._insert(inbox).on_conflict_do_nothing(), chunk)
             waiting = c.execute(
-                sa.select(sa.func.count()).select_from(inbox).where(inbox.c.status != "done")
+                sa.select(sa.func.count())
+                .select_from(inbox)
+                .where(inbox.c.status.in_(("pending", "claimed")))  # the index, not every id
             ).scalar_one()
         return int(waiting)
 
@@ -842,14 +844,17 @@ class Store:
             )
         return int(again), int(dropped)
 
-    def inbox_purge(self, older_than: float, *, at: dt.datetime | None = None) -> int:
-        """Forget done updates older than ``older_than`` seconds (Telegram will not send
-        them again by then)."""
+    def inbox_purge(
+        self, older_than: float, *, below: int | None = None, at: dt.datetime | None = None
+    ) -> int:
+        """Forget done updates that cannot come again: those below ``below`` (an offset
+        Telegram acknowledged: it forgot them) and any done ``older_than`` seconds ago."""
         cutoff = (at or now()) - dt.timedelta(seconds=older_than)
+        gone = inbox.c.done_at < cutoff
+        if below is not None:
+            gone = sa.or_(gone, inbox.c.update_id < below)
         with self._tx() as c:
-            n = c.execute(
-                sa.delete(inbox).where(inbox.c.status == "done", inbox.c.done_at < cutoff)
-            ).rowcount
+            n = c.execute(sa.delete(inbox).where(inbox.c.status == "done", gone)).rowcount
         return int(n)
 
     def inbox_counts(self) -> dict[str, int]:

@@ -63,10 +63,12 @@ MAX_ATTEMPTS = 3
 # (Telegram keeps unfetched updates for 24 h) rather than fill the disk.
 INBOX_LIMIT = 20_000
 INBOX_FULL_PAUSE = 1.0
-# Answered updates keep their id (not their text) this long, so the same update fetched again
-# (stored, then a stop before the next getUpdates confirmed it) is not answered twice.
+# Answered updates keep their id (not their text) until Telegram has acknowledged an offset
+# past them, so the same update fetched again (stored, then a stop before the next getUpdates
+# confirmed it) or sent again by webhook is not answered twice; at most INBOX_KEEP_SECONDS
+# (Telegram keeps an update 24 h), which bounds the table in webhook mode.
 INBOX_KEEP_SECONDS = 24 * 3600.0
-PURGE_SECONDS = 600.0  # how often old answered ids are purged
+PURGE_SECONDS = 60.0  # how often answered ids are purged
 RECENT_QUICK = 1_000  # ids of inline queries and presses remembered against a re-fetch
 # On SIGTERM or SIGINT: fetching and claiming stop, the updates in flight get DRAIN_SECONDS to
 # be answered (the rest are cancelled; their claims released for the next start or another
@@ -341,7 +343,10 @@ class Poller:
                     await self._db(store.inbox_expire, CLAIM_EXPIRE_SECONDS, MAX_ATTEMPTS)
                     refreshed = clock
                 if clock - purged >= PURGE_SECONDS:
-                    await self._db(store.inbox_purge, INBOX_KEEP_SECONDS)
+                    await self._db(
+                        functools.partial(store.inbox_purge, below=self._confirmed),
+                        INBOX_KEEP_SECONDS,
+                    )
                     purged = clock
                 free = self.max_in_flight - len(self._claimed)
                 if free > 0:

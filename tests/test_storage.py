@@ -243,13 +243,14 @@ def test_an_update_whose_handler_keeps_dying_is_given_up(store: Store) -> None:
     assert [u.update_id for u in store.inbox_claim("me", 5)] == [2]
 
 
-def test_done_updates_are_purged_after_a_while(store: Store) -> None:
-    store.inbox_put([(1, "a"), (2, "b")])
+def test_done_updates_are_purged_once_confirmed_or_old(store: Store) -> None:
+    store.inbox_put([(1, "a"), (2, "b"), (3, "c"), (4, "d")])
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
-    store.inbox_done([1], at=long_ago)
-    store.inbox_done([2])
-    assert store.inbox_purge(24 * 3600) == 1
-    assert store.inbox_counts() == {"done": 1}
+    store.inbox_done([4], at=long_ago)
+    store.inbox_done([1, 3])
+    assert store.inbox_purge(24 * 3600) == 1  # 4: old
+    assert store.inbox_purge(24 * 3600, below=3) == 1  # 1: Telegram forgot it; 2 not done
+    assert store.inbox_counts() == {"done": 1, "pending": 1}
 
 
 def test_two_processes_claim_disjoint_updates(database_url: str) -> None:
