@@ -28,7 +28,7 @@ from bot.app import build_application
 from bot.settings import Settings
 from bot.storage import Store
 from bot.updates import DRAIN_SECONDS, FETCH_LIMIT, GRACE_SECONDS
-from tests.bot_fakes import polling
+from tests.bot_fakes import FakeEngine, polling
 from tests.fakebotapi import Call, FakeBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -624,6 +624,37 @@ def test_an_update_stored_by_a_killed_run_and_fetched_again_is_answered_once(
     counts = store.inbox_counts()
     store.close()
     assert counts == {"done": 2, "claimed": 1}
+
+
+def test_two_replicas_share_the_inbox_and_answer_each_message_once(
+    api: FakeBotApi, postgres_url: str
+) -> None:
+    questions = 120
+    for i in range(questions):
+        api.user_sends("/country Georgia", user_id=7000 + i)
+    store = Store.open(postgres_url)
+    store.inbox_put([(u["update_id"], json.dumps(u)) for u in api.pending_updates()])
+
+    async def main() -> None:
+        # Two processes on one PostgreSQL database, neither polling: as webhook replicas, or
+        # what a stopped poller left. Each has its own flood limit, engine and store.
+        apps = [
+            build_application(settings_for(api, database_url=postgres_url), FakeEngine())
+            for _ in range(2)
+        ]
+        async with polling(apps[0], fetch=False), polling(apps[1], fetch=False):
+            await asyncio.to_thread(
+                api.wait_for,
+                "sendMessage",
+                lambda _: len(answers_per_chat(api)) == questions,
+                WAIT,
+            )
+            await asyncio.sleep(1.0)  # time for a second answer, if one were coming
+
+    asyncio.run(main())
+    assert answers_per_chat(api) == Counter({7000 + i: 1 for i in range(questions)})
+    assert store.inbox_counts() == {"done": questions}
+    store.close()
 
 
 def start_bot(api: FakeBotApi, log_file: Path) -> subprocess.Popen[bytes]:
