@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from telegram.constants import FloodLimit
 from telegram.error import InvalidToken
 
@@ -624,6 +625,36 @@ def test_an_update_stored_by_a_killed_run_and_fetched_again_is_answered_once(
     counts = store.inbox_counts()
     store.close()
     assert counts == {"done": 2, "claimed": 1}
+
+
+def test_a_batch_the_inbox_cannot_store_is_not_confirmed_and_comes_again(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.user_sends("/country Georgia")
+    query = api.user_sends_inline_query("Zelensky")
+    offsets: list[int] = []
+    put = Store.inbox_put
+
+    def failing_once(self: Store, updates: Any, **kw: Any) -> int:
+        if not offsets:
+            offsets.append(api.confirmed_offset)
+            raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+        return put(self, updates, **kw)
+
+    monkeypatch.setattr(Store, "inbox_put", failing_once)
+
+    async def scenario(api: FakeBotApi) -> None:
+        await wait(api, "sendMessage", to_chat(USER))
+        await asyncio.sleep(1.0)  # time for a second answer, if one were coming
+
+    with caplog.at_level(logging.WARNING, logger="bot.updates"):
+        run_bot(api, engine, scenario)
+    assert "Could not store 1 updates" in caplog.text
+    # Fetched again after the failure (nothing was confirmed), then stored and answered once;
+    # the inline query of the same batch was answered at once, and once.
+    assert offsets == [0] and api.confirmed_offset > 0
+    assert answers_per_chat(api) == {USER: 1}
+    assert [c.params["inline_query_id"] for c in api.calls_to("answerInlineQuery")] == [query]
 
 
 def test_two_replicas_share_the_inbox_and_answer_each_message_once(
