@@ -298,9 +298,14 @@ class Poller:
     async def keep(self, updates: Sequence[Update]) -> None:
         """Store updates in the inbox (one transaction) for the drain loop to answer; raises
         StoreFailed when they could not be stored (the caller must not confirm them)."""
-        if not updates:
+        rows = []
+        for update in updates:
+            try:
+                rows.append((update.update_id, update.to_json()))
+            except Exception as exc:  # bad input never stops fetching: it is given up
+                log.warning("Update %d cannot be stored (%s); dropped", update.update_id, exc)
+        if not rows:
             return
-        rows = [(u.update_id, u.to_json()) for u in updates]
         try:
             self._waiting = await self._db(self.store.inbox_put, rows)
         except Exception as exc:  # not stored: not confirmed, Telegram sends them again

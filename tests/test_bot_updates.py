@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import inspect
+from pathlib import Path
+from typing import cast
 
 import pytest
 from telegram import CallbackQuery, Chat, InlineQuery, Message, Update, User
+from telegram.ext import Application
 
-from bot.updates import InboxQueue, StoreFailed, UpdateProcessor, is_quick
+from bot.storage import Store
+from bot.updates import InboxQueue, Poller, StoreFailed, UpdateProcessor, is_quick
 
 USER = User(1001, "Alice", False)
 NOW = dt.datetime(2024, 11, 6, tzinfo=dt.UTC)
@@ -99,3 +103,23 @@ def test_the_webhook_queue_stores_messages_and_queues_quick_updates() -> None:
         assert queue.empty()
 
     asyncio.run(scenario())
+
+
+class Unwritable:
+    """An update whose JSON cannot be written."""
+
+    update_id = 9
+
+    def to_json(self) -> str:
+        raise ValueError("not serialisable")
+
+
+def test_an_update_that_cannot_be_stored_is_dropped_and_the_rest_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'bot.db'}")
+    poller = Poller(cast(Application, None), store=store)
+    asyncio.run(poller.keep([cast(Update, Unwritable()), MESSAGE]))
+    assert [u.update_id for u in store.inbox_claim("me", 5)] == [MESSAGE.update_id]
+    assert "Update 9 cannot be stored" in caplog.text
+    store.close()
