@@ -22,7 +22,7 @@ from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, BaseUpdateProcessor
 
-from bot.delivery import RECEIVED, is_transient
+from bot.delivery import RECEIVED, STARTED, Started, is_transient
 from bot.storage import Inboxed, Store
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ PURGE_SECONDS = 60.0  # how often answered ids are purged
 RECENT_QUICK = 1_000  # ids of inline queries and presses remembered against a re-fetch
 # On SIGTERM or SIGINT: fetching and claiming stop, the updates in flight get DRAIN_SECONDS to
 # be answered (the rest are cancelled; their claims released for the next start or another
-# replica), the inbox is written within STORE_SECONDS and the stored updates confirmed to
+# replica, except those whose answer had gone out: done, never answered twice), the inbox is written within STORE_SECONDS and the stored updates confirmed to
 # Telegram within CONFIRM_SECONDS, and the process exits: all within GRACE_SECONDS, which the
 # README asks process managers to allow before SIGKILL.
 DRAIN_SECONDS = 5.0
@@ -156,6 +156,7 @@ class Poller:
         self._stopping: asyncio.Event | None = None
         self._wake = asyncio.Event()  # something to claim, or a slot free
         self._claimed: dict[int, asyncio.Task[None]] = {}  # update id -> its handling
+        self._started: dict[int, Started] = {}  # update id -> the answers it has sent
         self._quick: set[asyncio.Task[None]] = set()
         self._done: list[int] = []  # answered, not yet marked in the inbox
         self._recent: deque[int] = deque(maxlen=RECENT_QUICK)
@@ -385,16 +386,23 @@ class Poller:
         if update is None:
             self._done.append(row.update_id)
             return
-        task = asyncio.create_task(self._handle(update), name=f"update {row.update_id}")
+        started = self._started[row.update_id] = Started()
+        task = asyncio.create_task(self._handle(update, started), name=f"update {row.update_id}")
         self._claimed[row.update_id] = task
         task.add_done_callback(functools.partial(self._finished, row.update_id))
 
     def _finished(self, update_id: int, task: asyncio.Task[None]) -> None:
-        # A cancelled update stays claimed: the stop releases it, for the next start.
-        if not task.cancelled():
-            self._claimed.pop(update_id, None)
-            self._done.append(update_id)
-            self._wake.set()
+        sent = self._started[update_id].count if update_id in self._started else 0
+        if task.cancelled() and not sent:
+            return  # cut short before it sent anything: stays claimed, the stop releases it
+        if task.cancelled():  # cut short after an answer went out: not answered again
+            log.warning(
+                "Update %d was cut short after %d sends; not answered again", update_id, sent
+            )
+        self._claimed.pop(update_id, None)
+        self._started.pop(update_id, None)
+        self._done.append(update_id)
+        self._wake.set()
 
     async def _flush(self) -> None:
         """Mark the answered updates done (in one transaction)."""
@@ -407,7 +415,9 @@ class Poller:
             self._done = done + self._done
             raise
 
-    async def _handle(self, update: Update) -> None:
+    async def _handle(self, update: Update, started: Started | None = None) -> None:
+        if started is not None:
+            STARTED.set(started)  # this task's context only (bot.delivery counts the sends)
         application = self.application
         try:
             await application.update_processor.process_update(

@@ -598,6 +598,31 @@ def test_a_stop_confirms_only_what_was_answered_or_stored(api: FakeBotApi, engin
     assert len(replies) == len(queued)
 
 
+def test_a_stop_that_cuts_an_answer_short_after_it_went_out_does_not_repeat_it(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.slow_response("sendMessage", 3.0)  # delivered, but the response is late
+    api.user_sends("/country Georgia")
+
+    async def serve(until: Callable[[], bool], drain_seconds: float) -> None:
+        application = build_application(settings_for(api), engine)
+        async with polling(application, drain_seconds=drain_seconds):
+            await asyncio.to_thread(api.wait_for, "sendMessage", lambda _: until(), WAIT)
+
+    # Stopped while the answer's request waits for its response: the handling is cancelled.
+    with caplog.at_level(logging.WARNING, logger="bot.updates"):
+        asyncio.run(serve(lambda: True, drain_seconds=0.5))
+    assert "cut short after 1 sends" in caplog.text
+    store = inbox()
+    try:
+        assert store.inbox_counts() == {"done": 1}  # not released: it went out
+    finally:
+        store.close()
+    api.user_sends("/country Georgia", user_id=USER + 1)
+    asyncio.run(serve(lambda: USER + 1 in answers_per_chat(api), DRAIN_SECONDS))
+    assert answers_per_chat(api) == {USER: 1, USER + 1: 1}
+
+
 def test_an_update_stored_by_a_killed_run_and_fetched_again_is_answered_once(
     api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
