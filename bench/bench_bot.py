@@ -151,7 +151,7 @@ def measure(args: argparse.Namespace) -> int:
                 warm = {ask(q)[0] for q in mix}
                 wait_replies(warm, 120)
                 if args.inline_load:
-                    return inline_load(api, args, ask, wait_replies, ready, load_before)
+                    return inline_load(api, args, ask, ready, load_before)
 
                 # burst
                 n = args.n if not args.flood_control else min(args.n, 300)
@@ -225,7 +225,6 @@ def inline_load(
     api: Any,
     args: argparse.Namespace,
     ask: Callable[[str], tuple[int, float]],
-    wait_replies: Callable[[set[int], float], dict[int, float]],
     ready: float,
     load_before: str,
 ) -> int:
@@ -234,7 +233,7 @@ def inline_load(
     rng = random.Random(0)
     users = [200_000 + i for i in range(args.users)]
     duration = args.seconds
-    messages: dict[int, float] = {}  # chat -> queued at (the first question of each chat)
+    messages: dict[int, list[float]] = {}  # chat -> when each of its questions was queued
     inline: dict[str, float] = {}  # inline query id -> queued at
     steps = sorted(
         [(i / args.message_rate, "message") for i in range(int(duration * args.message_rate))]
@@ -252,7 +251,7 @@ def inline_load(
             inline[query] = time.monotonic()
         else:
             api.user_sends(mix[asked % len(mix)], user_id=user)
-            messages.setdefault(user, time.monotonic())
+            messages.setdefault(user, []).append(time.monotonic())
             asked += 1
     sent_for = time.monotonic() - t0
     # every inline query answered (or given up: Telegram would have dropped it at 10 s)
@@ -266,8 +265,20 @@ def inline_load(
         time.sleep(0.05)
     latencies = [answers[q] - inline[q] for q in answers]
     backlog = len(api.pending_updates())
-    replies = wait_replies(set(messages), 1)  # what had an answer by then (first per chat)
-    first_reply = [replies[c] - messages[c] for c in replies]
+    # Every question answered: each gets one message, so a chat's k-th reply answers its k-th
+    # question (a chat's questions may be answered out of order; the pairing then shifts
+    # latency between them but keeps the distribution's count right).
+    replies = wait_all_replies(api, messages, MESSAGE_WAIT_SECONDS)
+    message_latencies = [
+        reply - at
+        for chat, times in messages.items()
+        for reply, at in zip(replies.get(chat, []), times, strict=False)
+    ]
+    answered = sum(min(len(replies.get(c, [])), len(q)) for c, q in messages.items())
+    extra = sum(max(0, len(replies.get(c, [])) - len(q)) for c, q in messages.items())
+    errors = sum(
+        1 for c in api.calls_to("sendMessage") if "went wrong" in str(c.params.get("text", ""))
+    )
     late = sum(1 for x in latencies if x > 10) + len(inline) - len(answers)
     p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
     machine = f"nproc={os.cpu_count()}, {cpu_model()}, Python {platform.python_version()}"
@@ -282,18 +293,50 @@ def inline_load(
         f"p95 {p95:.2f} s, max {max(latencies, default=float('nan')):.2f} s; "
         f"{late} later than 10 s or never (Telegram drops those)"
     )
+    m50 = percentile(message_latencies, 0.5) if message_latencies else float("nan")
+    m95 = percentile(message_latencies, 0.95) if message_latencies else float("nan")
     print(
-        f"messages: {len(api.calls_to('sendMessage'))} answers sent; updates still unconfirmed "
-        f"when the inline queries were done: {backlog}; first answer per chat p50 "
-        f"{percentile(first_reply, 0.5) if first_reply else float('nan'):.1f} s"
+        f"messages: {answered}/{asked} answered ({extra} extra replies, {errors} error replies); "
+        f"latency p50 {m50:.2f} s, p95 {m95:.2f} s, "
+        f"max {max(message_latencies, default=float('nan')):.2f} s; updates still unconfirmed "
+        f"when the inline queries were done: {backlog}"
     )
     print()
     print(
         f"| {date.today().isoformat()} | bench_bot --inline-load | {args.users} users, "
         f"{args.message_rate:g} questions/s + {args.inline_rate:g} inline/s for {duration:g} s: "
-        f"inline p50 {p50:.2f} s, p95 {p95:.2f} s, {late} past 10 s | {machine} |"
+        f"inline p50 {p50:.2f} s, p95 {p95:.2f} s, {late} past 10 s; messages {answered}/{asked}, "
+        f"p50 {m50:.2f} s, p95 {m95:.2f} s | {machine} |"
     )
-    return 0 if latencies else 1
+    return 0 if latencies and answered == asked and not extra and not errors else 1
+
+
+MESSAGE_WAIT_SECONDS = 180.0  # after the inline queries, for the queued questions' answers
+
+
+def wait_all_replies(
+    api: Any, questions: dict[int, list[float]], timeout: float
+) -> dict[int, list[float]]:
+    """chat id -> arrival times of the bot's messages to it, once every chat has as many as it
+    asked questions (or at ``timeout``), and a second more to catch answers sent twice."""
+
+    def replies() -> dict[int, list[float]]:
+        got: dict[int, list[float]] = {}
+        for call in api.calls:
+            if call.method in ("sendMessage", "sendPhoto") and call.ok:
+                chat = call.params.get("chat_id")
+                if chat in questions:
+                    got.setdefault(chat, []).append(call.at)
+        return got
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = replies()
+        if all(len(got.get(c, [])) >= len(q) for c, q in questions.items()):
+            break
+        time.sleep(0.1)
+    time.sleep(1.0)
+    return replies()
 
 
 def main() -> int:

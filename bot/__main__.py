@@ -16,7 +16,7 @@ from bot import i18n
 from bot.commands import EngineLike
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
-from bot.updates import run_polling
+from bot.updates import run_polling, run_webhook
 from index import config
 
 log = logging.getLogger("bot")
@@ -100,14 +100,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if settings.mode == "webhook":
             log.info("Starting in webhook mode on port %d", settings.port)
-            application.run_webhook(
+            run_webhook(
+                application,
+                bootstrap_retries=BOOTSTRAP_RETRIES,
                 listen="0.0.0.0",
                 port=settings.port,
                 url_path=settings.webhook_path,
                 webhook_url=settings.full_webhook_url,
                 secret_token=settings.webhook_secret,
                 allowed_updates=Update.ALL_TYPES,
-                bootstrap_retries=BOOTSTRAP_RETRIES,
             )
         else:
             log.info("Starting in polling mode")

@@ -41,7 +41,7 @@ from bot.ratelimit import RateLimiter
 from bot.render import Reply
 from bot.settings import Settings
 from bot.storage import Store
-from bot.updates import UpdateProcessor
+from bot.updates import InboxQueue, UpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,7 @@ def build_application(
             )
         )
         .concurrent_updates(UpdateProcessor())
+        .update_queue(InboxQueue())  # webhook mode: message updates stored before the 200
         .connection_pool_size(CONNECTION_POOL)
         .post_init(_post_init)
         .post_stop(_post_stop)

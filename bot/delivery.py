@@ -45,6 +45,29 @@ ANSWER_MARGIN = 1.0  # the retry's own round trip, and the time Telegram had the
 # time.monotonic() when the update being handled reached the bot (bot.updates sets it for each
 # update's handling); None outside one: the answer's deadline then runs from its first try.
 RECEIVED: contextvars.ContextVar[float | None] = contextvars.ContextVar("received", default=None)
+# Requests the user sees (an answer, an edit). bot.updates sets STARTED for the handling of a
+# stored update and counts here those that went out: one started may have reached the user,
+# so a handling cut short after it must not be answered again from the start.
+VISIBLE = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "editMessageText",
+        "editMessageCaption",
+        "editMessageReplyMarkup",
+    }
+)
+
+
+class Started:
+    """How many VISIBLE requests one update's handling has sent (or begun to send)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+STARTED: contextvars.ContextVar[Started | None] = contextvars.ContextVar("started", default=None)
 FLOOD_RETRIES = 2  # AIORateLimiter's retries after a 429 (RetryAfter), having waited as told
 # ``rate_limit_args`` of a send that must reach the user at most once (a follower's digest):
 # a timeout is not tried again, because Telegram may have delivered the first try.
@@ -117,6 +140,9 @@ class Delivery(BaseRateLimiter[int]):
         rate_limit_args: int | None,
     ) -> Result:
         """Send one request: through flood control unless it is an answer, retried if it may be."""
+        started = STARTED.get()
+        if started is not None and endpoint in VISIBLE:
+            callback = _counted(callback, started)
         delays = self.delays if endpoint in RETRIED else ()
         once = rate_limit_args == AT_MOST_ONCE
         if once:
@@ -156,3 +182,15 @@ class Delivery(BaseRateLimiter[int]):
                 )
                 await asyncio.sleep(delays[attempt])
                 attempt += 1
+
+
+def _counted(
+    callback: Callable[..., Coroutine[Any, Any, Result]], started: Started
+) -> Callable[..., Coroutine[Any, Any, Result]]:
+    """``callback`` (the request itself, past flood control), counted in ``started``."""
+
+    async def send(*args: Any, **kwargs: Any) -> Result:
+        started.count += 1
+        return await callback(*args, **kwargs)
+
+    return send

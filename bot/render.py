@@ -1288,8 +1288,8 @@ def privacy(counts: dict[str, int], language: str | None = None) -> Reply:
                 ),
                 "",
                 _(
-                    "Questions you ask are answered and not stored; my logs hold no message text. "
-                    "If you block me or delete your account, I delete all of it."
+                    "Questions you ask are kept only until they are answered; my logs hold no "
+                    "message text. If you block me or delete your account, I delete all of it."
                 ),
                 "",
                 _("Now: {follows}, {digests} ({quotes}).").format(

@@ -5,7 +5,8 @@ One schema (SQLAlchemy Core tables below), versioned by Alembic migrations in
 ``sqlite:///data/bot.db`` (embedded, the default) or ``postgresql://…`` (shared by replicas).
 Nothing here talks to Telegram or reads compilations; quote text is never stored, only
 statement ids, so the database holds no more about a user than their follows, deliveries and
-language.
+language, and (the inbox, ``bot.updates``) their messages not yet answered: a message's JSON
+is cleared once it is answered.
 
 Delivery is at most once. A digest is claimed (``sending``) in its own committed transaction
 before it is sent and marked ``sent`` after; a claim a crash left behind is never sent again
@@ -122,6 +123,26 @@ languages = sa.Table(
 
 STATUSES = ("pending", "sending", "sent", "dropped", "failed", "unknown")
 
+# The durable inbox (bot.updates): message updates fetched ahead of their answers. A row is
+# written before the getUpdates offset passes its update, so Telegram forgets only what is
+# stored here; it is claimed (``claimed``) by one process, answered, and then ``done``: its
+# JSON is cleared, its id kept INBOX_KEEP_SECONDS so that the same update fetched again (a
+# stop between storing and confirming) is recognised and not answered twice.
+inbox = sa.Table(
+    "inbox",
+    metadata,
+    sa.Column("update_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("status", sa.String(8), nullable=False),  # pending -> claimed -> done
+    sa.Column("payload", sa.Text, nullable=True),  # the update's JSON; None once done
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+)
+sa.Index("ix_inbox_status_received", inbox.c.status, inbox.c.received_at, inbox.c.update_id)
+INBOX_STATUSES = ("pending", "claimed", "done")
+
 
 class StorageError(RuntimeError):
     """The database cannot be opened or migrated; the message says which and why."""
@@ -159,6 +180,15 @@ class Claimed:
 
     id: int
     user_id: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Inboxed:
+    """A stored update this process claimed: answer it, then ``inbox_done``."""
+
+    update_id: int
+    payload: str
     attempts: int
 
 
@@ -672,6 +702,168 @@ class Store:
             pages = c.execute(sa.text("PRAGMA page_count")).scalar_one()
             size = c.execute(sa.text("PRAGMA page_size")).scalar_one()
             return int(pages) * int(size)
+
+    # --- the inbox of updates (bot.updates) -------------------------------------------------
+
+    def inbox_put(
+        self, updates: Sequence[tuple[int, str]], *, at: dt.datetime | None = None
+    ) -> int:
+        """Store fetched updates, (update id, JSON), in one transaction; an id already there
+        (pending, claimed or done) is left as it is. Returns how many are waiting now."""
+        stamp = at or now()
+        rows = [
+            {"update_id": uid, "status": "pending", "payload": payload, "received_at": stamp}
+            for uid, payload in updates
+        ]
+        with self._tx() as c:
+            for chunk in _chunks(rows, INSERT_CHUNK // 4):
+                c.execute(self._insert(inbox).on_conflict_do_nothing(), chunk)
+            waiting = c.execute(
+                sa.select(sa.func.count())
+                .select_from(inbox)
+                .where(inbox.c.status.in_(("pending", "claimed")))  # the index, not every id
+            ).scalar_one()
+        return int(waiting)
+
+    def inbox_claim(self, worker: str, n: int, *, at: dt.datetime | None = None) -> list[Inboxed]:
+        """Take up to ``n`` pending updates for this worker, oldest first; committed before
+        this returns, so no other process takes them (``FOR UPDATE SKIP LOCKED`` on
+        PostgreSQL; SQLite serialises writers)."""
+        if n <= 0:
+            return []
+        stamp = at or now()
+        with self._lock, self._tx() as c:
+            pick = (
+                sa.select(inbox.c.update_id)
+                .where(inbox.c.status == "pending")
+                .order_by(inbox.c.received_at, inbox.c.update_id)
+                .limit(n)
+            )
+            if self.name == "postgresql":
+                pick = pick.with_for_update(skip_locked=True)
+            ids = [int(i) for i in c.execute(pick).scalars()]
+            if not ids:
+                return []
+            rows = c.execute(
+                sa.update(inbox)
+                .where(inbox.c.update_id.in_(ids), inbox.c.status == "pending")
+                .values(
+                    status="claimed",
+                    claimed_by=worker[:64],
+                    claimed_at=stamp,
+                    attempts=inbox.c.attempts + 1,
+                )
+                .returning(inbox.c.update_id, inbox.c.payload, inbox.c.attempts)
+            ).all()
+        return sorted(
+            (Inboxed(int(r.update_id), str(r.payload or ""), int(r.attempts)) for r in rows),
+            key=lambda u: ids.index(u.update_id),
+        )
+
+    def inbox_done(self, update_ids: Iterable[int], *, at: dt.datetime | None = None) -> int:
+        """These updates were answered (or can never be): ``done``, their JSON cleared."""
+        ids = sorted(set(update_ids))
+        n = 0
+        with self._tx() as c:
+            for chunk in _chunks(ids, INSERT_CHUNK):
+                n += c.execute(
+                    sa.update(inbox)
+                    .where(inbox.c.update_id.in_(chunk), inbox.c.status != "done")
+                    .values(
+                        status="done",
+                        payload=None,
+                        claimed_by=None,
+                        claimed_at=None,
+                        done_at=at or now(),
+                    )
+                ).rowcount
+        return n
+
+    def inbox_release(self, worker: str, update_ids: Iterable[int] | None = None) -> int:
+        """This worker's claims (all, or ``update_ids``) that it did not answer: pending again,
+        for any process to take (a clean stop; ``attempts`` is given back too)."""
+        where = [inbox.c.status == "claimed", inbox.c.claimed_by == worker[:64]]
+        if update_ids is not None:
+            where.append(inbox.c.update_id.in_(sorted(set(update_ids))))
+        with self._tx() as c:
+            n = c.execute(
+                sa.update(inbox)
+                .where(*where)
+                .values(
+                    status="pending",
+                    claimed_by=None,
+                    claimed_at=None,
+                    attempts=sa.case((inbox.c.attempts > 0, inbox.c.attempts - 1), else_=0),
+                )
+            ).rowcount
+        return int(n)
+
+    def inbox_refresh(self, worker: str, *, at: dt.datetime | None = None) -> int:
+        """This worker is alive: its claims' time is now (``inbox_expire`` spares them)."""
+        with self._tx() as c:
+            n = c.execute(
+                sa.update(inbox)
+                .where(inbox.c.status == "claimed", inbox.c.claimed_by == worker[:64])
+                .values(claimed_at=at or now())
+            ).rowcount
+        return int(n)
+
+    def inbox_expire(
+        self, older_than: float, max_attempts: int, *, at: dt.datetime | None = None
+    ) -> tuple[int, int]:
+        """Claims not refreshed for ``older_than`` seconds belong to a process that died while
+        answering: pending again (its answer may have gone out: it may come twice), or, after
+        ``max_attempts`` claims, done without an answer (an update that kills its handler
+        must not kill every replica in turn). Returns (pending again, given up)."""
+        cutoff = (at or now()) - dt.timedelta(seconds=older_than)
+        stale = [inbox.c.status == "claimed", inbox.c.claimed_at < cutoff]
+        with self._tx() as c:
+            dropped = c.execute(
+                sa.update(inbox)
+                .where(*stale, inbox.c.attempts >= max_attempts)
+                .values(
+                    status="done",
+                    payload=None,
+                    claimed_by=None,
+                    claimed_at=None,
+                    done_at=at or now(),
+                )
+            ).rowcount
+            again = c.execute(
+                sa.update(inbox)
+                .where(*stale)
+                .values(status="pending", claimed_by=None, claimed_at=None)
+            ).rowcount
+        if again:
+            log.warning("%d update(s) were being answered when a process stopped; again", again)
+        if dropped:
+            log.error(
+                "%d update(s) were claimed %d times and never answered; dropped",
+                dropped,
+                max_attempts,
+            )
+        return int(again), int(dropped)
+
+    def inbox_purge(
+        self, older_than: float, *, below: int | None = None, at: dt.datetime | None = None
+    ) -> int:
+        """Forget done updates that cannot come again: those below ``below`` (an offset
+        Telegram acknowledged: it forgot them) and any done ``older_than`` seconds ago."""
+        cutoff = (at or now()) - dt.timedelta(seconds=older_than)
+        gone = inbox.c.done_at < cutoff
+        if below is not None:
+            gone = sa.or_(gone, inbox.c.update_id < below)
+        with self._tx() as c:
+            n = c.execute(sa.delete(inbox).where(inbox.c.status == "done", gone)).rowcount
+        return int(n)
+
+    def inbox_counts(self) -> dict[str, int]:
+        """Inbox rows by status."""
+        with self._tx() as c:
+            rows = c.execute(
+                sa.select(inbox.c.status, sa.func.count()).group_by(inbox.c.status)
+            ).all()
+        return {str(r[0]): int(r[1]) for r in rows}
 
 
 def _unique_items(items: Iterable[Item]) -> list[Item]:

@@ -245,14 +245,15 @@ class FakeEngine:
 
 @contextlib.asynccontextmanager
 async def polling(
-    application: Application, drain_seconds: float = DRAIN_SECONDS
+    application: Application, drain_seconds: float = DRAIN_SECONDS, fetch: bool = True
 ) -> AsyncIterator[Poller]:
-    """Run a real Application with the bot's long polling for the block, then stop it."""
+    """Run a real Application with the bot's long polling for the block, then stop it
+    (``fetch=False``: only answer what the inbox holds, as a webhook replica does)."""
     await application.initialize()
     if application.post_init:
         await application.post_init(application)
     await application.start()
-    poller = Poller(application, poll_timeout=1, drain_seconds=drain_seconds)
+    poller = Poller(application, poll_timeout=1, drain_seconds=drain_seconds, fetch=fetch)
     await poller.start()
     try:
         yield poller

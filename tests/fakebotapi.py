@@ -730,6 +730,7 @@ class FakeBotApi:
         self._files: dict[str, _StoredFile] = {}
         self._file_numbers = itertools.count(1)
         self._injected: list[list[Any]] = []  # [method lower, code, description, params, times]
+        self._slow: list[list[Any]] = []  # [method lower, seconds, times]
         self._blocked: dict[int, str] = {}  # chat id -> the 403 description sends get
         self.webhook: JSON = {"url": ""}
         self.commands: dict[tuple[str, str], list[JSON]] = {}  # (scope JSON, language) -> list
@@ -1055,6 +1056,19 @@ class FakeBotApi:
         with self._cond:
             self._injected.append([method.lower(), code, description, parameters, times])
 
+    def slow_response(self, method: str, seconds: float, times: int = 1) -> None:
+        """Make the next `times` calls of `method` take effect at once but get their response
+        `seconds` late (the request reached Telegram; its answer is slow to come back)."""
+        with self._cond:
+            self._slow.append([method.lower(), seconds, times])
+
+    def _take_slow(self, method: str) -> float:
+        for entry in self._slow:
+            if entry[0] == method.lower() and entry[2] > 0:
+                entry[2] -= 1
+                return float(entry[1])
+        return 0.0
+
     def fail_next(self, method: str, times: int = 1, code: int = 502) -> None:
         """Make the next `times` calls of `method` fail with a server error (default 502 Bad
         Gateway, which PTB raises as NetworkError), as Telegram does when it is overloaded."""
@@ -1295,6 +1309,10 @@ class FakeBotApi:
             self._respond(handler, error.code, _error_envelope(error))
             return
         status, envelope = self._dispatch(handler, method, path.query, body, received)
+        with self._cond:
+            delay = self._take_slow(method)
+        if delay:
+            time.sleep(delay)  # acted on, answered late: a slow network on the way back
         self._respond(handler, status, envelope)
 
     def _dispatch(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 import logging
 import os
 import signal
@@ -11,20 +13,23 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from telegram.constants import FloodLimit
 from telegram.error import InvalidToken
 
 from bot import delivery, handlers, logs
 from bot.app import build_application
 from bot.settings import Settings
-from bot.updates import DRAIN_SECONDS, GRACE_SECONDS
-from tests.bot_fakes import polling
+from bot.storage import Store
+from bot.updates import DRAIN_SECONDS, FETCH_LIMIT, GRACE_SECONDS
+from tests.bot_fakes import FakeEngine, polling
 from tests.fakebotapi import Call, FakeBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -516,6 +521,31 @@ def test_an_inline_query_is_answered_while_a_group_backlog_waits(
     assert len(api.calls_to("sendMessage")) < backlog  # stopped with the backlog still queued
 
 
+def test_an_inline_query_behind_hundreds_of_queued_questions_is_answered_at_once(
+    api: FakeBotApi, engine: Any
+) -> None:
+    backlog = 3 * FETCH_LIMIT  # questions ahead of it, each waiting for the ~30/s send limit
+    for i in range(backlog):
+        api.user_sends("Georgia", user_id=6000 + i)
+    api.user_sends_inline_query("Zelensky")
+
+    async def main() -> None:
+        application = build_application(settings_for(api), engine)
+        async with polling(application, drain_seconds=0.5):
+            answer = await wait(api, "answerInlineQuery")
+            assert answer.params["results"]
+            calls = api.calls
+            sent_before = [
+                c for c in calls[: calls.index(answer)] if c.method == "sendMessage" and c.ok
+            ]
+            # Fetched past the questions (they wait in the inbox), not after 200 of them were
+            # answered (getUpdates returns FETCH_LIMIT updates past the oldest unconfirmed).
+            assert len(sent_before) < FETCH_LIMIT
+
+    asyncio.run(main())
+    assert len(answers_per_chat(api)) < backlog  # stopped with the backlog still queued
+
+
 # --- stopping ---------------------------------------------------------------------------------
 
 
@@ -528,7 +558,17 @@ def answered_messages(api: FakeBotApi, chat_id: int) -> set[int]:
     }
 
 
-def test_a_stop_confirms_only_what_was_answered(api: FakeBotApi, engine: Any) -> None:
+def answers_per_chat(api: FakeBotApi) -> Counter[int]:
+    """How many answers each chat got (a private question per chat: more than 1 is a repeat)."""
+    return Counter(c.params["chat_id"] for c in api.calls_to("sendMessage"))
+
+
+def inbox() -> Store:
+    """The bot's database (the test's own, conftest's DATABASE_URL)."""
+    return Store.open(os.environ["DATABASE_URL"])
+
+
+def test_a_stop_confirms_only_what_was_answered_or_stored(api: FakeBotApi, engine: Any) -> None:
     for i in range(30):  # 20 answers go out at once, then the group's limit holds the rest
         api.user_sends("/ask Georgia", user_id=3000 + i, chat_id=GROUP, chat_type="supergroup")
     queued = {u["update_id"]: u["message"]["message_id"] for u in api.pending_updates()}
@@ -540,14 +580,137 @@ def test_a_stop_confirms_only_what_was_answered(api: FakeBotApi, engine: Any) ->
 
     asyncio.run(serve(lambda: len(answered_messages(api, GROUP)) >= 20, drain_seconds=0.5))
     answered = answered_messages(api, GROUP)
-    confirmed = [uid for uid in queued if uid < api.confirmed_offset]
-    assert confirmed, "nothing was confirmed"
-    assert all(queued[uid] in answered for uid in confirmed)
-    assert len(confirmed) < len(queued)  # the stop left some to be sent again
-    # A restart (a fresh flood limit) answers the rest.
+    assert len(answered) < len(queued), "the stop was not mid-way"
+    # Everything was confirmed to Telegram: answered, or stored in the inbox for later.
+    assert api.confirmed_offset == max(queued) + 1
+    store = inbox()
+    try:
+        counts = store.inbox_counts()
+        assert counts.get("claimed", 0) == 0  # what the stop did not answer was released
+        assert counts.get("pending", 0) == len(queued) - len(answered)
+        assert counts.get("done", 0) == len(answered)
+    finally:
+        store.close()
+    # A restart (a fresh flood limit) answers the rest from the inbox, none twice.
     everything = set(queued.values())
     asyncio.run(serve(lambda: answered_messages(api, GROUP) >= everything, DRAIN_SECONDS))
-    assert api.confirmed_offset == max(queued) + 1
+    replies = [c for c in api.calls_to("sendMessage") if c.params["chat_id"] == GROUP]
+    assert len(replies) == len(queued)
+
+
+def test_a_stop_that_cuts_an_answer_short_after_it_went_out_does_not_repeat_it(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.slow_response("sendMessage", 3.0)  # delivered, but the response is late
+    api.user_sends("/country Georgia")
+
+    async def serve(until: Callable[[], bool], drain_seconds: float) -> None:
+        application = build_application(settings_for(api), engine)
+        async with polling(application, drain_seconds=drain_seconds):
+            await asyncio.to_thread(api.wait_for, "sendMessage", lambda _: until(), WAIT)
+
+    # Stopped while the answer's request waits for its response: the handling is cancelled.
+    with caplog.at_level(logging.WARNING, logger="bot.updates"):
+        asyncio.run(serve(lambda: True, drain_seconds=0.5))
+    assert "cut short after 1 sends" in caplog.text
+    store = inbox()
+    try:
+        assert store.inbox_counts() == {"done": 1}  # not released: it went out
+    finally:
+        store.close()
+    api.user_sends("/country Georgia", user_id=USER + 1)
+    asyncio.run(serve(lambda: USER + 1 in answers_per_chat(api), DRAIN_SECONDS))
+    assert answers_per_chat(api) == {USER: 1, USER + 1: 1}
+
+
+def test_an_update_stored_by_a_killed_run_and_fetched_again_is_answered_once(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.user_sends("/country Georgia", user_id=4001)
+    api.user_sends("/country Georgia", user_id=4002)
+    [first, second] = api.pending_updates()
+    store = inbox()
+    # A run stored both and was killed before confirming them; another replica (alive: its
+    # claim is fresh) is answering the second; and something unreadable was stored.
+    early = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
+    store.inbox_put([(second["update_id"], json.dumps(second))], at=early)
+    [elsewhere] = store.inbox_claim("other-replica", 1)
+    assert elsewhere.update_id == second["update_id"]
+    store.inbox_put([(first["update_id"], json.dumps(first)), (first["update_id"] - 1, "{no")])
+
+    async def scenario(api: FakeBotApi) -> None:
+        await wait(api, "sendMessage", to_chat(4001))
+        await asyncio.sleep(1.0)  # time for a second answer, if one were coming
+
+    with caplog.at_level(logging.WARNING, logger="bot.updates"):
+        run_bot(api, engine, scenario)
+    assert answers_per_chat(api) == {4001: 1}  # the other replica answers 4002
+    assert api.confirmed_offset == second["update_id"] + 1
+    assert "cannot be read" in caplog.text
+    counts = store.inbox_counts()
+    store.close()
+    assert counts == {"done": 2, "claimed": 1}
+
+
+def test_a_batch_the_inbox_cannot_store_is_not_confirmed_and_comes_again(
+    api: FakeBotApi, engine: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.user_sends("/country Georgia")
+    query = api.user_sends_inline_query("Zelensky")
+    offsets: list[int] = []
+    put = Store.inbox_put
+
+    def failing_once(self: Store, updates: Any, **kw: Any) -> int:
+        if not offsets:
+            offsets.append(api.confirmed_offset)
+            raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+        return put(self, updates, **kw)
+
+    monkeypatch.setattr(Store, "inbox_put", failing_once)
+
+    async def scenario(api: FakeBotApi) -> None:
+        await wait(api, "sendMessage", to_chat(USER))
+        await asyncio.sleep(1.0)  # time for a second answer, if one were coming
+
+    with caplog.at_level(logging.WARNING, logger="bot.updates"):
+        run_bot(api, engine, scenario)
+    assert "Could not store 1 updates" in caplog.text
+    # Fetched again after the failure (nothing was confirmed), then stored and answered once;
+    # the inline query of the same batch was answered at once, and once.
+    assert offsets == [0] and api.confirmed_offset > 0
+    assert answers_per_chat(api) == {USER: 1}
+    assert [c.params["inline_query_id"] for c in api.calls_to("answerInlineQuery")] == [query]
+
+
+def test_two_replicas_share_the_inbox_and_answer_each_message_once(
+    api: FakeBotApi, postgres_url: str
+) -> None:
+    questions = 120
+    for i in range(questions):
+        api.user_sends("/country Georgia", user_id=7000 + i)
+    store = Store.open(postgres_url)
+    store.inbox_put([(u["update_id"], json.dumps(u)) for u in api.pending_updates()])
+
+    async def main() -> None:
+        # Two processes on one PostgreSQL database, neither polling: as webhook replicas, or
+        # what a stopped poller left. Each has its own flood limit, engine and store.
+        apps = [
+            build_application(settings_for(api, database_url=postgres_url), FakeEngine())
+            for _ in range(2)
+        ]
+        async with polling(apps[0], fetch=False), polling(apps[1], fetch=False):
+            await asyncio.to_thread(
+                api.wait_for,
+                "sendMessage",
+                lambda _: len(answers_per_chat(api)) == questions,
+                WAIT,
+            )
+            await asyncio.sleep(1.0)  # time for a second answer, if one were coming
+
+    asyncio.run(main())
+    assert answers_per_chat(api) == Counter({7000 + i: 1 for i in range(questions)})
+    assert store.inbox_counts() == {"done": questions}
+    store.close()
 
 
 def start_bot(api: FakeBotApi, log_file: Path) -> subprocess.Popen[bytes]:
@@ -568,12 +731,16 @@ def start_bot(api: FakeBotApi, log_file: Path) -> subprocess.Popen[bytes]:
         )
 
 
+KILL_AFTER = 10.0  # seconds between SIGTERM and SIGKILL (a process manager's grace)
+
+
 def stop_bot(bot: subprocess.Popen[bytes]) -> tuple[int | None, float]:
-    """SIGTERM, then SIGKILL if the bot outlives the grace; (exit code, seconds it took)."""
+    """SIGTERM, then SIGKILL if the bot is alive KILL_AFTER later; (exit code or None if
+    killed, seconds it took)."""
     started = time.monotonic()
     bot.send_signal(signal.SIGTERM)
     try:
-        code: int | None = bot.wait(timeout=GRACE_SECONDS)
+        code: int | None = bot.wait(timeout=KILL_AFTER)
     except subprocess.TimeoutExpired:
         bot.kill()
         bot.wait()
@@ -581,39 +748,48 @@ def stop_bot(bot: subprocess.Popen[bytes]) -> tuple[int | None, float]:
     return code, time.monotonic() - started
 
 
-def test_sigterm_mid_backlog_loses_no_confirmed_question(
+def test_sigterm_then_sigkill_mid_backlog_loses_no_question_and_repeats_none(
     api: FakeBotApi, engine: Any, tmp_path: Path
 ) -> None:
-    backlog = 300
+    backlog = 800  # ~27 s of answers at Telegram's ~30 messages a second
     for i in range(backlog):
         api.user_sends("Georgia", user_id=5000 + i)  # one question each: no per-user limit
-    chat_of = {u["update_id"]: u["message"]["chat"]["id"] for u in api.pending_updates()}
+    chats = {u["message"]["chat"]["id"] for u in api.pending_updates()}
+    newest = max(u["update_id"] for u in api.pending_updates())
     log_file = tmp_path / "bot.log"
-
-    def answered() -> set[int]:
-        return {c.params["chat_id"] for c in api.calls_to("sendMessage")}
 
     bot = start_bot(api, log_file)
     try:
-        api.wait_for("sendMessage", lambda _: len(answered()) >= 60, timeout=120)
+        api.wait_for("sendMessage", lambda _: len(answers_per_chat(api)) >= 60, timeout=120)
     finally:
         code, took = stop_bot(bot)
     output = log_file.read_text()
-    assert code == 0, output
+    assert code == 0, output  # stopped by itself, before the SIGKILL
     assert took < GRACE_SECONDS
-    confirmed = [uid for uid in chat_of if uid < api.confirmed_offset]
-    assert confirmed and len(confirmed) < backlog, "the SIGTERM was not mid-way"
-    missing = [uid for uid in confirmed if chat_of[uid] not in answered()]
-    assert not missing, f"confirmed but never answered: {missing[:10]}"
-
-    bot = start_bot(api, log_file)  # the rest come again and are answered
+    answered = answers_per_chat(api)
+    assert len(answered) < backlog, "the SIGTERM was not mid-way"
+    # Confirmed means answered or stored: everything fetched is in one or the other.
+    store = inbox()
     try:
-        api.wait_for("sendMessage", lambda _: len(answered()) == backlog, timeout=120)
+        counts = store.inbox_counts()
+    finally:
+        store.close()
+    assert api.confirmed_offset == newest + 1, output
+    assert counts.get("claimed", 0) == 0
+    assert counts.get("pending", 0) + len(answered) == backlog
+
+    bot = start_bot(api, log_file)  # the rest come from the inbox and are answered
+    try:
+        api.wait_for("sendMessage", lambda _: len(answers_per_chat(api)) == backlog, timeout=180)
+        time.sleep(1.0)  # time for a repeat, if one were coming
     finally:
         code, _ = stop_bot(bot)
-    assert code == 0, log_file.read_text()
-    assert api.confirmed_offset == max(chat_of) + 1
-    assert "Traceback" not in log_file.read_text()
+    output = log_file.read_text()
+    assert code == 0, output
+    answered = answers_per_chat(api)
+    assert set(answered) == chats  # 0 lost
+    assert [c for c, n in answered.items() if n > 1] == []  # 0 answered twice
+    assert "Traceback" not in output
 
 
 # --- groups -----------------------------------------------------------------------------------
@@ -875,14 +1051,27 @@ def test_webhook_mode_checks_the_secret_and_answers(api: FakeBotApi, engine: Any
             assert wrong.status_code == 403
             ok = post_when_listening(url, update, secret)
             assert ok.status_code == 200
+            # Telegram sends an update again when it missed the 200: it is answered once.
+            assert post_when_listening(url, update, secret).status_code == 200
+            query = api.user_sends_inline_query("Zelensky")
+            [inline] = [u for u in api.pending_updates() if "inline_query" in u]
+            assert post_when_listening(url, inline, secret).status_code == 200
             call = api.wait_for("sendMessage", to_chat(USER), timeout=WAIT)
             assert "Georgia — 3 statements" in shown_text(api, call)
+            answer = api.wait_for("answerInlineQuery", timeout=WAIT)
+            assert answer.params["inline_query_id"] == query and answer.params["results"]
+            time.sleep(1.0)  # time for a second answer, if one were coming
             assert len(api.calls_to("sendMessage")) == 1  # the forged update got nothing
         finally:
             bot.send_signal(signal.SIGTERM)
             output, _ = bot.communicate(timeout=60)
     assert bot.returncode == 0, output
     assert "TEST-token" not in output
+    store = inbox()  # the message went through the inbox; the inline query did not
+    try:
+        assert store.inbox_counts() == {"done": 1}
+    finally:
+        store.close()
 
 
 # --- console ----------------------------------------------------------------------------------

@@ -1,14 +1,20 @@
-"""Incoming updates: inline queries and button presses have slots of their own."""
+"""Incoming updates: inline queries and button presses have slots of their own; the webhook's
+queue stores messages in the inbox."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import inspect
+from pathlib import Path
+from typing import cast
 
+import pytest
 from telegram import CallbackQuery, Chat, InlineQuery, Message, Update, User
+from telegram.ext import Application
 
-from bot.updates import UpdateProcessor, is_quick
+from bot.storage import Store
+from bot.updates import InboxQueue, Poller, StoreFailed, UpdateProcessor, is_quick
 
 USER = User(1001, "Alice", False)
 NOW = dt.datetime(2024, 11, 6, tzinfo=dt.UTC)
@@ -63,3 +69,57 @@ def test_an_update_cancelled_before_its_turn_is_closed_not_left_unawaited() -> N
         await first
 
     asyncio.run(scenario())
+
+
+class KeepingPoller:
+    """Stands in for the Poller behind an InboxQueue: records what it is asked to store."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.kept: list[int] = []
+        self.fail = fail
+
+    async def keep(self, updates: list[Update]) -> None:
+        if self.fail:
+            raise StoreFailed("the database is gone")
+        self.kept += [u.update_id for u in updates]
+
+
+def test_the_webhook_queue_stores_messages_and_queues_quick_updates() -> None:
+    async def scenario() -> None:
+        queue = InboxQueue()
+        await queue.put(MESSAGE)  # no poller (polling mode): a plain queue
+        assert queue.get_nowait() is MESSAGE
+        poller = KeepingPoller()
+        queue.poller = poller  # type: ignore[assignment]
+        marker = object()
+        for item in (MESSAGE, INLINE, BUTTON, marker):
+            await queue.put(item)
+        assert poller.kept == [MESSAGE.update_id]
+        assert [queue.get_nowait() for _ in range(queue.qsize())] == [INLINE, BUTTON, marker]
+        queue.poller = KeepingPoller(fail=True)  # type: ignore[assignment]
+        # Not stored: the webhook's request fails (500) and Telegram sends the update again.
+        with pytest.raises(StoreFailed):
+            await queue.put(MESSAGE)
+        assert queue.empty()
+
+    asyncio.run(scenario())
+
+
+class Unwritable:
+    """An update whose JSON cannot be written."""
+
+    update_id = 9
+
+    def to_json(self) -> str:
+        raise ValueError("not serialisable")
+
+
+def test_an_update_that_cannot_be_stored_is_dropped_and_the_rest_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'bot.db'}")
+    poller = Poller(cast(Application, None), store=store)
+    asyncio.run(poller.keep([cast(Update, Unwritable()), MESSAGE]))
+    assert [u.update_id for u in store.inbox_claim("me", 5)] == [MESSAGE.update_id]
+    assert "Update 9 cannot be stored" in caplog.text
+    store.close()

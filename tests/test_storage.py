@@ -39,7 +39,7 @@ def test_the_migrations_build_exactly_the_schema_the_code_uses(store: Store) -> 
 
     with store.engine.connect() as c:
         context = MigrationContext.configure(c)
-        assert context.get_current_revision() == "0002"
+        assert context.get_current_revision() == "0003"
         assert compare_metadata(context, metadata) == []
 
 
@@ -186,3 +186,88 @@ def test_forget_deletes_everything_about_one_user(store: Store) -> None:
     assert store.about(1) == {"follows": 0, "digests": 0, "items": 0, "language": 0}
     assert store.about(2) == {"follows": 1, "digests": 1, "items": 1, "language": 0}
     assert store.size_bytes() > 0
+
+
+# --- the inbox of updates ---------------------------------------------------------------------
+
+
+def test_the_inbox_stores_once_claims_oldest_first_and_remembers_what_was_answered(
+    store: Store,
+) -> None:
+    assert store.inbox_put([(11, '{"a": 1}'), (12, '{"b": 2}')]) == 2
+    assert store.inbox_put([(12, "fetched again"), (13, '{"c": 3}')]) == 3
+    first = store.inbox_claim("w1", 2)
+    assert [(u.update_id, u.payload, u.attempts) for u in first] == [
+        (11, '{"a": 1}', 1),
+        (12, '{"b": 2}', 1),
+    ]
+    assert [u.update_id for u in store.inbox_claim("w2", 5)] == [13]
+    assert store.inbox_claim("w2", 5) == []
+    assert store.inbox_done([11, 12]) == 2
+    assert store.inbox_done([11]) == 0  # already done
+    # A stop between storing and confirming: the same updates come again; the answered ones
+    # are not answered twice, the one still claimed is not handed out again.
+    assert store.inbox_put([(11, "again"), (12, "again"), (13, "again")]) == 1
+    assert store.inbox_claim("w1", 5) == []
+    assert store.inbox_counts() == {"done": 2, "claimed": 1}
+    with store.engine.connect() as c:  # an answered update's text is not kept
+        payloads = dict(c.execute(sa.text("SELECT update_id, payload FROM inbox")).all())
+    assert payloads == {11: None, 12: None, 13: '{"c": 3}'}
+
+
+def test_a_clean_stop_releases_its_claims_and_a_dead_ones_expire(store: Store) -> None:
+    store.inbox_put([(i, f"u{i}") for i in range(1, 6)])
+    early = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    dead = store.inbox_claim("dead-process", 2, at=early)
+    assert len(store.inbox_claim("alive", 2, at=early)) == 2
+    assert store.inbox_refresh("alive") == 2  # its heartbeat
+    assert store.inbox_expire(60, max_attempts=3) == (2, 0)  # only the dead one's claims
+    again = store.inbox_claim("me", 5)
+    assert [u.update_id for u in again] == [u.update_id for u in dead] + [5]
+    assert [u.attempts for u in again] == [2, 2, 1]
+    assert store.inbox_release("me", [5]) == 1 and store.inbox_release("me") == 2
+    assert store.inbox_release("alive") == 2
+    assert store.inbox_counts() == {"pending": 5}
+    [u] = store.inbox_claim("me", 1)
+    assert u.attempts == 2  # a release gives the attempt back
+
+
+def test_an_update_whose_handler_keeps_dying_is_given_up(store: Store) -> None:
+    store.inbox_put([(1, "poison"), (2, "fine")])
+    early = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    for _ in range(3):
+        [u] = store.inbox_claim("doomed", 1, at=early)
+        assert u.update_id == 1
+        store.inbox_expire(60, max_attempts=3)
+    assert store.inbox_counts() == {"done": 1, "pending": 1}
+    assert [u.update_id for u in store.inbox_claim("me", 5)] == [2]
+
+
+def test_done_updates_are_purged_once_confirmed_or_old(store: Store) -> None:
+    store.inbox_put([(1, "a"), (2, "b"), (3, "c"), (4, "d")])
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    store.inbox_done([4], at=long_ago)
+    store.inbox_done([1, 3])
+    assert store.inbox_purge(24 * 3600) == 1  # 4: old
+    assert store.inbox_purge(24 * 3600, below=3) == 1  # 1: Telegram forgot it; 2 not done
+    assert store.inbox_counts() == {"done": 1, "pending": 1}
+
+
+def test_two_processes_claim_disjoint_updates(database_url: str) -> None:
+    a, b = Store.open(database_url), Store.open(database_url)
+    a.inbox_put([(i, f"u{i}") for i in range(300)])
+    got: dict[str, list[int]] = {"a": [], "b": []}
+
+    def drain(store: Store, name: str) -> None:
+        while claimed := store.inbox_claim(name, 7):
+            got[name] += [u.update_id for u in claimed]
+            store.inbox_done(u.update_id for u in claimed)
+
+    threads = [threading.Thread(target=drain, args=(s, n)) for s, n in ((a, "a"), (b, "b"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got["a"] + got["b"]) == list(range(300))  # each once, none left
+    a.close()
+    b.close()
