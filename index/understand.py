@@ -231,6 +231,7 @@ class Reader(
             if j == i + 1
             and not is_cyrillic(ws[i].text + ws[j].text)
             and self._terms(ws, (i, j)) == (ws[i].norm, ws[j].norm)
+            and self.acts.asked([ws[i]]) is None  # the act asked for is the stance's to weigh
         )
 
     @staticmethod
