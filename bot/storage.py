@@ -563,6 +563,40 @@ class Store:
 
     # --- delivering ---------------------------------------------------------------------------
 
+    def _claim_rows(
+        self,
+        c: Connection,
+        pick: Any,
+        key: Any,
+        status: str,
+        worker: str,
+        stamp: dt.datetime,
+        *columns: Any,
+    ) -> tuple[list[int], list[Any]]:
+        """Claim the pending rows ``pick`` selects (their ``key`` column): set ``status``, the
+        worker, the time and one more attempt; the ids picked, and the claimed rows with their
+        key, ``columns`` and attempts. Two statements, not UPDATE … WHERE id IN (subquery):
+        PostgreSQL may run a LIMITed subquery more than once in a plan and claim more rows than
+        asked; ``FOR UPDATE SKIP LOCKED`` there keeps replicas off each other's rows."""
+        if self.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        ids = [int(i) for i in c.execute(pick).scalars()]
+        if not ids:
+            return [], []
+        table = key.table
+        rows = c.execute(
+            sa.update(table)
+            .where(key.in_(ids), table.c.status == "pending")
+            .values(
+                status=status,
+                claimed_by=worker[:64],
+                claimed_at=stamp,
+                attempts=table.c.attempts + 1,
+            )
+            .returning(key, *columns, table.c.attempts)
+        ).all()
+        return ids, list(rows)
+
     def claim(
         self, worker: str, n: int, *, at: dt.datetime | None = None, user_id: int | None = None
     ) -> list[Claimed]:
@@ -578,24 +612,11 @@ class Store:
                 .order_by(digests.c.id)
                 .limit(n)
             )
-            if self.name == "postgresql":
-                pick = pick.with_for_update(skip_locked=True)
-            # Two statements, not UPDATE … WHERE id IN (subquery): PostgreSQL may run a
-            # LIMITed subquery more than once in a plan and claim more rows than asked.
-            ids = [int(i) for i in c.execute(pick).scalars()]
+            ids, rows = self._claim_rows(
+                c, pick, digests.c.id, "sending", worker, stamp, digests.c.user_id
+            )
             if not ids:
                 return []
-            rows = c.execute(
-                sa.update(digests)
-                .where(digests.c.id.in_(ids), digests.c.status == "pending")
-                .values(
-                    status="sending",
-                    claimed_by=worker[:64],
-                    claimed_at=stamp,
-                    attempts=digests.c.attempts + 1,
-                )
-                .returning(digests.c.id, digests.c.user_id, digests.c.attempts)
-            ).all()
         return sorted(
             (Claimed(int(r.id), int(r.user_id), int(r.attempts)) for r in rows),
             key=lambda d: d.id,
@@ -739,22 +760,11 @@ class Store:
                 .order_by(inbox.c.received_at, inbox.c.update_id)
                 .limit(n)
             )
-            if self.name == "postgresql":
-                pick = pick.with_for_update(skip_locked=True)
-            ids = [int(i) for i in c.execute(pick).scalars()]
+            ids, rows = self._claim_rows(
+                c, pick, inbox.c.update_id, "claimed", worker, stamp, inbox.c.payload
+            )
             if not ids:
                 return []
-            rows = c.execute(
-                sa.update(inbox)
-                .where(inbox.c.update_id.in_(ids), inbox.c.status == "pending")
-                .values(
-                    status="claimed",
-                    claimed_by=worker[:64],
-                    claimed_at=stamp,
-                    attempts=inbox.c.attempts + 1,
-                )
-                .returning(inbox.c.update_id, inbox.c.payload, inbox.c.attempts)
-            ).all()
         return sorted(
             (Inboxed(int(r.update_id), str(r.payload or ""), int(r.attempts)) for r in rows),
             key=lambda u: ids.index(u.update_id),

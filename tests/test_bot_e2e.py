@@ -496,6 +496,12 @@ def test_an_inline_answer_does_not_wait_out_a_flood_pause(api: FakeBotApi, engin
     run_bot(api, engine, scenario)
 
 
+def sends_before(api: FakeBotApi, call: Any) -> list[Any]:
+    """The messages that went out before ``call``."""
+    calls = api.calls
+    return [c for c in calls[: calls.index(call)] if c.method == "sendMessage" and c.ok]
+
+
 def test_an_inline_query_is_answered_while_a_group_backlog_waits(
     api: FakeBotApi, engine: Any
 ) -> None:
@@ -509,10 +515,7 @@ def test_an_inline_query_is_answered_while_a_group_backlog_waits(
         async with polling(application, drain_seconds=0.5):
             answer = await wait(api, "answerInlineQuery")
             assert answer.params["results"]
-            calls = api.calls
-            sent_before = [
-                c for c in calls[: calls.index(answer)] if c.method == "sendMessage" and c.ok
-            ]
+            sent_before = sends_before(api, answer)
             # It came with the group's first burst, before any send that had to wait for the
             # group's limit (one every 3 s), though all message slots were taken by such sends.
             assert len(sent_before) <= FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP
@@ -534,10 +537,7 @@ def test_an_inline_query_behind_hundreds_of_queued_questions_is_answered_at_once
         async with polling(application, drain_seconds=0.5):
             answer = await wait(api, "answerInlineQuery")
             assert answer.params["results"]
-            calls = api.calls
-            sent_before = [
-                c for c in calls[: calls.index(answer)] if c.method == "sendMessage" and c.ok
-            ]
+            sent_before = sends_before(api, answer)
             # Fetched past the questions (they wait in the inbox), not after 200 of them were
             # answered (getUpdates returns FETCH_LIMIT updates past the oldest unconfirmed).
             assert len(sent_before) < FETCH_LIMIT
