@@ -224,13 +224,19 @@ def consonant_key(word: str) -> str:
     return _DOUBLED.sub(r"\1", word[:1] + _VOWELS.sub("", word[1:]))
 
 
+def same_spelling(latin: str, folded: str) -> bool:
+    """A transliterated Cyrillic word is the Latin one but for its last letter and a case
+    ending: Таллине ~ tallinn, гривня ~ hryvnia (not Транснафти ~ transit)."""
+    n = max(len(latin) - 1, 4)
+    return len(latin) >= 4 and n <= len(folded) <= len(latin) + 3 and latin[:n] == folded[:n]
+
+
 def spelled_as(latin: str, folded: str) -> bool:
     """Is a transliterated Cyrillic word a case form of a Latin one: the same but for the
     Latin word's last letter and a case ending (Таллине ~ tallinn, Дружбы ~ druzhba, not
     Транснафти ~ transit), or, for a longer name, the same consonants but for those of a case
     ending (Трампа ~ trump, whose vowel Cyrillic writes as a)?"""
-    n = max(len(latin) - 1, 4)
-    if len(latin) >= 4 and n <= len(folded) <= len(latin) + 3 and latin[:n] == folded[:n]:
+    if same_spelling(latin, folded):
         return True
     bones = consonant_key(latin)
     if len(bones) < CONSONANTS_MIN or not latin.isalpha():
@@ -266,6 +272,7 @@ __all__ = [
     "folded",
     "is_name",
     "month_of",
+    "same_spelling",
     "spelled_as",
     "stem_eq",
     "stem_key",

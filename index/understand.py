@@ -14,7 +14,7 @@ from index.catalog import Catalog
 from index.claims import Claim, Strength, resolve
 from index.grammar import Grammar
 from index.lexical import simple_stem
-from index.lexicon import Scan, Words, is_name
+from index.lexicon import Scan, Words, is_name, same_spelling
 from index.query import NUMBER, Query, TimeSlot, clean
 from index.recognise.events import EventReading
 from index.recognise.kinds import KindReading
@@ -149,8 +149,9 @@ class Reader(
                     *(
                         t
                         for i in topic_idx
-                        if is_name(ws[i])
                         for t in self._spelled(ws[i])
+                        # A lower-case word only by the same spelling: "гривня", hryvnia.
+                        if is_name(ws[i]) or same_spelling(t, ws[i].norm)
                         # A name most statements hold ("Trump" in his election's
                         # compilation) tells none apart: as a topic word it only adds noise.
                         if self.cat.bm25.doc_freq(t) <= GENERIC_SHARE

@@ -365,3 +365,12 @@ def test_a_seat_of_power_stands_for_its_office(engine: Engine, question: str) ->
     assert engine.read(question).roles == ("Vladimir Putin’s press secretary",)
     assert [h.statement.speaker for h in engine.ask(question).hits] == ["Dmitry Peskov"] * 4
     assert not engine.read("What did the Kremlin say?").roles
+
+
+def test_a_lower_case_word_joins_the_lexical_side_only_by_the_same_spelling(
+    archive: Engine,
+) -> None:
+    """ "гривня" is written "hryvnia" in the quotes: a loanword, found by its spelling; a
+    lower-case word is never matched by its consonants alone (those are for names)."""
+    assert "hryvnia" in archive.read("Як гривня відреагувала на призупинення?").spelled
+    assert "trump" not in archive.read("Как изменилась трамповская политика?").spelled
