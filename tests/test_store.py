@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import mmap
 import os
 import subprocess
 import sys
@@ -427,15 +428,29 @@ def test_a_bundle_with_sha256_hashes_is_still_verified(
         load_bundle(path)
 
 
-def test_file_digest_is_xxh3_128_of_the_whole_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["mapped", "read", "no populate"])
+def test_file_digest_is_xxh3_128_of_the_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The same digest through a map (two full spans and a short one), by reads, and where
+    the system refuses to populate a map (an older kernel: EINVAL, so it reads instead)."""
+    import hashlib
+
     import xxhash
 
-    data = os.urandom(store._HASH_CHUNK * 2 + 12_345)  # two full reads and a short one
+    if how == "mapped" and sys.platform == "linux":  # no reading behind the map's back
+        monkeypatch.setattr(store, "_digest_read", lambda fd, digest: pytest.fail("read"))
+    if how == "read":
+        monkeypatch.setattr(store, "_digest_mapped", lambda fd, digest: False)
+    elif how == "no populate":
+        monkeypatch.setattr(store, "_MADV_POPULATE_READ", 12_345)  # no such advice: EINVAL
+    monkeypatch.setattr(store, "_MAP_SPAN", mmap.ALLOCATIONGRANULARITY * 4)
+    data = os.urandom(max(store._HASH_CHUNK, store._MAP_SPAN) * 2 + 12_345)
     (tmp_path / "f").write_bytes(data)
     (tmp_path / "empty").write_bytes(b"")
     assert store.file_digest(tmp_path / "f") == xxhash.xxh3_128(data).hexdigest()
     assert store.file_digest(tmp_path / "empty") == xxhash.xxh3_128(b"").hexdigest()
-    assert store.file_digest(tmp_path / "f", "sha256") == store.sha256_file(tmp_path / "f")
+    assert store.sha256_file(tmp_path / "f") == hashlib.sha256(data).hexdigest()
 
 
 def _flat_with(vectors: np.ndarray) -> faiss.Index:
