@@ -38,8 +38,11 @@ log = logging.getLogger(__name__)
 # (``multilingual`` in the manifest names it); format-2 bundles are rebuilt to get it.
 # 4: the query stages' tables (index.tables) are derived at build and stored in the bundle
 # (TABLES_JSON, TABLES_NPZ); statements are read lazily through their line offsets.
-FORMAT_VERSION = 4
-TABLES_JSON = "tables.json"  # index.tables: strings
+# 5: the tables' long lists of strings and the speakers' details are arrays in TABLES_NPZ
+# (index.tables.STRINGS, SPEAKER_INFO), so TABLES_JSON holds only a few short fields; format-4
+# bundles are rebuilt (IndexStale says so).
+FORMAT_VERSION = 5
+TABLES_JSON = "tables.json"  # index.tables: the few strings not packed into arrays
 TABLES_NPZ = "tables.npz"  # index.tables: arrays, and "offsets": where each statement line starts
 OFFSETS = "offsets"
 MANIFEST = "manifest.json"

@@ -23,7 +23,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from index.atomic import keep_newest, write_atomic
-from index.columns import Groups, save_npz
+from index.columns import Groups, JsonRows, pack_strings, save_npz, unpack_strings
 from index.lexical import BM25
 from index.model import Document, Statement
 from index.names import NameMatcher, skeleton
@@ -42,6 +42,12 @@ SAME_PERSON_GIVEN = 70.0
 STRINGS_FILE = "tables.json"
 ARRAYS_FILE = "tables.npz"
 NO_SPEAKER = -1
+# Array names in ARRAYS_FILE: packed lists of strings (columns.pack_strings) under STRINGS,
+# the speakers' details as JSON lines and their offsets under SPEAKER_INFO.
+STRINGS = "strings"
+SPEAKER_INFO = "speaker_info"
+_SPEAKER_FIELDS = 4  # [name, role, [countries], [spellings]]
+_PACKED_NAMES = ("keys", "names", "exact", "by_key", "grams")  # NameMatcher.state's long lists
 
 
 def date_number(iso: str | None) -> int:
@@ -101,8 +107,9 @@ class Tables:
     outlet_label: dict[str, str]
     outlet_counts: list[tuple[str, int]]  # citations per outlet as cited, most first
     speakers: Groups  # speaker key -> rows
-    # Per speaker, as JSON keeps it: [name, role, [countries], [spellings]].
-    speaker_info: list[list[Any]]
+    # Per speaker, as JSON keeps it: [name, role, [countries], [spellings]] (a list when
+    # derived, columns.JsonRows when loaded).
+    speaker_info: Sequence[list[Any]]
     speaker_of_row: np.ndarray  # index into speakers' keys, NO_SPEAKER for none
     bm25: BM25
     names: NameMatcher
@@ -131,15 +138,21 @@ class Tables:
             "role": self.by_role,
             "speaker": self.speakers,
         }
+        # The long lists of strings go into the arrays file, packed (columns.pack_strings),
+        # and the speakers' details as JSON lines read per speaker: the JSON file keeps the
+        # few short things left, so opening parses kilobytes, not 16 MB at a million rows.
+        listed = {f"groups.{k}": g.keys_ for k, g in groups.items()} | {"terms": terms}
+        listed |= {f"names.{k}": v for k, v in name_strings.items() if k in _PACKED_NAMES}
+        info_lines, info_offsets = JsonRows.pack(self.speaker_info)
         strings = {
-            "groups": {k: g.keys_ for k, g in groups.items()},
             "outlet_label": self.outlet_label,
             "outlet_counts": self.outlet_counts,
-            "speaker_info": self.speaker_info,
-            "terms": terms,
-            "names": name_strings,
+            "names": {k: v for k, v in name_strings.items() if k not in _PACKED_NAMES},
         }
         arrays: dict[str, np.ndarray] = {
+            **{f"{STRINGS}.{k}": pack_strings(v) for k, v in listed.items()},
+            f"{SPEAKER_INFO}.lines": info_lines,
+            f"{SPEAKER_INFO}.offsets": info_offsets,
             "ids": self.ids,
             "id_rows": self.id_rows,
             "doc_of_row": self.doc_of_row,
@@ -167,14 +180,23 @@ class Tables:
         analyze: Callable[[str], list[str]],
     ) -> Tables:
         """Tables from what ``save`` wrote (``arrays`` by name, e.g. memory-mapped)."""
-        g = strings["groups"]
+
+        def listed(name: str) -> list[str]:
+            return unpack_strings(arrays[f"{STRINGS}.{name}"])
 
         def group(k: str) -> Groups:
-            return Groups.from_arrays(g[k], arrays, f"group.{k}")
+            return Groups.from_arrays(listed(f"groups.{k}"), arrays, f"group.{k}")
 
         def sub(prefix: str) -> dict[str, np.ndarray]:
             return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
 
+        speaker_info = JsonRows(arrays[f"{SPEAKER_INFO}.lines"], arrays[f"{SPEAKER_INFO}.offsets"])
+        # Rows are parsed when asked for; the first and the last now, so lines that are not
+        # a speaker's details are refused at open (the hashes already vouch for every byte).
+        for i in {0, len(speaker_info) - 1} if len(speaker_info) else ():
+            row = speaker_info[i]
+            if not (isinstance(row, list) and len(row) == _SPEAKER_FIELDS):
+                raise ValueError(f"speaker {i} is {row!r}, not [name, role, countries, spellings]")
         return cls(
             ids=arrays["ids"],
             id_rows=arrays["id_rows"],
@@ -192,10 +214,13 @@ class Tables:
             outlet_label=dict(strings["outlet_label"]),
             outlet_counts=[(str(o), int(c)) for o, c in strings["outlet_counts"]],
             speakers=group("speaker"),
-            speaker_info=strings["speaker_info"],  # read per speaker when asked for
+            speaker_info=speaker_info,  # read per speaker when asked for
             speaker_of_row=arrays["speaker_of_row"],
-            bm25=BM25.from_arrays(strings["terms"], sub("bm25."), analyze),
-            names=NameMatcher.from_state(strings["names"], sub("names.")),
+            bm25=BM25.from_arrays(listed("terms"), sub("bm25."), analyze),
+            names=NameMatcher.from_state(
+                {**strings["names"], **{k: listed(f"names.{k}") for k in _PACKED_NAMES}},
+                sub("names."),
+            ),
         )
 
 

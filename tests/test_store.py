@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from index import store
+from index.columns import save_npz
 from index.model import Document, Source, Statement
 from index.store import (
     Bundle,
@@ -549,6 +550,68 @@ def test_previous_format_is_stale_not_corrupt(tmp_path: Path) -> None:
         load_bundle(path, expect=MANIFEST | {"format": store.FORMAT_VERSION})
 
 
+def test_a_format_4_bundle_is_stale_and_says_so(tmp_path: Path) -> None:
+    """Format 4 kept the tables' strings in tables.json: such a bundle is rebuilt, with the
+    reason given, not read as corrupt."""
+    path = tmp_path / "index"
+    write_bundle(path)
+    edit_manifest(path, format=4)
+    with pytest.raises(IndexStale, match="it has format 4, this version reads format 5"):
+        load_bundle(path)
+
+
+def _rewrite_arrays(path: Path, change: Callable[[dict[str, np.ndarray]], None]) -> None:
+    """Rewrite the bundle's tables.npz with ``change`` applied and record the new hashes:
+    damage done before the build hashed, so only reading the tables can catch it."""
+    with np.load(path / store.TABLES_NPZ, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    change(arrays)
+    save_npz(path / store.TABLES_NPZ, arrays)
+    rehash(path)
+
+
+def _set(name: str, value: Callable[[dict[str, np.ndarray]], np.ndarray]) -> Callable[..., None]:
+    return lambda arrays: arrays.__setitem__(name, value(arrays))
+
+
+def _first_speaker_a_number(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """The first speaker's line, valid JSON of the same length that is not a speaker."""
+    lines = arrays["speaker_info.lines"].tobytes()
+    end = lines.index(b"\n")
+    return np.frombuffer(b"7" * end + lines[end:], np.uint8)
+
+
+TABLE_DAMAGE = {
+    "strings not UTF-8": (
+        _set("strings.terms", lambda a: np.frombuffer(b"\x00\xff\xfe\x00", np.uint8)),
+        "UnicodeDecodeError",
+    ),
+    "strings neither packed nor JSON": (
+        _set("strings.groups.country", lambda a: np.frombuffer(b"{}", np.uint8)),
+        "neither NUL-separated nor a JSON list",
+    ),
+    "speaker offsets past the lines": (
+        _set("speaker_info.offsets", lambda a: a["speaker_info.offsets"] + 1),
+        "line offsets do not span",
+    ),
+    "a speaker line that is not a speaker": (
+        _set("speaker_info.lines", _first_speaker_a_number),
+        r"not \[name, role, countries, spellings\]",
+    ),
+}
+
+
+@pytest.mark.parametrize(("change", "message"), TABLE_DAMAGE.values(), ids=TABLE_DAMAGE.keys())
+def test_damaged_packed_tables_are_refused_with_the_reason(
+    tmp_path: Path, change: Callable[[dict[str, np.ndarray]], None], message: str
+) -> None:
+    path = tmp_path / "index"
+    write_bundle(path)
+    _rewrite_arrays(path, change)
+    with pytest.raises(IndexCorrupt, match=f"the tables are not readable.*{message}"):
+        load_bundle(path)
+
+
 def test_engine_rebuilds_an_index_damaged_in_place(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -698,7 +761,7 @@ def test_multilingual_vectors_round_trip(tmp_path: Path) -> None:
     assert bundle.multilingual is not None and bundle.multilingual.d == ML_DIM
     np.testing.assert_allclose(bundle.multilingual.reconstruct_n(0, len(ml)), ml, atol=1e-6)
     manifest = bundle.manifest
-    assert manifest["format"] == store.FORMAT_VERSION == 4
+    assert manifest["format"] == store.FORMAT_VERSION == 5
     assert manifest[store.MULTILINGUAL] == {
         "model": "test-e5",
         "dim": ML_DIM,
