@@ -38,7 +38,7 @@ class Groups(Mapping[str, np.ndarray]):
         """key -> position, made on the first lookup: opening a bundle builds none of the
         hundred thousand entries a group may have until a question looks one up."""
         if self._at_made is None:
-            self._at_made = {k: i for i, k in enumerate(self.keys_)}
+            self._at_made = dict(zip(self.keys_, range(len(self.keys_)), strict=True))
         return self._at_made
 
     @classmethod
