@@ -59,7 +59,8 @@ SIZES = "files"
 HASHES = "xxh3_128"
 SEAL = "manifest_sha256"
 # Bundles written before XXH3 list sha256 digests instead: still verified, by sha256 (their
-# hashing takes 4x as long); the next build writes XXH3.
+# hashing takes 4x as long); the next build writes XXH3. (Those bundles were format 4, which
+# format 5 rebuilds anyway; the reading stays for manifests that list sha256 by hand.)
 LEGACY_HASHES = "sha256"
 # The file hashes guard against accidental damage (bit rot, truncation, a partial copy, an
 # overwrite), not against someone able to rewrite the manifest too (its seal is recomputable).

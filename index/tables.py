@@ -2,9 +2,10 @@
 in the bundle: columns per statement row, rows grouped by country, compilation, kind, outlet
 and role, speakers merged across spellings, the lexical index and the name index.
 
-Opening a bundle reads these as memory-mapped ``.npy`` arrays and one JSON file of strings
-(``index.store``), so a process serving a million statements starts in about a second instead
-of visiting every statement (bench/RESULTS.md, "Opening")."""
+Opening a bundle reads these as memory-mapped ``.npy`` arrays (the long lists of strings
+packed into byte arrays among them) and a small JSON file of strings (``index.store``), so a
+process serving a million statements starts in under a second instead of visiting every
+statement (bench/RESULTS.md, "Opening", "Opening a million statements in under a fifth")."""
 
 from __future__ import annotations
 
