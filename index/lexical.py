@@ -136,7 +136,7 @@ class BM25:
         self.matrix = matrix
         self.idf = idf
         self.df = df
-        self.vocab = {t: j for j, t in enumerate(terms)}
+        self.vocab = dict(zip(terms, range(len(terms)), strict=True))
         self.n = shape[0]
         return self
 
@@ -171,7 +171,7 @@ class BM25:
         self.matrix = Postings(arrays["data"], arrays["indices"], arrays["indptr"], shape)
         self.idf = arrays["idf"]
         self.df = arrays["df"]
-        self.vocab = {t: j for j, t in enumerate(terms)}
+        self.vocab = dict(zip(terms, range(len(terms)), strict=True))
         self.n = shape[0]
         return self
 
