@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import errno
+import functools
 import hashlib
 import json
 import logging
@@ -13,6 +15,7 @@ import mmap
 import os
 import re
 import shutil
+import sys
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -90,6 +93,18 @@ _LOADED_NORM_TOLERANCE = 2 * UNIT_NORM_TOLERANCE
 _QUANTISED_NORM_TOLERANCE = 0.1
 _NORM_SAMPLE = 4096  # quantised vectors decoded per load (all of them below this)
 _NORM_CHUNK_ROWS = 1 << 16  # rows per norm computation: bounded scratch memory
+
+# glibc hands a freed block larger than its mmap threshold back to the system at once and
+# maps fresh, not yet faulted pages for the next one; the threshold starts at 128 KiB and
+# only rises when such a block is freed. At a million statements a question makes arrays of
+# 4-8 MB (a score per statement), so with fresh pages each time every question pays a page
+# fault per 4 KiB it touches: topic p50 12.6-13.1 ms against 6.2-7.1 ms with the thresholds
+# below (bench/RESULTS.md, "Opening a million statements in under a fifth"). Format-4 bundles
+# raised the threshold by accident, freeing the 16 MB text of tables.json. Set once a process
+# opens a bundle, to the most glibc's own rule reaches (32 MiB; trimmed past twice that).
+MALLOC_MMAP_THRESHOLD = 32 << 20
+MALLOC_TRIM_THRESHOLD = 2 * MALLOC_MMAP_THRESHOLD
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 
 ENV_EXACT_THRESHOLD = "REACTIONS_EXACT_THRESHOLD"
 DEFAULT_EXACT_THRESHOLD = 50_000
@@ -473,6 +488,21 @@ def _clean_leftovers(index_dir: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+@functools.cache
+def keep_large_blocks() -> bool:
+    """Set glibc's malloc thresholds (MALLOC_MMAP_THRESHOLD, MALLOC_TRIM_THRESHOLD) once a
+    process; False where the C library has no ``mallopt`` (not glibc) or refuses them."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    trim = mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD)
+    return bool(trim and mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD))
+
+
 def load_bundle(
     index_dir: Path, *, expect: Mapping[str, Any] | None = None, verify: bool = True
 ) -> Bundle:
@@ -483,6 +513,7 @@ def load_bundle(
     length; ``verify=False`` checks sizes only (for benchmarks of what verification costs).
     """
     index_dir = Path(index_dir)
+    keep_large_blocks()
     if index_dir.exists() and not index_dir.is_dir():
         raise IndexCorrupt(index_dir, "it is not a directory")
     if not index_dir.is_dir() or not any(index_dir.iterdir()):
