@@ -78,7 +78,10 @@ _HASH_CHUNK = 1 << 20  # bytes per read where a file cannot be hashed through a 
 # OSError instead of a SIGBUS, then hashed where it lies and dropped from the map, so RSS
 # never holds more than a span a thread. No copy into a buffer: 1 GB hashes in 0.10-0.16 s
 # against 0.25-0.30 s by 1 MiB reads (bench/RESULTS.md, "Opening a million statements in
-# under a fifth"). Where the system cannot populate a map, files are read as before.
+# under a fifth"). Where the system cannot populate a map, files are read as before. (A
+# populated page the kernel reclaims before it is hashed is read again on touch, where a
+# failing read would still be SIGBUS: a window of one span, as for the statements and IVF
+# lists the open maps to serve from anyway.)
 _MAP_SPAN = 16 << 20
 _MADV_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22)  # Linux's value
 _HASH_THREADS = 2

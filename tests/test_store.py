@@ -859,3 +859,14 @@ def test_a_format_2_bundle_is_stale(tmp_path: Path) -> None:
     edit_manifest(path, format=2)
     with pytest.raises(IndexStale, match="it has format 2"):
         load_bundle(path)
+
+
+def test_opening_keeps_large_blocks_under_glibc() -> None:
+    """glibc's mmap threshold is set once a process opens a bundle (store.keep_large_blocks);
+    elsewhere nothing is changed and nothing fails."""
+    import platform
+
+    kept = store.keep_large_blocks()
+    assert kept is store.keep_large_blocks()  # once a process
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert kept is True
