@@ -2,7 +2,7 @@
 
 The matrix is three numpy arrays in compressed-sparse-column form (``Postings``), not a SciPy
 matrix: importing ``scipy.sparse`` cost 0.16 s of every process start (``python -X importtime``,
-bench/RESULTS.md, "Opening a million statements in under a fifth"), and a query only ever adds
+bench/RESULTS.md, "Opening a million statements at a fifth"), and a query only ever adds
 up a few columns."""
 
 from __future__ import annotations

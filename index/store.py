@@ -77,8 +77,8 @@ _HASH_CHUNK = 1 << 20  # bytes per read where a file cannot be hashed through a 
 # with MADV_POPULATE_READ (Linux 5.14+), which turns a read error (a bad sector) into an
 # OSError instead of a SIGBUS, then hashed where it lies and dropped from the map, so RSS
 # never holds more than a span a thread. No copy into a buffer: 1 GB hashes in 0.10-0.16 s
-# against 0.25-0.30 s by 1 MiB reads (bench/RESULTS.md, "Opening a million statements in
-# under a fifth"). Where the system cannot populate a map, files are read as before. (A
+# against 0.25-0.30 s by 1 MiB reads (bench/RESULTS.md, "Opening a million statements at
+# a fifth"). Where the system cannot populate a map, files are read as before. (A
 # populated page the kernel reclaims before it is hashed is read again on touch, where a
 # failing read would still be SIGBUS: a window of one span, as for the statements and IVF
 # lists the open maps to serve from anyway.)
@@ -102,7 +102,7 @@ _NORM_CHUNK_ROWS = 1 << 16  # rows per norm computation: bounded scratch memory
 # only rises when such a block is freed. At a million statements a question makes arrays of
 # 4-8 MB (a score per statement), so with fresh pages each time every question pays a page
 # fault per 4 KiB it touches: topic p50 12.6-13.1 ms against 6.2-7.1 ms with the thresholds
-# below (bench/RESULTS.md, "Opening a million statements in under a fifth"). Format-4 bundles
+# below (bench/RESULTS.md, "Opening a million statements at a fifth"). Format-4 bundles
 # raised the threshold by accident, freeing the 16 MB text of tables.json. Set once a process
 # opens a bundle, to the most glibc's own rule reaches (32 MiB; trimmed past twice that).
 MALLOC_MMAP_THRESHOLD = 32 << 20

@@ -5,7 +5,7 @@ and role, speakers merged across spellings, the lexical index and the name index
 Opening a bundle reads these as memory-mapped ``.npy`` arrays (the long lists of strings
 packed into byte arrays among them) and a small JSON file of strings (``index.store``), so a
 process serving a million statements starts in under a second instead of visiting every
-statement (bench/RESULTS.md, "Opening", "Opening a million statements in under a fifth")."""
+statement (bench/RESULTS.md, "Opening", "Opening a million statements at a fifth")."""
 
 from __future__ import annotations
 
