@@ -4,7 +4,6 @@ kind; speakers merged across spellings; roles as each compilation states them.""
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -14,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from index.columns import StatementTable
+from index.columns import Groups, StatementTable
 from index.gazetteer import CountryMatcher
 from index.lexical import simple_stem
 from index.model import Document, Statement
@@ -23,6 +22,7 @@ from index.tables import (
     Tables,
     derive,
     documents_newest_first,
+    stems,
 )
 from index.textnorm import STOPWORDS, fold_forms, tokens
 
@@ -56,11 +56,6 @@ def _analyze_word(word: str) -> tuple[str, ...]:
     return tuple(
         simple_stem(t) for t in tokens(word) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())
     )
-
-
-def stems(text: str) -> list[str]:
-    """Stemmed folded tokens, stopwords kept (role phrases are short and every word counts)."""
-    return [simple_stem(t) for t in tokens(text)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +104,32 @@ class Speakers(Mapping[str, Speaker]):
         return len(self._t.speakers)
 
 
+class RoleWords(Mapping[str, frozenset[str]]):
+    """Stem -> the roles holding it, as the tables keep it (stemmed at build); each stem's
+    set is made on its first lookup."""
+
+    def __init__(self, role_stems: Groups, roles: Sequence[str]) -> None:
+        self._stems = role_stems
+        self._roles = roles
+        self._made: dict[str, frozenset[str]] = {}
+
+    def __getitem__(self, stem: str) -> frozenset[str]:
+        got = self._made.get(stem)
+        if got is None:
+            got = frozenset(self._roles[i] for i in self._stems[stem].tolist())
+            self._made[stem] = got
+        return got
+
+    def __contains__(self, stem: object) -> bool:
+        return stem in self._stems
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stems)
+
+    def __len__(self) -> int:
+        return len(self._stems)
+
+
 class Catalog:
     """Indexes over the statements that the question reader and the ranker look things up in.
 
@@ -150,10 +171,7 @@ class Catalog:
         self.speakers = Speakers(t)
         self.names = t.names
         self.role_rows: Mapping[str, np.ndarray] = t.by_role
-        self.role_words: dict[str, set[str]] = defaultdict(set)  # stem -> roles
-        for role in t.by_role.keys_:
-            for w in stems(role):
-                self.role_words[w].add(role)
+        self.role_words = RoleWords(t.role_stems, t.by_role.keys_)  # stem -> roles
         self.role_countries: dict[str, frozenset[str]] = {}
         self._text_rows = lru_cache(maxsize=1024)(self._text_rows_uncached)
         self._holds = lru_cache(maxsize=1024)(self._holds_uncached)
@@ -186,9 +204,9 @@ class Catalog:
         for alternatives in word_sets:
             ok: set[str] = set()
             for phrase in alternatives:
-                sets = [self.role_words.get(w) for w in phrase]
+                sets = [self.role_words.get(w, frozenset()) for w in phrase]
                 if sets and all(sets):
-                    ok |= set.intersection(*sets)  # type: ignore[arg-type]
+                    ok |= sets[0].intersection(*sets[1:])
             cand = ok if cand is None else cand & ok
             if not cand:
                 return []

@@ -1,13 +1,18 @@
-"""BM25 as one sparse matrix: a query is a sum of a few columns, fast at a million statements."""
+"""BM25 as one sparse matrix: a query is a sum of a few columns, fast at a million statements.
+
+The matrix is three numpy arrays in compressed-sparse-column form (``Postings``), not a SciPy
+matrix: importing ``scipy.sparse`` cost 0.16 s of every process start (``python -X importtime``,
+bench/RESULTS.md, "Opening a million statements at a fifth"), and a query only ever adds
+up a few columns."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 WORD_RE = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
 
@@ -27,6 +32,38 @@ def simple_stem(tok: str) -> str:
             break
     # "congratulate"/"congratulating", "trade"/"trading" meet without the final e.
     return tok[:-1] if len(tok) > 4 and tok.endswith("e") else tok
+
+
+@dataclass(frozen=True)
+class Postings:
+    """A (rows, columns) sparse matrix in compressed-sparse-column form: column ``j``'s rows are
+    ``indices[indptr[j]:indptr[j + 1]]`` (ascending, each once) and its values the same slice
+    of ``data``. The arrays may be memory-mapped; nothing here copies them."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple[int, int]
+
+    @classmethod
+    def of(
+        cls, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int]
+    ) -> Postings:
+        """From (row, column, value) triples, no (row, column) twice."""
+        order = np.lexsort((rows, cols))
+        wide = len(vals) > np.iinfo(np.int32).max  # as SciPy: int32 offsets while they fit
+        indptr = np.zeros(shape[1] + 1, np.int64 if wide else np.int32)
+        np.cumsum(np.bincount(cols, minlength=shape[1]), out=indptr[1:])
+        return cls(vals[order], rows[order].astype(np.int32), indptr, shape)
+
+    def column_sum(self, columns: Sequence[int]) -> np.ndarray:
+        """The sum of the given columns, one float32 per row, added column by column in the
+        order given (the float32 sums SciPy's ``matrix[:, columns].sum(axis=1)`` gives)."""
+        out = np.zeros(self.shape[0], dtype=np.float32)
+        for j in columns:
+            a, b = int(self.indptr[j]), int(self.indptr[j + 1])
+            out[self.indices[a:b]] += self.data[a:b]  # a column holds each row once
+        return out
 
 
 class BM25:
@@ -57,16 +94,16 @@ class BM25:
             cols.extend(counts.keys())
             vals.extend(counts.values())
         n = len(docs)
-        tf = sparse.csr_matrix(
-            (np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(n, max(len(vocab), 1))
-        )
-        df = np.bincount(np.asarray(cols, dtype=np.int64), minlength=tf.shape[1]).astype(np.float32)
+        shape = (n, max(len(vocab), 1))
+        row = np.asarray(rows, dtype=np.int64)
+        col = np.asarray(cols, dtype=np.int64)
+        tf = np.asarray(vals, dtype=np.float32)
+        df = np.bincount(col, minlength=shape[1]).astype(np.float32)
         self.idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
         avgdl = float(lengths.mean()) if n else 1.0
         norm = k1 * (1 - b + b * lengths / max(avgdl, 1e-9))
-        tf = tf.tocoo()
-        w = tf.data * (k1 + 1) / (tf.data + norm[tf.row]) * self.idf[tf.col]
-        self.matrix = sparse.csc_matrix((w.astype(np.float32), (tf.row, tf.col)), shape=tf.shape)
+        w = tf * (k1 + 1) / (tf + norm[row]) * self.idf[col]
+        self.matrix = Postings.of(row, col, w.astype(np.float32), shape)
         self.vocab = vocab
         self.df = df
         self.n = n
@@ -92,14 +129,14 @@ class BM25:
         """An index written by ``save``: opening costs a read, not a pass over the texts."""
         with np.load(fh, allow_pickle=False) as z:
             shape = tuple(int(x) for x in z["shape"])
-            matrix = sparse.csc_matrix((z["data"], z["indices"], z["indptr"]), shape=shape)
+            matrix = Postings(z["data"], z["indices"], z["indptr"], (shape[0], shape[1]))
             idf, df, terms = z["idf"], z["df"], z["terms"].tolist()
         self = cls.__new__(cls)
         self.analyze = analyze
         self.matrix = matrix
         self.idf = idf
         self.df = df
-        self.vocab = {t: j for j, t in enumerate(terms)}
+        self.vocab = dict(zip(terms, range(len(terms)), strict=True))
         self.n = shape[0]
         return self
 
@@ -125,17 +162,16 @@ class BM25:
         analyze: Callable[[str], list[str]],
     ) -> BM25:
         """An index as ``arrays`` gave it (the arrays may be memory-mapped: nothing is copied)."""
-        shape = tuple(int(x) for x in arrays["shape"])
+        rows, cols = (int(x) for x in arrays["shape"])
+        shape = (rows, cols)
         if len(terms) != shape[1] and not (len(terms) == 0 and shape[1] == 1):
             raise ValueError(f"{len(terms)} terms for {shape[1]} columns")
         self = cls.__new__(cls)
         self.analyze = analyze
-        self.matrix = sparse.csc_matrix(
-            (arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape, copy=False
-        )
+        self.matrix = Postings(arrays["data"], arrays["indices"], arrays["indptr"], shape)
         self.idf = arrays["idf"]
         self.df = arrays["df"]
-        self.vocab = {t: j for j, t in enumerate(terms)}
+        self.vocab = dict(zip(terms, range(len(terms)), strict=True))
         self.n = shape[0]
         return self
 
@@ -148,7 +184,7 @@ class BM25:
         ids = self.term_ids(query)
         if not ids:
             return np.zeros(self.n, dtype=np.float32)
-        return np.asarray(self.matrix[:, ids].sum(axis=1), dtype=np.float32).ravel()
+        return self.matrix.column_sum(ids)
 
     def doc_freq(self, term: str) -> float:
         """Share of documents containing an analysed term (0 when unknown)."""

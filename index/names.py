@@ -7,6 +7,7 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import islice, product
 from typing import Any
 
@@ -264,9 +265,17 @@ class NameMatcher:
 
     def _set_vocab(self, vocab_ids: np.ndarray, postings: Groups) -> None:
         self._vocab_ids = vocab_ids
-        self._vocab = [self._by_key.keys_[i] for i in vocab_ids.tolist()]
-        self._vocab_len = np.fromiter((len(v) for v in self._vocab), np.int32, len(self._vocab))
         self._postings = postings
+
+    @cached_property
+    def _vocab(self) -> list[str]:
+        """The fuzzy search's keys, shortest first: made at the first typo, not at open (90,000
+        keys at a million statements, ~25 ms)."""
+        return [self._by_key.keys_[i] for i in self._vocab_ids.tolist()]
+
+    @cached_property
+    def _vocab_len(self) -> np.ndarray:
+        return np.fromiter((len(v) for v in self._vocab), np.int32, len(self._vocab))
 
     # ------------------------------------------------------------ stored form
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
+import errno
+import functools
 import hashlib
 import json
 import logging
 import math
+import mmap
 import os
 import re
 import shutil
+import sys
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -36,8 +41,11 @@ log = logging.getLogger(__name__)
 # (``multilingual`` in the manifest names it); format-2 bundles are rebuilt to get it.
 # 4: the query stages' tables (index.tables) are derived at build and stored in the bundle
 # (TABLES_JSON, TABLES_NPZ); statements are read lazily through their line offsets.
-FORMAT_VERSION = 4
-TABLES_JSON = "tables.json"  # index.tables: strings
+# 5: the tables' long lists of strings and the speakers' details are arrays in TABLES_NPZ
+# (index.tables.STRINGS, SPEAKER_INFO), so TABLES_JSON holds only a few short fields; format-4
+# bundles are rebuilt (IndexStale says so).
+FORMAT_VERSION = 5
+TABLES_JSON = "tables.json"  # index.tables: the few strings not packed into arrays
 TABLES_NPZ = "tables.npz"  # index.tables: arrays, and "offsets": where each statement line starts
 OFFSETS = "offsets"
 MANIFEST = "manifest.json"
@@ -54,7 +62,8 @@ SIZES = "files"
 HASHES = "xxh3_128"
 SEAL = "manifest_sha256"
 # Bundles written before XXH3 list sha256 digests instead: still verified, by sha256 (their
-# hashing takes 4x as long); the next build writes XXH3.
+# hashing takes 4x as long); the next build writes XXH3. (Those bundles were format 4, which
+# format 5 rebuilds anyway; the reading stays for manifests that list sha256 by hand.)
 LEGACY_HASHES = "sha256"
 # The file hashes guard against accidental damage (bit rot, truncation, a partial copy, an
 # overwrite), not against someone able to rewrite the manifest too (its seal is recomputable).
@@ -63,7 +72,18 @@ LEGACY_HASHES = "sha256"
 # 1.4 GB/s, where reading alone is 7.4 GB/s: bench/RESULTS.md, "opening without the sha256
 # wait"): a million statements (1.2 GB) open ~1 s sooner.
 _DIGEST_HEX = {HASHES: 32, LEGACY_HASHES: 64}
-_HASH_CHUNK = 1 << 20
+_HASH_CHUNK = 1 << 20  # bytes per read where a file cannot be hashed through a map
+# Files are hashed through a read-only map, this many bytes at a time: each span is paged in
+# with MADV_POPULATE_READ (Linux 5.14+), which turns a read error (a bad sector) into an
+# OSError instead of a SIGBUS, then hashed where it lies and dropped from the map, so RSS
+# never holds more than a span a thread. No copy into a buffer: 1 GB hashes in 0.10-0.16 s
+# against 0.25-0.30 s by 1 MiB reads (bench/RESULTS.md, "Opening a million statements at
+# a fifth"). Where the system cannot populate a map, files are read as before. (A
+# populated page the kernel reclaims before it is hashed is read again on touch, where a
+# failing read would still be SIGBUS: a window of one span, as for the statements and IVF
+# lists the open maps to serve from anyway.)
+_MAP_SPAN = 16 << 20
+_MADV_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22)  # Linux's value
 _HASH_THREADS = 2
 
 # Stored vectors are unit length (scores are inner products). make_faiss_index allows
@@ -76,6 +96,18 @@ _LOADED_NORM_TOLERANCE = 2 * UNIT_NORM_TOLERANCE
 _QUANTISED_NORM_TOLERANCE = 0.1
 _NORM_SAMPLE = 4096  # quantised vectors decoded per load (all of them below this)
 _NORM_CHUNK_ROWS = 1 << 16  # rows per norm computation: bounded scratch memory
+
+# glibc hands a freed block larger than its mmap threshold back to the system at once and
+# maps fresh, not yet faulted pages for the next one; the threshold starts at 128 KiB and
+# only rises when such a block is freed. At a million statements a question makes arrays of
+# 4-8 MB (a score per statement), so with fresh pages each time every question pays a page
+# fault per 4 KiB it touches: topic p50 12.6-13.1 ms against 6.2-7.1 ms with the thresholds
+# below (bench/RESULTS.md, "Opening a million statements at a fifth"). Format-4 bundles
+# raised the threshold by accident, freeing the 16 MB text of tables.json. Set once a process
+# opens a bundle, to the most glibc's own rule reaches (32 MiB; trimmed past twice that).
+MALLOC_MMAP_THRESHOLD = 32 << 20
+MALLOC_TRIM_THRESHOLD = 2 * MALLOC_MMAP_THRESHOLD
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 
 ENV_EXACT_THRESHOLD = "REACTIONS_EXACT_THRESHOLD"
 DEFAULT_EXACT_THRESHOLD = 50_000
@@ -459,6 +491,21 @@ def _clean_leftovers(index_dir: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+@functools.cache
+def keep_large_blocks() -> bool:
+    """Set glibc's malloc thresholds (MALLOC_MMAP_THRESHOLD, MALLOC_TRIM_THRESHOLD) once a
+    process; False where the C library has no ``mallopt`` (not glibc) or refuses them."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    trim = mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD)
+    return bool(trim and mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD))
+
+
 def load_bundle(
     index_dir: Path, *, expect: Mapping[str, Any] | None = None, verify: bool = True
 ) -> Bundle:
@@ -469,6 +516,7 @@ def load_bundle(
     length; ``verify=False`` checks sizes only (for benchmarks of what verification costs).
     """
     index_dir = Path(index_dir)
+    keep_large_blocks()
     if index_dir.exists() and not index_dir.is_dir():
         raise IndexCorrupt(index_dir, "it is not a directory")
     if not index_dir.is_dir() or not any(index_dir.iterdir()):
@@ -786,18 +834,45 @@ def _verify_hashes(
 
 
 def _digest_fd(fd: int, algorithm: str) -> str:
-    """Hex digest of an open file from its start, read by position into one reused buffer
-    (never whole into memory, nothing allocated per chunk; threads hashing files at once
-    share no file offset). Reads, not a memory map: a read error (a bad sector) is an
-    OSError here, where a mapped page would kill the process with SIGBUS."""
+    """Hex digest of an open file from its start: through a map span by span where the system
+    can page a span in with an error instead of a signal, else read by position into one
+    reused buffer. Either way never whole in memory, and threads hashing files at once share
+    no file offset."""
     digest = xxhash.xxh3_128() if algorithm == HASHES else hashlib.new(algorithm)
+    if not _digest_mapped(fd, digest):
+        _digest_read(fd, digest)
+    return digest.hexdigest()
+
+
+def _digest_mapped(fd: int, digest: Any) -> bool:
+    """Feed the file to ``digest`` through a map; False (nothing fed) where the system cannot
+    populate one. A read error while paging in is an OSError, as from a read."""
+    size = os.fstat(fd).st_size
+    if size == 0 or not hasattr(mmap.mmap, "madvise"):
+        return size == 0
+    with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as mapped, memoryview(mapped) as view:
+        for at in range(0, size, _MAP_SPAN):
+            span = min(_MAP_SPAN, size - at)
+            try:
+                mapped.madvise(_MADV_POPULATE_READ, at, span)
+            except OSError as exc:
+                if at == 0 and exc.errno == errno.EINVAL:  # an older kernel, or not Linux
+                    return False
+                raise
+            digest.update(view[at : at + span])
+            mapped.madvise(mmap.MADV_DONTNEED, at, span)  # unmapped only: the cache keeps it
+    return True
+
+
+def _digest_read(fd: int, digest: Any) -> None:
+    """Feed the file to ``digest`` by reads: a read error (a bad sector) is an OSError here,
+    where a mapped page that was not populated first would kill the process with SIGBUS."""
     buffer = bytearray(_HASH_CHUNK)
     view = memoryview(buffer)
     at = 0
     while read := os.preadv(fd, [buffer], at):
         digest.update(view[:read])
         at += read
-    return digest.hexdigest()
 
 
 def _map_arrays(index_dir: Path, fh: IO[bytes]) -> dict[str, np.ndarray]:

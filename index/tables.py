@@ -2,9 +2,10 @@
 in the bundle: columns per statement row, rows grouped by country, compilation, kind, outlet
 and role, speakers merged across spellings, the lexical index and the name index.
 
-Opening a bundle reads these as memory-mapped ``.npy`` arrays and one JSON file of strings
-(``index.store``), so a process serving a million statements starts in about a second instead
-of visiting every statement (bench/RESULTS.md, "Opening")."""
+Opening a bundle reads these as memory-mapped ``.npy`` arrays (the long lists of strings
+packed into byte arrays among them) and a small JSON file of strings (``index.store``), so a
+process serving a million statements starts in under a second instead of visiting every
+statement (bench/RESULTS.md, "Opening", "Opening a million statements at a fifth")."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from index.atomic import keep_newest, write_atomic
-from index.columns import Groups, save_npz
-from index.lexical import BM25
+from index.columns import Groups, JsonRows, pack_strings, save_npz, unpack_strings
+from index.lexical import BM25, simple_stem
 from index.model import Document, Statement
 from index.names import NameMatcher, skeleton
 from index.textnorm import fold, tokens
@@ -42,6 +43,26 @@ SAME_PERSON_GIVEN = 70.0
 STRINGS_FILE = "tables.json"
 ARRAYS_FILE = "tables.npz"
 NO_SPEAKER = -1
+# Array names in ARRAYS_FILE: packed lists of strings (columns.pack_strings) under STRINGS,
+# the speakers' details as JSON lines and their offsets under SPEAKER_INFO.
+STRINGS = "strings"
+SPEAKER_INFO = "speaker_info"
+_SPEAKER_FIELDS = 4  # [name, role, [countries], [spellings]]
+_PACKED_NAMES = ("keys", "names", "exact", "by_key", "grams")  # NameMatcher.state's long lists
+
+
+def stems(text: str) -> list[str]:
+    """Stemmed folded tokens, stopwords kept (role phrases are short and every word counts)."""
+    return [simple_stem(t) for t in tokens(text)]
+
+
+def role_stems(roles: Sequence[str]) -> Groups:
+    """Each stem of the roles -> the roles holding it (their indexes in ``roles``)."""
+    words: dict[str, list[int]] = defaultdict(list)
+    for r, role in enumerate(roles):
+        for w in dict.fromkeys(stems(role)):
+            words[w].append(r)
+    return Groups.of(words, np.int32)
 
 
 def date_number(iso: str | None) -> int:
@@ -101,11 +122,15 @@ class Tables:
     outlet_label: dict[str, str]
     outlet_counts: list[tuple[str, int]]  # citations per outlet as cited, most first
     speakers: Groups  # speaker key -> rows
-    # Per speaker, as JSON keeps it: [name, role, [countries], [spellings]].
-    speaker_info: list[list[Any]]
+    # Per speaker, as JSON keeps it: [name, role, [countries], [spellings]] (a list when
+    # derived, columns.JsonRows when loaded).
+    speaker_info: Sequence[list[Any]]
     speaker_of_row: np.ndarray  # index into speakers' keys, NO_SPEAKER for none
     bm25: BM25
     names: NameMatcher
+    # Stem -> the roles holding it (indexes into by_role's keys): what a question's role words
+    # are looked up in, stemmed at build rather than at every open (5,000 roles at 1M).
+    role_stems: Groups
 
     def row(self, statement_id: str) -> int | None:
         """The row of a statement id (binary search of the sorted ids)."""
@@ -130,16 +155,23 @@ class Tables:
             "outlet": self.by_outlet,
             "role": self.by_role,
             "speaker": self.speakers,
+            "role_stem": self.role_stems,
         }
+        # The long lists of strings go into the arrays file, packed (columns.pack_strings),
+        # and the speakers' details as JSON lines read per speaker: the JSON file keeps the
+        # few short things left, so opening parses kilobytes, not 16 MB at a million rows.
+        listed = {f"groups.{k}": g.keys_ for k, g in groups.items()} | {"terms": terms}
+        listed |= {f"names.{k}": v for k, v in name_strings.items() if k in _PACKED_NAMES}
+        info_lines, info_offsets = JsonRows.pack(self.speaker_info)
         strings = {
-            "groups": {k: g.keys_ for k, g in groups.items()},
             "outlet_label": self.outlet_label,
             "outlet_counts": self.outlet_counts,
-            "speaker_info": self.speaker_info,
-            "terms": terms,
-            "names": name_strings,
+            "names": {k: v for k, v in name_strings.items() if k not in _PACKED_NAMES},
         }
         arrays: dict[str, np.ndarray] = {
+            **{f"{STRINGS}.{k}": pack_strings(v) for k, v in listed.items()},
+            f"{SPEAKER_INFO}.lines": info_lines,
+            f"{SPEAKER_INFO}.offsets": info_offsets,
             "ids": self.ids,
             "id_rows": self.id_rows,
             "doc_of_row": self.doc_of_row,
@@ -167,14 +199,23 @@ class Tables:
         analyze: Callable[[str], list[str]],
     ) -> Tables:
         """Tables from what ``save`` wrote (``arrays`` by name, e.g. memory-mapped)."""
-        g = strings["groups"]
+
+        def listed(name: str) -> list[str]:
+            return unpack_strings(arrays[f"{STRINGS}.{name}"])
 
         def group(k: str) -> Groups:
-            return Groups.from_arrays(g[k], arrays, f"group.{k}")
+            return Groups.from_arrays(listed(f"groups.{k}"), arrays, f"group.{k}")
 
         def sub(prefix: str) -> dict[str, np.ndarray]:
             return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
 
+        speaker_info = JsonRows(arrays[f"{SPEAKER_INFO}.lines"], arrays[f"{SPEAKER_INFO}.offsets"])
+        # Rows are parsed when asked for; the first and the last now, so lines that are not
+        # a speaker's details are refused at open (the hashes already vouch for every byte).
+        for i in {0, len(speaker_info) - 1} if len(speaker_info) else ():
+            row = speaker_info[i]
+            if not (isinstance(row, list) and len(row) == _SPEAKER_FIELDS):
+                raise ValueError(f"speaker {i} is {row!r}, not [name, role, countries, spellings]")
         return cls(
             ids=arrays["ids"],
             id_rows=arrays["id_rows"],
@@ -192,10 +233,14 @@ class Tables:
             outlet_label=dict(strings["outlet_label"]),
             outlet_counts=[(str(o), int(c)) for o, c in strings["outlet_counts"]],
             speakers=group("speaker"),
-            speaker_info=strings["speaker_info"],  # read per speaker when asked for
+            role_stems=group("role_stem"),
+            speaker_info=speaker_info,  # read per speaker when asked for
             speaker_of_row=arrays["speaker_of_row"],
-            bm25=BM25.from_arrays(strings["terms"], sub("bm25."), analyze),
-            names=NameMatcher.from_state(strings["names"], sub("names.")),
+            bm25=BM25.from_arrays(listed("terms"), sub("bm25."), analyze),
+            names=NameMatcher.from_state(
+                {**strings["names"], **{k: listed(f"names.{k}") for k in _PACKED_NAMES}},
+                sub("names."),
+            ),
         )
 
 
@@ -248,6 +293,7 @@ def derive(
     )
     order = np.argsort(ids, kind="stable")
     speakers, info, speaker_of_row, names = _speakers(statements)
+    roles = Groups.of(by_role)
     return Tables(
         ids=ids[order],
         id_rows=order.astype(np.int64),
@@ -263,7 +309,8 @@ def derive(
         by_doc=Groups.of(by_doc),
         by_kind=Groups.of(by_kind),
         by_outlet=Groups.of(by_outlet),
-        by_role=Groups.of(by_role),
+        by_role=roles,
+        role_stems=role_stems(roles.keys_),
         outlet_label=outlet_label,
         outlet_counts=sorted(cited.items(), key=lambda kv: (-kv[1], kv[0].casefold())),
         speakers=speakers,

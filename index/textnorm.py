@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 
 # English month names, January first: the parser reads dates with them, the reader questions.
@@ -83,6 +84,9 @@ _SPECIAL = str.maketrans(
     }
 )
 
+# Word-list entries folded and kept: the reader's lists fold the same few thousand entries
+# twice at every start (lexicon.Words and grammar.Grammar read words.json both).
+FOLD_FORMS_CACHE = 16_384
 _CYRILLIC = re.compile(r"[\u0400-\u052f]")
 _CYRILLIC_WORD = re.compile(r"[\u0400-\u052f]+(?:['’ʼ][\u0400-\u052f]+)*")
 
@@ -303,6 +307,7 @@ def is_cyrillic(s: str) -> bool:
     return bool(_CYRILLIC.search(s))
 
 
+@lru_cache(maxsize=FOLD_FORMS_CACHE)
 def fold_forms(phrase: str) -> frozenset[str]:
     """Every folded form a word list's entry may meet a question's words in, as
     space-joined tokens. A question's Cyrillic words are transliterated by the language the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import mmap
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 from index import store
+from index.columns import save_npz
 from index.model import Document, Source, Statement
 from index.store import (
     Bundle,
@@ -427,15 +429,29 @@ def test_a_bundle_with_sha256_hashes_is_still_verified(
         load_bundle(path)
 
 
-def test_file_digest_is_xxh3_128_of_the_whole_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["mapped", "read", "no populate"])
+def test_file_digest_is_xxh3_128_of_the_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The same digest through a map (two full spans and a short one), by reads, and where
+    the system refuses to populate a map (an older kernel: EINVAL, so it reads instead)."""
+    import hashlib
+
     import xxhash
 
-    data = os.urandom(store._HASH_CHUNK * 2 + 12_345)  # two full reads and a short one
+    if how == "mapped" and sys.platform == "linux":  # no reading behind the map's back
+        monkeypatch.setattr(store, "_digest_read", lambda fd, digest: pytest.fail("read"))
+    if how == "read":
+        monkeypatch.setattr(store, "_digest_mapped", lambda fd, digest: False)
+    elif how == "no populate":
+        monkeypatch.setattr(store, "_MADV_POPULATE_READ", 12_345)  # no such advice: EINVAL
+    monkeypatch.setattr(store, "_MAP_SPAN", mmap.ALLOCATIONGRANULARITY * 4)
+    data = os.urandom(max(store._HASH_CHUNK, store._MAP_SPAN) * 2 + 12_345)
     (tmp_path / "f").write_bytes(data)
     (tmp_path / "empty").write_bytes(b"")
     assert store.file_digest(tmp_path / "f") == xxhash.xxh3_128(data).hexdigest()
     assert store.file_digest(tmp_path / "empty") == xxhash.xxh3_128(b"").hexdigest()
-    assert store.file_digest(tmp_path / "f", "sha256") == store.sha256_file(tmp_path / "f")
+    assert store.sha256_file(tmp_path / "f") == hashlib.sha256(data).hexdigest()
 
 
 def _flat_with(vectors: np.ndarray) -> faiss.Index:
@@ -532,6 +548,68 @@ def test_previous_format_is_stale_not_corrupt(tmp_path: Path) -> None:
         load_bundle(path)
     with pytest.raises(IndexStale):
         load_bundle(path, expect=MANIFEST | {"format": store.FORMAT_VERSION})
+
+
+def test_a_format_4_bundle_is_stale_and_says_so(tmp_path: Path) -> None:
+    """Format 4 kept the tables' strings in tables.json: such a bundle is rebuilt, with the
+    reason given, not read as corrupt."""
+    path = tmp_path / "index"
+    write_bundle(path)
+    edit_manifest(path, format=4)
+    with pytest.raises(IndexStale, match="it has format 4, this version reads format 5"):
+        load_bundle(path)
+
+
+def _rewrite_arrays(path: Path, change: Callable[[dict[str, np.ndarray]], None]) -> None:
+    """Rewrite the bundle's tables.npz with ``change`` applied and record the new hashes:
+    damage done before the build hashed, so only reading the tables can catch it."""
+    with np.load(path / store.TABLES_NPZ, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    change(arrays)
+    save_npz(path / store.TABLES_NPZ, arrays)
+    rehash(path)
+
+
+def _set(name: str, value: Callable[[dict[str, np.ndarray]], np.ndarray]) -> Callable[..., None]:
+    return lambda arrays: arrays.__setitem__(name, value(arrays))
+
+
+def _first_speaker_a_number(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """The first speaker's line, valid JSON of the same length that is not a speaker."""
+    lines = arrays["speaker_info.lines"].tobytes()
+    end = lines.index(b"\n")
+    return np.frombuffer(b"7" * end + lines[end:], np.uint8)
+
+
+TABLE_DAMAGE = {
+    "strings not UTF-8": (
+        _set("strings.terms", lambda a: np.frombuffer(b"\x00\xff\xfe\x00", np.uint8)),
+        "UnicodeDecodeError",
+    ),
+    "strings neither packed nor JSON": (
+        _set("strings.groups.country", lambda a: np.frombuffer(b"{}", np.uint8)),
+        "neither NUL-separated nor a JSON list",
+    ),
+    "speaker offsets past the lines": (
+        _set("speaker_info.offsets", lambda a: a["speaker_info.offsets"] + 1),
+        "line offsets do not span",
+    ),
+    "a speaker line that is not a speaker": (
+        _set("speaker_info.lines", _first_speaker_a_number),
+        r"not \[name, role, countries, spellings\]",
+    ),
+}
+
+
+@pytest.mark.parametrize(("change", "message"), TABLE_DAMAGE.values(), ids=TABLE_DAMAGE.keys())
+def test_damaged_packed_tables_are_refused_with_the_reason(
+    tmp_path: Path, change: Callable[[dict[str, np.ndarray]], None], message: str
+) -> None:
+    path = tmp_path / "index"
+    write_bundle(path)
+    _rewrite_arrays(path, change)
+    with pytest.raises(IndexCorrupt, match=f"the tables are not readable.*{message}"):
+        load_bundle(path)
 
 
 def test_engine_rebuilds_an_index_damaged_in_place(
@@ -683,7 +761,7 @@ def test_multilingual_vectors_round_trip(tmp_path: Path) -> None:
     assert bundle.multilingual is not None and bundle.multilingual.d == ML_DIM
     np.testing.assert_allclose(bundle.multilingual.reconstruct_n(0, len(ml)), ml, atol=1e-6)
     manifest = bundle.manifest
-    assert manifest["format"] == store.FORMAT_VERSION == 4
+    assert manifest["format"] == store.FORMAT_VERSION == 5
     assert manifest[store.MULTILINGUAL] == {
         "model": "test-e5",
         "dim": ML_DIM,
@@ -781,3 +859,14 @@ def test_a_format_2_bundle_is_stale(tmp_path: Path) -> None:
     edit_manifest(path, format=2)
     with pytest.raises(IndexStale, match="it has format 2"):
         load_bundle(path)
+
+
+def test_opening_keeps_large_blocks_under_glibc() -> None:
+    """glibc's mmap threshold is set once a process opens a bundle (store.keep_large_blocks);
+    elsewhere nothing is changed and nothing fails."""
+    import platform
+
+    kept = store.keep_large_blocks()
+    assert kept is store.keep_large_blocks()  # once a process
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert kept is True

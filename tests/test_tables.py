@@ -14,7 +14,17 @@ import pytest
 
 from index import columns, store
 from index.catalog import analyze
-from index.columns import Groups, StatementTable, line_offsets, map_file, map_npz, save_npz
+from index.columns import (
+    Groups,
+    JsonRows,
+    StatementTable,
+    line_offsets,
+    map_file,
+    map_npz,
+    pack_strings,
+    save_npz,
+    unpack_strings,
+)
 from index.model import Source, Statement
 from index.search import Engine
 from index.tables import Tables, derive
@@ -171,3 +181,25 @@ def test_a_bundle_without_its_tables_is_rebuilt(
     again = Engine.open(ARCHIVE_SOURCES, tmp_path / "index")  # rebuilt, and it answers
     assert again.ask("Peskov").confident
     assert (tmp_path / "index" / store.TABLES_NPZ).exists()
+
+
+@pytest.mark.parametrize(
+    "strings",
+    [[], [""], ["", ""], ["a", "Пётр", "x y", "emoji 🇺🇦"], ["nul\x00inside", "b"], ["[not json"]],
+)
+def test_packed_strings_round_trip(strings: list[str]) -> None:
+    """Any list of strings, empty ones and one holding a NUL (kept as JSON) included."""
+    packed = pack_strings(strings)
+    assert packed.dtype == np.uint8 and unpack_strings(packed) == strings
+
+
+def test_json_rows_are_parsed_when_asked_for() -> None:
+    values = [["a", None, ["Russia"], ["a"]], {"k": 1}, "s", 3]
+    lines, offsets = JsonRows.pack(values)
+    rows = JsonRows(lines, offsets)
+    assert len(rows) == 4 and rows[1] == {"k": 1} and rows[-1] == 3 and rows[1:3] == [{"k": 1}, "s"]
+    assert rows == values and list(rows) == values
+    with pytest.raises(IndexError):
+        rows[4]
+    with pytest.raises(ValueError, match="do not span"):
+        JsonRows(lines[:-1], offsets)
