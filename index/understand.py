@@ -50,6 +50,7 @@ class Reader(
         self._act_vocab: dict[str, tuple[str, ...]] = {}  # act -> lexical terms, when asked
         self._vocab_stems = None  # built at the first Cyrillic name
         self._vocab_first = None  # built at the first Cyrillic name in a speaker's place
+        self._vocab_consonants = {}  # filled a first letter at a time, by Cyrillic names
         self._init_outlets()
         self._init_places()
         self._init_events()

@@ -33,6 +33,7 @@ class ReaderBase:
     grammar: Grammar
     _vocab_stems: dict[str, list[str]] | None
     _vocab_first: dict[str, list[str]] | None
+    _vocab_consonants: dict[str, dict[str, list[str]]]  # first letter -> consonant key -> terms
 
     def _phrases_at(
         self,
@@ -83,30 +84,37 @@ class ReaderBase:
         if not is_cyrillic(w.text):
             return ()
         if self._vocab_stems is None:
-            # By the first four letters; "~" + a first letter: the terms it begins, whose
-            # consonant keys are indexed when a word of that letter first asks (Трамп ~ trump).
             self._vocab_stems = {}
             for term in self.cat.bm25.vocab:
                 if len(term) >= 4 and term.isalpha():
                     self._vocab_stems.setdefault(term[:4], []).append(term)
-                    self._vocab_stems.setdefault("~" + term[0], []).append(term)
         near = [*self._vocab_stems.get(w.norm[:4], ()), *self._by_consonants(w.norm)]
         return tuple(t for t in dict.fromkeys(near) if spelled_as(t, w.norm))
 
     def _by_consonants(self, folded: str) -> list[str]:
-        """Terms of the archive whose consonant key begins as this word's does."""
-        assert self._vocab_stems is not None
+        """Terms of the archive whose consonant key begins as this word's does (Трамп ~
+        trump); one first letter's terms are keyed when a word of that letter first asks."""
         key = consonant_key(folded)[:CONSONANTS_MIN]
         if len(key) < CONSONANTS_MIN:
             return []
-        letter = "~" + key[0]
-        if letter + "~" not in self._vocab_stems:  # this letter's terms, keyed once
-            for term in self._vocab_stems.get(letter, ()):
+        keyed = self._vocab_consonants.get(key[0])
+        if keyed is None:
+            keyed = {}
+            for term in self._terms_by_initial().get(key[0], ()):
                 bones = consonant_key(term)[:CONSONANTS_MIN]
                 if len(bones) == CONSONANTS_MIN:
-                    self._vocab_stems.setdefault("~" + bones, []).append(term)
-            self._vocab_stems[letter + "~"] = []
-        return self._vocab_stems.get("~" + key, [])
+                    keyed.setdefault(bones, []).append(term)
+            self._vocab_consonants[key[0]] = keyed
+        return keyed.get(key, [])
+
+    def _terms_by_initial(self) -> dict[str, list[str]]:
+        """The archive's words (three letters or more) by their first letter, built once."""
+        if self._vocab_first is None:
+            self._vocab_first = {}
+            for term in self.cat.bm25.vocab:
+                if len(term) >= 3 and term.isalpha():
+                    self._vocab_first.setdefault(term[0], []).append(term)
+        return self._vocab_first
 
     def _question_word(self, w: Word) -> bool:
         """A word that asks rather than says: a question word, a speech verb or noun."""
@@ -147,14 +155,9 @@ class ReaderBase:
         """Whether a word of the archive is spelled nearly like a transliteration: the same
         first letter, a length within ``NEAR_LENGTH``, a likeness of ``NEAR_SPELLING`` or more
         (Лехтинен "lekhtinen" ~ lehtinen, Трамп "tramp" ~ trump; Макрон "makron" has none)."""
-        if self._vocab_first is None:
-            self._vocab_first = {}
-            for term in self.cat.bm25.vocab:
-                if len(term) >= 3 and term.isalpha():
-                    self._vocab_first.setdefault(term[0], []).append(term)
         near = [
             t
-            for t in self._vocab_first.get(folded[:1], ())
+            for t in self._terms_by_initial().get(folded[:1], ())
             if abs(len(t) - len(folded)) <= NEAR_LENGTH
         ]
         return bool(
