@@ -19,6 +19,7 @@ import numpy as np
 
 from index.catalog import Catalog, analyze
 from index.claims import Claim
+from index.model import Statement
 from index.query import NUMBER, Query
 from index.scope import Narrowed, Scope
 from index.stance import DENIES, PERFORMS, shared_acts
@@ -398,27 +399,33 @@ class Ranker:
             out += cfg.latent_boost * np.isin(cand, rows)
         return out
 
-    def _silence(self, cand: np.ndarray, score: np.ndarray) -> np.ndarray:
-        """The silence boost for the best-scored candidates whose quote holds a negation
-        (only they can reach the top, and a quote is read from the bundle to be checked)."""
+    def _best(self, score: np.ndarray) -> np.ndarray:
+        """Positions of the best-scored candidates: the only ones whose quotes are read to be
+        judged (only they can reach the top, and a quote is read from the bundle)."""
+        return np.argsort(-score, kind="stable")[: self.cfg.candidates]
+
+    def _judged(
+        self, cand: np.ndarray, score: np.ndarray, judge: Callable[[Statement], float]
+    ) -> np.ndarray:
+        """``judge``'s boost (or penalty) for each of the best-scored candidates' statements."""
         out = np.zeros(len(cand), dtype=np.float32)
-        best = np.argsort(-score, kind="stable")[: self.cfg.candidates]
+        for i in self._best(score):
+            out[i] = judge(self.cat.statements[int(cand[i])])
+        return out
+
+    def _silence(self, cand: np.ndarray, score: np.ndarray) -> np.ndarray:
+        """The silence boost for the best-scored candidates whose quote holds a negation."""
+        out = np.zeros(len(cand), dtype=np.float32)
+        best = self._best(score)
         out[best] = self.cfg.silence_boost * self.cat.tells_absence(cand[best])
         return out
 
     def _stance(self, cand: np.ndarray, score: np.ndarray, acts: Sequence[str]) -> np.ndarray:
         """Among the best-scored candidates, statements that perform the act the question asks
-        for rank higher, those that only deny it or ask about it lower (``index/stance.py``;
-        a quote is read from the bundle to be judged, so only those that can reach the top)."""
-        out = np.zeros(len(cand), dtype=np.float32)
-        best = np.argsort(-score, kind="stable")[: self.cfg.candidates]
-        for i in best:
-            said = self.acts.stance(self.cat.statements[int(cand[i])].text, acts)
-            if said == PERFORMS:
-                out[i] = self.cfg.stance_boost
-            elif said == DENIES:
-                out[i] = -self.cfg.stance_penalty
-        return out
+        for rank higher, those that only deny it or ask about it lower (``index/stance.py``)."""
+        cfg = self.cfg
+        weight = {PERFORMS: cfg.stance_boost, DENIES: -cfg.stance_penalty}
+        return self._judged(cand, score, lambda st: weight.get(self.acts.stance(st.text, acts), 0))
 
     def _phrased(
         self, cand: np.ndarray, score: np.ndarray, phrases: Sequence[tuple[str, str]]
@@ -426,28 +433,26 @@ class Ranker:
         """Among the best-scored candidates, the phrase boost times the share of the
         question's word pairs ("Victory Plan") a quote writes side by side too (each word
         by its stem, any ending; a space or a hyphen between them)."""
-        out = np.zeros(len(cand), dtype=np.float32)
-        best = np.argsort(-score, kind="stable")[: self.cfg.candidates]
         patterns = [_pair_pattern(a, b) for a, b in dict.fromkeys(phrases)]
-        for i in best:
-            text = self.cat.statements[int(cand[i])].text
-            found = sum(1 for p in patterns if p.search(text))
-            out[i] = self.cfg.phrase_boost * found / len(patterns)
-        return out
+        boost = self.cfg.phrase_boost
+        return self._judged(
+            cand,
+            score,
+            lambda st: boost * sum(1 for p in patterns if p.search(st.text)) / len(patterns),
+        )
 
     def _themselves(
         self, cand: np.ndarray, score: np.ndarray, mentions: Sequence[str]
     ) -> np.ndarray:
         """ "Who criticised Transneft?" asks who spoke of it: among the best-scored candidates,
         the statements the named one makes itself (its name in the speaker's) rank lower."""
-        out = np.zeros(len(cand), dtype=np.float32)
-        best = np.argsort(-score, kind="stable")[: self.cfg.candidates]
         named = set(mentions)
-        for i in best:
-            speaker = self.cat.statements[int(cand[i])].speaker
-            if speaker and named & set(tokens(speaker)):
-                out[i] = -self.cfg.self_penalty
-        return out
+        penalty = -self.cfg.self_penalty
+        return self._judged(
+            cand,
+            score,
+            lambda st: penalty if st.speaker and named & set(tokens(st.speaker)) else 0.0,
+        )
 
     def _dense_for(self, index: Any, vec: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Dense similarity of the given rows: exact for a small scope, FAISS-filtered above."""
