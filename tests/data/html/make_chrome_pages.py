@@ -31,7 +31,7 @@ ROOT = HERE.parents[2]
 sys.path.insert(0, str(ROOT))
 
 sys.path.insert(0, str(HERE))
-from make_page import blocks  # noqa: E402  (the compilation's lines as page blocks)
+from make_page import blocks, nested  # noqa: E402  (page blocks, nested list items)
 
 from index.parse import FULL_DATE_RE, parse_file  # noqa: E402
 
@@ -47,15 +47,9 @@ def esc(text: str) -> str:
 def items_html(items: list[tuple[int, str]]) -> str:
     """Nested <ul> from (indent, text) pairs; a deeper indent nests under the item above."""
     out = ["<ul>"]
-    i = 0
-    while i < len(items):
-        indent, text = items[i]
-        j = i + 1
-        while j < len(items) and items[j][0] > indent:
-            j += 1
-        inner = items_html(items[i + 1 : j]) if j > i + 1 else ""
+    for text, under in nested(items):
+        inner = items_html(under) if under else ""
         out.append(f"<li>{'<br>'.join(esc(t) for t in text.split(chr(10)))}{inner}</li>")
-        i = j
     out.append("</ul>")
     return "\n".join(out)
 

@@ -111,22 +111,29 @@ def blocks(lines: Sequence[str]) -> Iterator[list[tuple[int, str]] | str]:
         yield pending
 
 
-def render_list(items: list[tuple[int, str]], depth: int = 0) -> str:
-    """Nested <ul> from (indent, text) pairs; a deeper indent nests under the item above."""
-    pad = "  " * depth
-    out = [f'{pad}<!-- wp:list -->\n{pad}<ul class="wp-block-list">']
+def nested(items: list[tuple[int, str]]) -> Iterator[tuple[str, list[tuple[int, str]]]]:
+    """(text, the items nested under it) for each top item of (indent, text) pairs: a deeper
+    indent nests under the item above."""
     i = 0
     while i < len(items):
         indent, text = items[i]
         j = i + 1
         while j < len(items) and items[j][0] > indent:
             j += 1
-        inner = f"\n{render_list(items[i + 1 : j], depth + 1)}\n{pad}" if j > i + 1 else ""
+        yield text, items[i + 1 : j]
+        i = j
+
+
+def render_list(items: list[tuple[int, str]], depth: int = 0) -> str:
+    """Nested <ul> from (indent, text) pairs, as the block editor writes it."""
+    pad = "  " * depth
+    out = [f'{pad}<!-- wp:list -->\n{pad}<ul class="wp-block-list">']
+    for text, under in nested(items):
+        inner = f"\n{render_list(under, depth + 1)}\n{pad}" if under else ""
         out.append(
             f"{pad}<!-- wp:list-item -->\n{pad}<li>{wrap(item_html(text, depth == 0))}"
             f"{inner}</li>\n{pad}<!-- /wp:list-item -->"
         )
-        i = j
     out.append(f"{pad}</ul>\n{pad}<!-- /wp:list -->")
     return "\n".join(out)
 
