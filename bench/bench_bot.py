@@ -30,7 +30,6 @@ import json
 import os
 import platform
 import random
-import signal
 import subprocess
 import sys
 import tempfile
@@ -95,6 +94,7 @@ def cpu_seconds(pid: int) -> float:
 
 def measure(args: argparse.Namespace) -> int:
     from tests import fakebotapi
+    from tests.bot_fakes import stop
     from tests.fakebotapi import FakeBotApi
 
     # http.server sends headers and body in two writes; with Nagle's algorithm on, the body
@@ -187,11 +187,7 @@ def measure(args: argparse.Namespace) -> int:
                     if "went wrong" in str(c.params.get("text", ""))
                 )
             finally:
-                bot.send_signal(signal.SIGTERM)
-                try:
-                    bot.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    bot.kill()
+                stop(bot, 30)
 
     p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
     mode = "AIORateLimiter on" if args.flood_control else "AIORateLimiter off"

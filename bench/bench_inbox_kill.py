@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=240.0, help="for the second run")
     args = parser.parse_args()
 
+    from tests.bot_fakes import stop
     from tests.fakebotapi import FakeBotApi
 
     print(f"load average before: {load_average()}")
@@ -72,13 +72,7 @@ def main() -> int:
             bot.wait()
             code: int | None = None
         else:
-            bot.send_signal(signal.SIGTERM)
-            try:
-                code = bot.wait(timeout=args.kill_after)
-            except subprocess.TimeoutExpired:
-                bot.kill()
-                bot.wait()
-                code = None
+            code = stop(bot, args.kill_after)
         stopped_in = time.monotonic() - signalled
         at_stop = len(answers())
         restarted = time.monotonic()
@@ -90,8 +84,7 @@ def main() -> int:
         except AssertionError:
             done_in = float("nan")
         finally:
-            bot.send_signal(signal.SIGTERM)
-            bot.wait(timeout=30)
+            stop(bot, 30)
         got = answers()
         tracebacks = log.read_text(errors="replace").count("Traceback")
     lost = len(chats - set(got))

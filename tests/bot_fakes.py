@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import difflib
+import signal
+import subprocess
 from collections import Counter
 from collections.abc import AsyncIterator, Collection, Sequence
 
@@ -266,3 +268,15 @@ async def polling(
         if application.post_shutdown:
             await application.post_shutdown(application)
         await asyncio.sleep(0)
+
+
+def stop(process: subprocess.Popen[bytes], kill_after: float) -> int | None:
+    """SIGTERM, then SIGKILL if ``process`` is alive ``kill_after`` seconds later, as a process
+    manager stops the bot: its exit code, or None when it had to be killed."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=kill_after)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return None

@@ -29,7 +29,7 @@ from bot.app import build_application
 from bot.settings import Settings
 from bot.storage import Store
 from bot.updates import DRAIN_SECONDS, FETCH_LIMIT, GRACE_SECONDS
-from tests.bot_fakes import FakeEngine, polling
+from tests.bot_fakes import FakeEngine, polling, stop
 from tests.fakebotapi import Call, FakeBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -738,13 +738,7 @@ def stop_bot(bot: subprocess.Popen[bytes]) -> tuple[int | None, float]:
     """SIGTERM, then SIGKILL if the bot is alive KILL_AFTER later; (exit code or None if
     killed, seconds it took)."""
     started = time.monotonic()
-    bot.send_signal(signal.SIGTERM)
-    try:
-        code: int | None = bot.wait(timeout=KILL_AFTER)
-    except subprocess.TimeoutExpired:
-        bot.kill()
-        bot.wait()
-        code = None
+    code = stop(bot, KILL_AFTER)
     return code, time.monotonic() - started
 
 

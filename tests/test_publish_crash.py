@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot import editors
+from tests.bot_fakes import stop
 from tests.conftest import ARCHIVE_SOURCES, REAL_FILE, ROOT
 from tests.fakebotapi import Call, FakeBotApi
 from tests.test_bot_e2e import shown_text, to_chat
@@ -158,9 +159,4 @@ def test_a_publish_killed_midway_is_finished_or_rolled_back_after_a_restart(
             assert (sources / DRUZHBA.name).is_file()
             assert sorted(p.name for p in pending.iterdir()) == [f"{key}{editors.RECOVERED}"]
     finally:
-        bot.send_signal(signal.SIGTERM)
-        try:
-            bot.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            bot.kill()
-            bot.wait()
+        stop(bot, 30)
