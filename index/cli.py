@@ -297,6 +297,10 @@ EVAL_SETS: tuple[tuple[str, str, str | None], ...] = (
     # unanswerable ones (data/eval/README.md). Scored, never tuned to one by one.
     ("blind", "blind_real.jsonl", None),
     ("blind archive", "blind_archive.jsonl", "archive"),
+    # A second pair, written later by another helper on the same brief: the first pair's
+    # misses have been read while looking for their classes; these have not.
+    ("blind2", "blind2_real.jsonl", None),
+    ("blind2 archive", "blind2_archive.jsonl", "archive"),
     # Questions that ask for an act (congratulated, welcomed, warned, doubted, praised) in
     # en/ru/uk: the answer leads with who performed it, not who denied it (index/stance.py).
     ("stance", "stance.jsonl", "archive"),
