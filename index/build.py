@@ -34,6 +34,7 @@ class Parts:
     manifest: dict[str, Any] = field(default_factory=dict)
     multilingual: Any = None  # faiss.Index of the multilingual route, or None when it is off
     tables: Any = None  # index.tables.Tables: what the query stages look up, derived at build
+    grains: Any = None  # index.crosslingual.Grains: the multilingual route's pieces and glossary
 
 
 def embed_text(st: Statement) -> str:
@@ -69,7 +70,9 @@ def load_or_build(
             b = store.load_bundle(idx, expect=expect)
             _check_multilingual(idx, b.manifest, multilingual)
             problems = list(b.manifest.get("problems", []))
-            parts = Parts(b.statements, b.documents, b.index, b.manifest, b.multilingual, b.tables)
+            parts = Parts(
+                b.statements, b.documents, b.index, b.manifest, b.multilingual, b.tables, b.grains
+            )
             return parts, problems
         except store.IndexMissing:
             log.info("no index at %s yet: building it", idx)
@@ -113,9 +116,12 @@ def _check_multilingual(idx: Path, manifest: dict[str, Any], setting: str | None
     from index import store
 
     want = multilingual_model(int(manifest["count"]), setting)
-    have = (manifest.get(store.MULTILINGUAL) or {}).get("model")
+    ml = manifest.get(store.MULTILINGUAL) or {}
+    have = ml.get("model")
     if have != want:
         raise store.IndexStale(idx, f"multilingual model is {have!r}, expected {want!r}")
+    if have and not ml.get(store.GRAINS):
+        raise store.IndexStale(idx, "the multilingual route has no pieces and glossary yet")
 
 
 def build(
@@ -157,7 +163,9 @@ def build(
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     ml_index = None
+    grains = None
     if multilingual_model(len(corpus.statements), multilingual):
+        from index.crosslingual import embed_grains
         from index.embed import held_multilingual
 
         ml = held_multilingual()
@@ -173,7 +181,15 @@ def build(
             later=later if getattr(_deferring, "on", False) else None,
         )
         ml_index = store.make_faiss_index(ml_vectors, zero_rows=bool(later))
-        manifest[store.MULTILINGUAL] = {"model": ml.model_id, "dim": int(ml.dim)}
+        ml_cache = VectorCache(folder, ml.model_id)
+        grains = embed_grains(
+            corpus.statements, corpus.documents, ml_cache.get, ml_cache.put, ml, frozenset(later)
+        )
+        manifest[store.MULTILINGUAL] = {
+            "model": ml.model_id,
+            "dim": int(ml.dim),
+            store.GRAINS: {"pieces": len(grains.owner), "words": len(grains.words)},
+        }
         if later:
             manifest[store.MULTILINGUAL][PENDING] = later
     tables = derive(
@@ -191,13 +207,14 @@ def build(
             manifest=manifest,
             multilingual=ml_index,
             tables=tables,
+            grains=grains,
         )
         manifest = {**manifest, **store.describe_index(index)}
         if ml_index is not None:
             manifest[store.MULTILINGUAL] |= store.describe_index(ml_index)
     except OSError as exc:  # a read-only disk still answers, from memory
         log.warning("could not save the index to %s: %s", idx, exc)
-    parts = Parts(corpus.statements, corpus.documents, index, manifest, ml_index, tables)
+    parts = Parts(corpus.statements, corpus.documents, index, manifest, ml_index, tables, grains)
     return parts, problems
 
 

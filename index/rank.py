@@ -19,11 +19,12 @@ import numpy as np
 
 from index.catalog import Catalog, analyze
 from index.claims import Claim
+from index.crosslingual import CYRILLIC_MIN_LETTERS, Grains
 from index.model import Statement
 from index.query import NUMBER, Query
 from index.scope import Narrowed, Scope
 from index.stance import DENIES, PERFORMS, shared_acts
-from index.textnorm import tokens
+from index.textnorm import is_cyrillic, tokens
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,13 @@ class DenseScale:
     # Within a scope, embed the whole question (True) or only its topic (False): MiniLM is
     # led astray by "What did Russia say", e5 reads a question as the query it was trained on.
     whole_question: bool = False
+    # The route's grains (index.crosslingual), where its bundle has them: a statement's dense
+    # score is (1 - piece_weight) x its own + piece_weight x its best sentence's (when that is
+    # higher); a Cyrillic topic word lends the lexical side the archive's English word its
+    # vector is at least gloss_similarity close to, gloss_margin closer than to the next.
+    piece_weight: float = 0.0
+    gloss_similarity: float = 1.0
+    gloss_margin: float = 0.0
 
     def spread(self, dense: np.ndarray) -> np.ndarray:
         """Cosines read from this encoder's floor up (unchanged for a floor of 0)."""
@@ -68,6 +76,11 @@ MULTILINGUAL_SCALE = DenseScale(
     sure_dense=0.816,
     sure_dense_with_words=0.766,
     whole_question=True,
+    # bench/RESULTS.md, "Sentence pieces and a glossary": 0.3 was the simulated best; the
+    # glossary's pairs at 0.92 / 0.03 were right but for about one word in twenty.
+    piece_weight=0.3,
+    gloss_similarity=0.92,
+    gloss_margin=0.03,
 )
 
 
@@ -108,6 +121,7 @@ class Route:
     name: str  # ENGLISH or MULTILINGUAL: which DenseScale reads its scores
     index: Any  # faiss.Index, row i = statement i
     encode: Callable[[list[str]], np.ndarray]
+    grains: Grains | None = None  # sentence pieces and glossary (the multilingual route)
 
 
 def fuse(dense: np.ndarray, lexical: np.ndarray, scale: DenseScale) -> np.ndarray:
@@ -133,6 +147,7 @@ class Ranked:
     dense_top: float = 0.0  # the best dense score among the candidates
     lexical_hit: bool = False  # some candidate shares a word with the topic
     dropped: tuple[Claim, ...] = ()  # claims the scope dropped (or on what the archive lacks)
+    glossed: tuple[str, ...] = ()  # English words the glossary lent a Cyrillic topic
 
 
 @dataclass(frozen=True)
@@ -142,10 +157,15 @@ class _How:
     route: str
     dense_top: float
     lexical_hit: bool
+    glossed: tuple[str, ...] = ()
 
     def __call__(self, ranked: Ranked) -> Ranked:
         return replace(
-            ranked, route=self.route, dense_top=self.dense_top, lexical_hit=self.lexical_hit
+            ranked,
+            route=self.route,
+            dense_top=self.dense_top,
+            lexical_hit=self.lexical_hit,
+            glossed=self.glossed,
         )
 
 
@@ -248,19 +268,24 @@ class Ranker:
         focus = q.text
         if rows is not None and q.topic and not scale.whole_question:
             focus = " ".join([q.topic, *about])
-        vec = np.asarray(route.encode([focus]), dtype=np.float32)
+        glossing = self._to_gloss(q, route)
+        vecs = np.asarray(route.encode([focus, *glossing]), dtype=np.float32)
+        vec = vecs[:1]
+        glossed = self._glossed(route, vecs[1:]) if glossing else ()
         # A Cyrillic topic shares only names with the statements; people spoken about scope
         # the rows ("о молчании Путина": every row names Putin), so there their names are no
         # evidence. (The English route keeps them: its weights were fitted with them.)
         scoped_about = q.about_speakers and rows is not None and route.name == MULTILINGUAL
         about_names = () if scoped_about else q.about
         lex_text = " ".join([q.topic, *about_names, *q.spelled])
-        lex_all = cat.bm25.scores(lex_text)
+        lex_own = cat.bm25.scores(lex_text)
+        # Glossed words rank, but never make the answer sure: only the question's own do.
+        lex_all = lex_own + cat.bm25.scores(" ".join(glossed)) if glossed else lex_own
         if rows is None:
-            cand, dense = self._search_all(route.index, vec, lex_all)
+            cand, dense = self._search_all(route, vec, lex_all)
         else:
             cand = rows
-            dense = self._dense_for(route.index, vec, cand)
+            dense = self._with_pieces(route, vec, cand, self._dense_for(route.index, vec, cand))
         if "note" not in q.kinds:  # a "no remarks" note never outranks a statement on a topic
             keep = ~cat.is_note[cand]
             cand, dense = cand[keep], dense[keep]
@@ -288,8 +313,8 @@ class Ranker:
         in_event = in_event[order] if in_event is not None else None
         top_dense = float(dense.max())
         coverage = self._coverage(q, int(cand[0]))
-        lexical_hit = float(lex.max()) > 0
-        how = _How(route.name, top_dense, lexical_hit)
+        lexical_hit = float(lex_own[cand].max()) > 0
+        how = _How(route.name, top_dense, lexical_hit, glossed)
         sure = top_dense >= scale.sure_dense or (
             lexical_hit
             and top_dense >= scale.sure_dense_with_words
@@ -484,9 +509,11 @@ class Ranker:
         return out
 
     def _search_all(
-        self, index: Any, vec: np.ndarray, lex: np.ndarray
+        self, route: Route, vec: np.ndarray, lex: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Candidates from both retrievers over the whole archive, with their dense scores."""
+        """Candidates from both retrievers over the whole archive (and the statements of the
+        nearest sentence pieces, where the route has them), with their dense scores."""
+        index = route.index
         n = len(self.cat.statements)
         kk = min(self.cfg.candidates, n)
         dense: dict[int, float] = {}
@@ -497,12 +524,44 @@ class Ranker:
         if n and float(lex.max()) > 0:
             best = np.argpartition(-lex, min(kk, n - 1))[:kk] if n > kk else np.arange(n)
             cand |= {int(i) for i in best if lex[i] > 0}
+        if route.grains is not None and self.cfg.scale(route.name).piece_weight:
+            cand |= set(route.grains.rows_near(vec[0], kk).tolist())
         rows = np.fromiter(sorted(cand), np.int64, len(cand))
         missing = [r for r in rows if int(r) not in dense]
         if missing:
             extra = self._dense_for(index, vec, np.asarray(missing, np.int64))
             dense.update(zip((int(r) for r in missing), (float(x) for x in extra), strict=True))
-        return rows, np.fromiter((dense[int(r)] for r in rows), np.float32, len(rows))
+        own = np.fromiter((dense[int(r)] for r in rows), np.float32, len(rows))
+        return rows, self._with_pieces(route, vec, rows, own)
+
+    def _with_pieces(
+        self, route: Route, vec: np.ndarray, rows: np.ndarray, dense: np.ndarray
+    ) -> np.ndarray:
+        """Dense scores mixed with each statement's best sentence piece (``piece_weight``):
+        a phrase asked for is near one sentence of a long quote, not near the whole."""
+        weight = self.cfg.scale(route.name).piece_weight
+        if not weight or route.grains is None or not len(rows):
+            return dense
+        best = np.maximum(route.grains.best_piece(vec[0], rows), dense)
+        return ((1.0 - weight) * dense + weight * best).astype(np.float32)
+
+    def _to_gloss(self, q: Query, route: Route) -> list[str]:
+        """The topic's Cyrillic words to look up in the route's glossary."""
+        if route.grains is None or not q.cyrillic or not len(route.grains.words):
+            return []
+        words = re.findall(r"[^\W\d_]+", q.topic)
+        return list(
+            dict.fromkeys(
+                w.lower() for w in words if len(w) >= CYRILLIC_MIN_LETTERS and is_cyrillic(w)
+            )
+        )
+
+    def _glossed(self, route: Route, vectors: np.ndarray) -> tuple[str, ...]:
+        """The archive's English words the glossary gives for these word vectors."""
+        scale = self.cfg.scale(route.name)
+        assert route.grains is not None
+        got = route.grains.gloss(vectors, scale.gloss_similarity, scale.gloss_margin)
+        return tuple(dict.fromkeys(w for w in got if w))
 
 
 @lru_cache(maxsize=1024)

@@ -18,6 +18,7 @@ from index.answer import MAX_KEY_BYTES, Answerer
 from index.answer import message as answer_message
 from index.build import Parts, build, embed_text, enable_reconstruct, load_or_build
 from index.catalog import Catalog, Speaker, analyze
+from index.crosslingual import Grains
 from index.model import Answer, Document, Statement, Why
 from index.query import Query, clean
 from index.rank import MULTILINGUAL, RankConfig, Ranker, Route
@@ -55,6 +56,7 @@ class Engine:
         tables: Tables | None = None,
         multilingual_index: Any = None,
         multilingual_encode: Callable[[list[str]], np.ndarray] | None = None,
+        grains: Grains | None = None,
     ) -> None:
         self.catalog = Catalog(statements, documents, tables=tables, lexical_cache=lexical_cache)
         self.statements = self.catalog.statements
@@ -68,7 +70,7 @@ class Engine:
         multilingual = None
         if multilingual_index is not None and multilingual_encode is not None:
             enable_reconstruct(multilingual_index)
-            multilingual = Route(MULTILINGUAL, multilingual_index, multilingual_encode)
+            multilingual = Route(MULTILINGUAL, multilingual_index, multilingual_encode, grains)
         self._encode_multilingual = multilingual_encode if multilingual else None
         self.ranker = Ranker(
             self.catalog, faiss_index, encode, rank_config, multilingual=multilingual
@@ -120,6 +122,7 @@ class Engine:
             tables=parts.tables,
             multilingual_index=parts.multilingual,
             multilingual_encode=ml_encode,
+            grains=parts.grains,
         )
 
     @property

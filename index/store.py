@@ -30,6 +30,7 @@ import numpy as np
 import xxhash
 
 from index.columns import StatementTable, line_offsets, map_file, map_npz
+from index.crosslingual import Grains
 from index.model import Document, Statement, document_from_dict
 from index.tables import Tables, derive
 
@@ -56,6 +57,11 @@ DATA_FILES = (VECTORS, STATEMENTS, DOCUMENTS, TABLES_JSON, TABLES_NPZ)
 # The multilingual route's vectors: row i is statements[i], like VECTORS, by another model.
 MULTILINGUAL_VECTORS = "vectors-multilingual.faiss"
 MULTILINGUAL = "multilingual"  # manifest field: {model, dim, index_type, nprobe} or absent
+# The multilingual route's pieces and glossary (index.crosslingual.Grains), by the same model:
+# in every bundle whose manifest field says ``grains``; one without them is rebuilt once
+# (index.build._check_multilingual), an English-only bundle is not touched.
+ML_GRAINS = "multilingual-grains.npz"
+GRAINS = "grains"  # manifest[multilingual] field: {pieces, words}
 # Manifest fields written here: {file: bytes}, {file: XXH3-128 hex}, and the sha256 of the
 # manifest's other fields (it cannot list a hash of its own bytes, so it hashes its content).
 SIZES = "files"
@@ -179,6 +185,7 @@ class Bundle:
     manifest: dict[str, Any]
     multilingual: faiss.Index | None = None  # the same statements, by the multilingual model
     tables: Tables | None = None  # what the query stages look up (index.tables)
+    grains: Grains | None = None  # the multilingual route's pieces and glossary
 
 
 def sha256_file(path: Path) -> str:
@@ -337,13 +344,15 @@ def save_bundle(
     manifest: Mapping[str, Any],
     multilingual: faiss.Index | None = None,
     tables: Tables | None = None,
+    grains: Grains | None = None,
 ) -> None:
     """Write a bundle atomically: build it in a sibling temp dir, then swap it into place.
 
     ``manifest`` needs ``model`` and ``sources`` (and, with ``multilingual``, a
     ``multilingual`` field naming its ``model``); format, dim, count, index_type, nprobe,
     built_at, the files' sizes and XXH3-128 hashes and the manifest's seal are filled in here.
-    ``tables`` are the query stages' tables of these statements (derived here when absent).
+    ``tables`` are the query stages' tables of these statements (derived here when absent);
+    ``grains`` the multilingual route's pieces and glossary (only beside ``multilingual``).
     """
     index_dir = Path(index_dir)
     if index.ntotal != len(statements):
@@ -373,6 +382,10 @@ def save_bundle(
             raise ValueError("a multilingual index needs manifest['multilingual']['model']")
         full[MULTILINGUAL] = {**named, "dim": int(multilingual.d), **describe_index(multilingual)}
         files = (*DATA_FILES, MULTILINGUAL_VECTORS)
+        full[MULTILINGUAL].pop(GRAINS, None)
+        if grains is not None:
+            full[MULTILINGUAL][GRAINS] = {"pieces": len(grains.owner), "words": len(grains.words)}
+            files = (*files, ML_GRAINS)
     parent = index_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
     _clean_leftovers(index_dir)
@@ -383,6 +396,10 @@ def save_bundle(
         if multilingual is not None:
             faiss.write_index(multilingual, str(tmp / MULTILINGUAL_VECTORS))
             _fsync(tmp / MULTILINGUAL_VECTORS)
+            if grains is not None:
+                with open(tmp / ML_GRAINS, "wb") as fh:
+                    grains.save(fh)
+                _fsync(tmp / ML_GRAINS)
         lengths = _write_lines(
             tmp / STATEMENTS, (json.dumps(s.to_dict(), ensure_ascii=False) for s in statements)
         )
@@ -528,10 +545,11 @@ def load_bundle(
     if expect:
         _check_expected(index_dir, manifest, expect)
     ml: dict[str, Any] = manifest.get(MULTILINGUAL) or {}
-    files = (*DATA_FILES, MULTILINGUAL_VECTORS) if ml else DATA_FILES
+    files = bundle_files(manifest)
     # Each file is checked and then parsed through the same open file, so what is parsed is
     # what was hashed even if a concurrent save swaps the directory in between.
     multilingual = None
+    grains = None
     with contextlib.ExitStack() as stack:
         opened = {
             name: stack.enter_context(_open_sized(index_dir, name, manifest)) for name in files
@@ -547,6 +565,11 @@ def load_bundle(
             )
             if verify:
                 _check_vectors(index_dir, multilingual, MULTILINGUAL_VECTORS)
+        if ML_GRAINS in opened:
+            try:
+                grains = Grains.load(opened[ML_GRAINS], int(manifest["count"]), int(ml["dim"]))
+            except Exception as exc:  # a hash that matches over a bad file: still no crash
+                raise IndexCorrupt(index_dir, f"{ML_GRAINS} cannot be read ({exc})") from exc
         arrays = _map_arrays(index_dir, opened[TABLES_NPZ])
         statements = _map_statements(index_dir, opened[STATEMENTS], arrays.pop(OFFSETS, None))
         tables = _read_tables(index_dir, opened[TABLES_JSON], arrays)
@@ -571,7 +594,15 @@ def load_bundle(
     _set_nprobe(index, manifest.get("nprobe"))
     if multilingual is not None:
         _set_nprobe(multilingual, ml.get("nprobe"))
-    return Bundle(index_dir, index, statements, documents, manifest, multilingual, tables)
+    return Bundle(index_dir, index, statements, documents, manifest, multilingual, tables, grains)
+
+
+def bundle_files(manifest: Mapping[str, Any]) -> tuple[str, ...]:
+    """The data files a bundle's manifest says it holds."""
+    ml = manifest.get(MULTILINGUAL) or {}
+    if not ml:
+        return DATA_FILES
+    return (*DATA_FILES, MULTILINGUAL_VECTORS, *((ML_GRAINS,) if ml.get(GRAINS) else ()))
 
 
 def _set_nprobe(index: faiss.Index, nprobe: Any) -> None:
@@ -630,7 +661,7 @@ def _read_manifest(index_dir: Path) -> dict[str, Any]:
             f"{MANIFEST} field {algorithm!r} should be dict, got {manifest.get(algorithm)!r}",
         )
     digest_re = re.compile(f"[0-9a-f]{{{_DIGEST_HEX[algorithm]}}}")
-    for name in (*DATA_FILES, MULTILINGUAL_VECTORS) if ml else DATA_FILES:
+    for name in bundle_files(manifest):
         size, digest = manifest[SIZES].get(name), manifest[algorithm].get(name)
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise IndexCorrupt(index_dir, f"{MANIFEST} has no size for {name}")

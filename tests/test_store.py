@@ -18,6 +18,7 @@ import pytest
 
 from index import store
 from index.columns import save_npz
+from index.crosslingual import Grains
 from index.model import Document, Source, Statement
 from index.store import (
     Bundle,
@@ -870,3 +871,82 @@ def test_opening_keeps_large_blocks_under_glibc() -> None:
     assert kept is store.keep_large_blocks()  # once a process
     if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
         assert kept is True
+
+
+def write_grains_bundle(path: Path, n: int = 20) -> Grains:
+    """A multilingual bundle with its pieces and glossary (index.crosslingual.Grains)."""
+    rng = np.random.default_rng(2)
+    grains = Grains(
+        np.array([0, 0, 5, 19], dtype=np.int64),
+        unit(rng.standard_normal((4, ML_DIM))),
+        ("ocean", "traditional", "values"),
+        unit(rng.standard_normal((3, ML_DIM))),
+    )
+    save_bundle(
+        path,
+        index=make_faiss_index(unit(rng.standard_normal((n, DIM)))),
+        statements=make_statements(n),
+        documents=DOCUMENTS,
+        manifest={**MANIFEST, store.MULTILINGUAL: {"model": "test-e5"}},
+        multilingual=make_faiss_index(unit(rng.standard_normal((n, ML_DIM)))),
+        grains=grains,
+    )
+    return grains
+
+
+def test_grains_round_trip_and_are_hashed(tmp_path: Path) -> None:
+    path = tmp_path / "index"
+    grains = write_grains_bundle(path)
+    bundle = load_bundle(path)
+    assert bundle.grains is not None
+    np.testing.assert_array_equal(bundle.grains.owner, grains.owner)
+    np.testing.assert_allclose(bundle.grains.pieces, grains.pieces)
+    assert bundle.grains.words == grains.words
+    assert bundle.manifest[store.MULTILINGUAL][store.GRAINS] == {"pieces": 4, "words": 3}
+    assert bundle.manifest[store.HASHES][store.ML_GRAINS] == store.file_digest(
+        path / store.ML_GRAINS
+    )
+
+
+def test_a_multilingual_bundle_without_grains_loads_without_them(tmp_path: Path) -> None:
+    path = tmp_path / "index"
+    write_ml_bundle(path)
+    bundle = load_bundle(path)
+    assert bundle.multilingual is not None and bundle.grains is None
+    assert not (path / store.ML_GRAINS).exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (damage_one_character, "multilingual-grains.npz does not match its xxh3_128"),
+        (lambda f: f.unlink(), "multilingual-grains.npz is missing"),
+    ],
+)
+def test_damaged_grains_are_caught(
+    tmp_path: Path, damage: Callable[[Path], object], message: str
+) -> None:
+    path = tmp_path / "index"
+    write_grains_bundle(path)
+    damage(path / store.ML_GRAINS)
+    with pytest.raises(IndexCorrupt, match=message):
+        load_bundle(path)
+
+
+def test_grains_written_wrong_with_a_valid_hash_are_caught(tmp_path: Path) -> None:
+    """A piece that points past the statements fails the check, named by its file."""
+    path = tmp_path / "index"
+    grains = write_grains_bundle(path)
+    bad = Grains(np.array([0, 0, 5, 99]), grains.pieces, grains.words, grains.glossary)
+    with open(path / store.ML_GRAINS, "wb") as fh:
+        bad.save(fh)
+    files = store.bundle_files(json.loads((path / store.MANIFEST).read_text()))
+    edit_manifest(
+        path,
+        **{
+            store.SIZES: {name: (path / name).stat().st_size for name in files},
+            store.HASHES: {name: store.file_digest(path / name) for name in files},
+        },
+    )
+    with pytest.raises(IndexCorrupt, match=r"multilingual-grains\.npz cannot be read"):
+        load_bundle(path)

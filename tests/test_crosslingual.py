@@ -1,0 +1,105 @@
+"""The multilingual route's grains (index/crosslingual.py): sentence pieces and a glossary of
+the archive's English words, their arithmetic, and what they do for questions in Cyrillic."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from index.crosslingual import Grains, glossary_words, pieces
+from index.model import Statement
+from index.search import Engine
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_a_statement_is_cut_into_its_sentences() -> None:
+    text = 'He said: "We should not hope. The war will go on." Nothing else followed, he added.'
+    # The two-word lead-in is no piece; a closing quote stays with its sentence's end.
+    assert pieces(text) == [
+        '"We should not hope.',
+        "The war will go on.",
+        "Nothing else followed, he added.",
+    ]
+
+
+def test_a_statement_of_one_sentence_has_no_pieces() -> None:
+    assert pieces("Trump's leadership will promote peace globally and in our region.") == []
+    assert pieces("") == []
+
+
+def test_the_glossary_holds_each_english_term_once_without_stopwords() -> None:
+    st = [
+        Statement("a", "d", "X", None, None, "person", "Traditional values win; the values."),
+        Statement("b", "d", "X", None, None, "person", "An ocean of values — и по-русски."),
+    ]
+    words = glossary_words(st)
+    assert words[:3] == ["traditional", "values", "win"]
+    assert "the" not in words and "of" not in words and words.count("values") == 1
+    assert "ocean" in words and not any("русски" in w for w in words)
+
+
+def _grains(rng: np.random.Generator) -> Grains:
+    owner = np.array([0, 0, 2, 2, 2, 7], dtype=np.int64)
+    return Grains(
+        owner,
+        _unit(rng.standard_normal((len(owner), 8))),
+        ("alpha", "beta", "gamma"),
+        _unit(rng.standard_normal((3, 8))),
+    )
+
+
+def test_best_piece_is_each_rows_highest_piece_similarity() -> None:
+    rng = np.random.default_rng(0)
+    g = _grains(rng)
+    vec = _unit(rng.standard_normal((1, 8)))[0]
+    rows = np.array([7, 1, 2, 0], dtype=np.int64)
+    got = g.best_piece(vec, rows)
+    sims = g.pieces @ vec
+    want = [sims[5], -np.inf, sims[2:5].max(), sims[:2].max()]
+    np.testing.assert_allclose(got, np.asarray(want, np.float32), rtol=1e-6)
+    assert g.best_piece(vec, np.zeros(0, np.int64)).shape == (0,)
+
+
+def test_rows_near_are_the_owners_of_the_nearest_pieces() -> None:
+    rng = np.random.default_rng(1)
+    g = _grains(rng)
+    vec = g.pieces[3]  # piece 3 belongs to row 2
+    assert 2 in g.rows_near(vec, 1).tolist() and len(g.rows_near(vec, 1)) == 1
+    assert sorted(g.rows_near(vec, 100).tolist()) == [0, 2, 7]
+
+
+def test_a_word_is_glossed_only_when_close_and_clearly_closest() -> None:
+    e = np.eye(4, dtype=np.float32)
+    g = Grains(np.zeros(0, np.int64), np.zeros((0, 4), np.float32), ("a", "b", "c"), e[:3])
+    near_a = _unit(np.array([[0.95, 0.1, 0.0, 0.0]]))  # close to a, far from b
+    between = _unit(np.array([[0.7, 0.7, 0.0, 0.0]]))  # as close to a as to b
+    nowhere = e[3:4]
+    assert g.gloss(np.vstack([near_a, between, nowhere]), 0.9, 0.03) == ["a", None, None]
+
+
+def test_grains_survive_saving_and_refuse_pieces_of_no_statement() -> None:
+    g = _grains(np.random.default_rng(2))
+    buf = io.BytesIO()
+    g.save(buf)
+    back = Grains.load(io.BytesIO(buf.getvalue()), rows=8, dim=8)
+    assert back.words == g.words and np.array_equal(back.owner, g.owner)
+    with pytest.raises(ValueError, match="no statement"):
+        Grains.load(io.BytesIO(buf.getvalue()), rows=5, dim=8)
+    with pytest.raises(ValueError, match="dimension"):
+        Grains.load(io.BytesIO(buf.getvalue()), rows=8, dim=16)
+
+
+def test_the_real_archive_has_pieces_and_a_glossary(engine: Engine) -> None:
+    route = engine.ranker.multilingual
+    assert route is not None and route.grains is not None
+    grains = route.grains
+    assert len(grains.owner) > len(engine.statements) // 2 and "ocean" in grains.words
+    # Each piece is a sentence of its own statement.
+    for i in (0, len(grains.owner) // 2, len(grains.owner) - 1):
+        st = engine.statements[int(grains.owner[i])]
+        assert len(pieces(st.text)) >= 2
