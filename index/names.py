@@ -73,6 +73,27 @@ def skeleton(token: str) -> str:
     return _skel(fold(token))
 
 
+# French romanisation reads "ch" as sh and "ou" as u (Zourabichvili, Chevardnadze, Choïgou);
+# the skeleton reads them as English does (ч; ou before a consonant as Belarusian ў). A token
+# that has them has a second key, read the French way: each side of a comparison tries both.
+_FRENCH = ((re.compile(r"(?<![st])ch"), "sh"), (re.compile(r"ou"), "u"))
+
+
+def _keys_of(folded: str) -> tuple[str, ...]:
+    """The skeleton of an already folded token, and its French reading's where that differs."""
+    key = _skel(folded)
+    french = folded
+    for pattern, repl in _FRENCH:
+        french = pattern.sub(repl, french)
+    other = _skel(french) if french != folded else key
+    return (key,) if other == key or not other else (key, other)
+
+
+def skeletons(token: str) -> tuple[str, ...]:
+    """Every key of one name token (``skeleton`` and, for a French spelling, its reading)."""
+    return _keys_of(fold(token))
+
+
 # Rewrite families for name_variants(): each regex and the spellings it may take.
 _FAMILIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"(?<=[^aeiouy])(?:iy|yy|yi|ii|y|i)$"), ("y", "i", "iy", "yy", "yi", "ii")),
@@ -233,7 +254,7 @@ class NameMatcher:
         # token -> person codes (person id * 2 + 1 when the token is part of the surname)
         exact: dict[str, list[int]] = {}
         by_key: dict[str, list[int]] = {}
-        skel_of: dict[str, str] = {}
+        skel_of: dict[str, tuple[str, ...]] = {}
         for pid, (key, name) in enumerate(entries):
             self._keys.append(key)
             self._names.append(name)
@@ -242,11 +263,12 @@ class NameMatcher:
                     continue
                 code = pid * 2 + in_surname
                 exact.setdefault(tok, []).append(code)
-                sk = skel_of.get(tok)
-                if sk is None:
-                    sk = skel_of[tok] = _skel(tok)
-                if sk:
-                    by_key.setdefault(sk, []).append(code)
+                sks = skel_of.get(tok)
+                if sks is None:
+                    sks = skel_of[tok] = _keys_of(tok)
+                for sk in sks:
+                    if sk:
+                        by_key.setdefault(sk, []).append(code)
         # One CSR map each (index.columns.Groups): arrays, not a hundred thousand tuples, so
         # they can be stored in the bundle and opened without building anything.
         self._exact = Groups.of(exact, np.int32)
@@ -405,10 +427,12 @@ class NameMatcher:
         i = self._exact.index(tok)
         for code in self._exact.at(i).tolist() if i is not None else ():
             scores[code] = _EXACT
-        key = _skel(tok)
-        i = self._by_key.index(key)
-        for code in self._by_key.at(i).tolist() if i is not None else ():
-            scores.setdefault(code, _SAME_KEY)
+        keys = _keys_of(tok)
+        key = keys[0]
+        for k in keys:
+            i = self._by_key.index(k)
+            for code in self._by_key.at(i).tolist() if i is not None else ():
+                scores.setdefault(code, _SAME_KEY)
         usual = tok in STOPWORDS or tok in self._common
         if (not scores or slack) and len(key) >= _MIN_FUZZY_LEN and not usual:
             for other, sim in self._fuzzy(key, slack):

@@ -51,6 +51,7 @@ class Reader(
         self._vocab_stems = None  # built at the first Cyrillic name
         self._vocab_first = None  # built at the first Cyrillic name in a speaker's place
         self._vocab_consonants = {}  # filled a first letter at a time, by Cyrillic names
+        self._vocab_skeletons = {}  # filled a first letter at a time, by Latin spellings
         self._init_outlets()
         self._init_places()
         self._init_events()
@@ -158,6 +159,8 @@ class Reader(
                         if self.cat.bm25.doc_freq(t) <= GENERIC_SHARE
                     ),
                     *self._translated(ws, topic_idx, asked),
+                    # A Latin spelling the quotes write otherwise: "Solntzev", solntsev.
+                    *(t for i in topic_idx for t in self._respelled(ws[i])),
                 ]
             )
         )

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from index.names import NameMatcher, name_variants, skeleton
+from index.names import NameMatcher, name_variants, skeleton, skeletons
 
 # Speakers of the first compilation.
 SPEAKERS = (
@@ -242,3 +242,15 @@ def test_having_joins_the_spellings_of_one_person() -> None:
     m = NameMatcher([("a", "Oleksandr Dovhal"), ("b", "Olena Dovhal"), ("a", "Aleksandr Dovgal")])
     assert m.having(["oleksandr", "dovgal"]) == ["a"]
     assert m.having(["dovhal"]) == ["a", "b"]
+
+
+def test_a_french_spelling_meets_the_english_one() -> None:
+    """French romanisation writes ш as "ch" and у as "ou" (Zourabichvili, Choïgou); English
+    writes them "sh" and "u". Either side of a comparison may be the French one."""
+    assert skeleton("zurabishvili") in skeletons("Zourabichvili")
+    assert skeleton("Shevardnadze") in skeletons("Chevardnadze")
+    assert skeletons("Pashinyan") == (skeleton("Pashinyan"),)  # nothing French to read
+    m = NameMatcher([("zs", "Salome Zourabichvili"), ("ss", "Sergei Shoigu")])
+    assert m.match("what did zurabishvili write")[0].key == "zs"
+    assert m.match("Choïgou on the war")[0].key == "ss"
+    assert m.match("Chernyshev")[:1] == []

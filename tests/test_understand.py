@@ -256,3 +256,15 @@ def test_nothing_says_what_did_not_fit(archive: Engine) -> None:
     a = archive.ask("What did Kharaishvili say about the Druzhba pipeline shutdown?")
     assert not a.confident and "Druzhba" in (a.message or "")
     assert (a.message or "").startswith("Nothing in Druzhba pipeline shutdown fits.")
+
+
+def test_a_latin_spelling_the_quotes_write_otherwise_is_no_unknown_name(archive: Engine) -> None:
+    """Transliterations differ (ts/tz/c, w/v, French ch/ou): a name only mentioned in the quotes,
+    asked in another spelling, is found as they write it instead of reported absent."""
+    q = archive.read("Who talked about Solntsew?")
+    assert "solntsev" in q.spelled
+    assert not any(c.rule == "person.unknown" for c in q.claims)
+    a = archive.ask("Who talked about Solntsew?")
+    assert a.hits and "Solntsev" in a.hits[0].statement.text
+    # A word the archive lacks in every spelling stays unknown.
+    assert any(c.rule == "person.unknown" for c in archive.read("What did Macron say?").claims)

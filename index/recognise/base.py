@@ -19,10 +19,12 @@ from index.lexicon import (
     stem_eq,
     stem_key,
 )
+from index.names import skeletons
 from index.textnorm import STOPWORDS, Word, is_cyrillic
 
 NEAR_SPELLING = 80.0  # a Cyrillic name this like (0-100) a word of the archive is no unknown name
 NEAR_LENGTH = 3  # ... when their lengths differ by at most this
+RESPELL_MIN = 5  # a Latin word this long or longer may be another spelling of an archive word
 
 
 class ReaderBase:
@@ -34,6 +36,7 @@ class ReaderBase:
     _vocab_stems: dict[str, list[str]] | None
     _vocab_first: dict[str, list[str]] | None
     _vocab_consonants: dict[str, dict[str, list[str]]]  # first letter -> consonant key -> terms
+    _vocab_skeletons: dict[str, dict[str, list[str]]]  # first letter -> name skeleton -> terms
 
     def _phrases_at(
         self,
@@ -107,6 +110,23 @@ class ReaderBase:
             self._vocab_consonants[key[0]] = keyed
         return keyed.get(key, [])
 
+    def _respelled(self, w: Word) -> tuple[str, ...]:
+        """Words of the archive that a Latin word it lacks is another transliteration of, by
+        their name skeletons (``index.names.skeletons``: "Solntzev" ~ solntsev, "zurabishvili"
+        ~ zourabichvili). Only words of the same first letter, keyed a letter at a time."""
+        n = w.norm
+        if is_cyrillic(w.text) or len(n) < RESPELL_MIN or not n.isalpha() or self.cat.holds(n):
+            return ()
+        keyed = self._vocab_skeletons.get(n[0])
+        if keyed is None:
+            keyed = {}
+            for term in self._terms_by_initial().get(n[0], ()):
+                if len(term) >= RESPELL_MIN:
+                    for key in skeletons(term):
+                        keyed.setdefault(key, []).append(term)
+            self._vocab_skeletons[n[0]] = keyed
+        return tuple(dict.fromkeys(t for key in skeletons(n) for t in keyed.get(key, ())))
+
     def _terms_by_initial(self) -> dict[str, list[str]]:
         """The archive's words (three letters or more) by their first letter, built once."""
         if self._vocab_first is None:
@@ -148,7 +168,7 @@ class ReaderBase:
         word of the archive is a case form of its transliteration (``_spelled``: Таллине ~
         tallinn) or the names read it as someone's (Пескова, Зеленского)."""
         if not is_cyrillic(w.text):
-            return self.cat.holds(w.norm)
+            return self.cat.holds(w.norm) or bool(self._respelled(w))
         return bool(self._spelled(w)) or self._spelled_near(w.norm)
 
     def _spelled_near(self, folded: str) -> bool:
