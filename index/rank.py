@@ -54,6 +54,7 @@ class DenseScale:
     piece_weight: float = 0.0
     gloss_similarity: float = 1.0
     gloss_margin: float = 0.0
+    gloss_words: int = 4  # the topic's first Cyrillic words looked up, at most
 
     def spread(self, dense: np.ndarray) -> np.ndarray:
         """Cosines read from this encoder's floor up (unchanged for a floor of 0)."""
@@ -109,6 +110,8 @@ class RankConfig:
         """The dense scale of a route ("english" or "multilingual")."""
         return self.multilingual if route == MULTILINGUAL else self.english
 
+
+GLOSS_MEMO = 20_000  # glossary lookups a ranker remembers
 
 ENGLISH = "english"
 MULTILINGUAL = "multilingual"
@@ -188,6 +191,9 @@ class Ranker:
         self.english = Route(ENGLISH, faiss_index, encode)
         self.multilingual = multilingual  # None: Cyrillic topics take the English route too
         self.scoper = Scope(catalog)
+        # Glossary lookups by (route, word): a word's English word does not change, and
+        # looking it up costs an e5 pass. Emptied when it holds GLOSS_MEMO words.
+        self._glosses: dict[tuple[str, str], str | None] = {}
         self.acts = shared_acts()
 
     def route(self, q: Query) -> Route:
@@ -268,10 +274,11 @@ class Ranker:
         focus = q.text
         if rows is not None and q.topic and not scale.whole_question:
             focus = " ".join([q.topic, *about])
-        glossing = self._to_gloss(q, route)
+        # The topic's Cyrillic words not yet glossed are embedded with it, in one call.
+        glossing = [w for w in self._to_gloss(q, route) if (route.name, w) not in self._glosses]
         vecs = np.asarray(route.encode([focus, *glossing]), dtype=np.float32)
         vec = vecs[:1]
-        glossed = self._glossed(route, vecs[1:]) if glossing else ()
+        glossed = self._glossed(q, route, glossing, vecs[1:])
         # A Cyrillic topic shares only names with the statements; people spoken about scope
         # the rows ("о молчании Путина": every row names Putin), so there their names are no
         # evidence. (The English route keeps them: its weights were fitted with them.)
@@ -546,22 +553,34 @@ class Ranker:
         return ((1.0 - weight) * dense + weight * best).astype(np.float32)
 
     def _to_gloss(self, q: Query, route: Route) -> list[str]:
-        """The topic's Cyrillic words to look up in the route's glossary."""
+        """The topic's Cyrillic words to look up in the route's glossary (``gloss_words`` at
+        most: each costs the e5 model a pass, ~10 ms)."""
         if route.grains is None or not q.cyrillic or not len(route.grains.words):
             return []
         words = re.findall(r"[^\W\d_]+", q.topic)
-        return list(
-            dict.fromkeys(
-                w.lower() for w in words if len(w) >= CYRILLIC_MIN_LETTERS and is_cyrillic(w)
-            )
+        found = dict.fromkeys(
+            w.lower() for w in words if len(w) >= CYRILLIC_MIN_LETTERS and is_cyrillic(w)
         )
+        return list(found)[: self.cfg.scale(route.name).gloss_words]
 
-    def _glossed(self, route: Route, vectors: np.ndarray) -> tuple[str, ...]:
-        """The archive's English words the glossary gives for these word vectors."""
-        scale = self.cfg.scale(route.name)
-        assert route.grains is not None
-        got = route.grains.gloss(vectors, scale.gloss_similarity, scale.gloss_margin)
-        return tuple(dict.fromkeys(w for w in got if w))
+    def _glossed(
+        self, q: Query, route: Route, new: list[str], vectors: np.ndarray
+    ) -> tuple[str, ...]:
+        """The archive's English words the glossary gives the topic's Cyrillic words: ``new``
+        ones by their ``vectors``, the others as remembered (``_glosses``)."""
+        if new:
+            assert route.grains is not None
+            scale = self.cfg.scale(route.name)
+            got = route.grains.gloss(vectors, scale.gloss_similarity, scale.gloss_margin)
+            if len(self._glosses) + len(new) > GLOSS_MEMO:
+                self._glosses.clear()
+            self._glosses.update(((route.name, w), g) for w, g in zip(new, got, strict=True))
+        words = (self._glosses.get((route.name, w)) for w in self._to_gloss(q, route))
+        return tuple(dict.fromkeys(w for w in words if w))
+
+    def clear_caches(self) -> None:
+        """Forget the glossary lookups (benches: the next question costs a novel one's)."""
+        self._glosses.clear()
 
 
 @lru_cache(maxsize=1024)

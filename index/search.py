@@ -147,6 +147,7 @@ class Engine:
         """Forget every per-question cache, so the next ask costs what a new question costs."""
         self._read.cache_clear()
         self.catalog.clear_caches()
+        self.ranker.clear_caches()
 
     # ------------------------------------------------------------ lookups
 

@@ -4,6 +4,7 @@ the archive's English words, their arithmetic, and what they do for questions in
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -103,3 +104,31 @@ def test_the_real_archive_has_pieces_and_a_glossary(engine: Engine) -> None:
     for i in (0, len(grains.owner) // 2, len(grains.owner) - 1):
         st = engine.statements[int(grains.owner[i])]
         assert len(pieces(st.text)) >= 2
+
+
+def test_a_cyrillic_topic_word_borrows_the_archives_english_word(engine: Engine) -> None:
+    ranked = engine.ranker.rank(engine.read("Хто згадував санкції?"))
+    assert "sanctions" in ranked.glossed
+    assert "sanction" in engine.statements[int(ranked.rows[0])].text.lower()
+    # Glossed words rank but never make an answer sure on their own.
+    assert not engine.ranker.rank(engine.read("Какая завтра погода в Москве?")).confident
+
+
+def test_a_word_is_looked_up_once(engine: Engine) -> None:
+    route = engine.ranker.multilingual
+    assert route is not None
+    seen: list[list[str]] = []
+
+    def counting(texts: list[str]) -> np.ndarray:
+        seen.append(list(texts))
+        return route.encode(texts)
+
+    engine.ranker.multilingual = replace(route, encode=counting)
+    try:
+        engine.ranker.clear_caches()
+        first = engine.ranker.rank(engine.read("Кто говорил об океане?")).glossed
+        second = engine.ranker.rank(engine.read("Что сказали про океане и Трампа?")).glossed
+    finally:
+        engine.ranker.multilingual = route
+    assert first == ("ocean",) and "ocean" in second
+    assert "океане" in seen[0] and "океане" not in seen[1]

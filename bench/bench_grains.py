@@ -1,0 +1,71 @@
+"""What the multilingual route's grains (index/crosslingual.py: sentence pieces, glossary)
+cost a Cyrillic question: warm ``engine.ask`` with and without them, interleaved question by
+question in one process, every per-question cache emptied before each ask.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_grains.py [--reps 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+
+from measure import ROOT, clear_caches, header_block, ms, pct, table
+
+from index.search import Engine
+
+EVAL = ROOT / "data" / "eval"
+CORPORA = {
+    "real corpus": (ROOT / "data" / "sources", ["questions_ru.jsonl", "questions_uk.jsonl"]),
+    "eval archive": (EVAL / "archive", ["archive_ru.jsonl", "archive_uk.jsonl"]),
+}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--reps", type=int, default=3)
+    args = p.parse_args()
+    print(header_block("Grains: a Cyrillic question with and without them", " ".join(sys.argv)))
+    rows = []
+    for name, (sources, files) in CORPORA.items():
+        engine = Engine.open(sources, ROOT / "data" / f"index-grains-{sources.name}")
+        with_grains = engine.ranker.multilingual
+        assert with_grains is not None and with_grains.grains is not None
+        without = replace(with_grains, grains=None)
+        questions = [
+            json.loads(line)["question"]
+            for f in files
+            for line in (EVAL / f).read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+        times: dict[str, list[float]] = {"with": [], "without": []}
+        for _ in range(args.reps):
+            for q in questions:
+                for label, route in (("with", with_grains), ("without", without)):
+                    engine.ranker.multilingual = route
+                    clear_caches(engine)
+                    t = time.perf_counter()
+                    engine.ask(q)
+                    times[label].append(time.perf_counter() - t)
+        engine.ranker.multilingual = with_grains
+        g = with_grains.grains
+        for label in ("without", "with"):
+            xs = times[label]
+            rows.append(
+                [
+                    f"{name} ({len(engine.statements)} st., {len(g.owner)} pieces, "
+                    f"{len(g.words)} words)",
+                    label,
+                    str(len(xs)),
+                    ms(pct(xs, 50)),
+                    ms(pct(xs, 95)),
+                ]
+            )
+    print(table(["corpus", "grains", "asks", "p50 ms", "p95 ms"], rows))
+
+
+if __name__ == "__main__":
+    main()
