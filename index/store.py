@@ -45,7 +45,10 @@ log = logging.getLogger(__name__)
 # 5: the tables' long lists of strings and the speakers' details are arrays in TABLES_NPZ
 # (index.tables.STRINGS, SPEAKER_INFO), so TABLES_JSON holds only a few short fields; format-4
 # bundles are rebuilt (IndexStale says so).
-FORMAT_VERSION = 5
+# 6: the name index (in the tables) holds each name's French reading too
+# (index.names.skeletons), and a multilingual bundle its grains (ML_GRAINS); format-5 bundles
+# are rebuilt.
+FORMAT_VERSION = 6
 TABLES_JSON = "tables.json"  # index.tables: the few strings not packed into arrays
 TABLES_NPZ = "tables.npz"  # index.tables: arrays, and "offsets": where each statement line starts
 OFFSETS = "offsets"
