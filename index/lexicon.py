@@ -92,10 +92,14 @@ class Lexicon(Generic[V]):
 
 class WordMap(Generic[V]):
     """Data words -> values, looked up one question word at a time: English entries by their
-    stem (``simple_stem``), Russian and Ukrainian ones through a ``Lexicon`` (``*`` endings)."""
+    stem (``simple_stem``), or with ``forms`` only as written (a list that spells out every
+    form it means: "securities" must not take "security", "shares" not "shared"); Russian and
+    Ukrainian ones through a ``Lexicon`` (``*`` endings)."""
 
-    def __init__(self, entries: Mapping[str, V]) -> None:
-        self.english = {simple_stem(w): v for w, v in entries.items() if not is_cyrillic(w)}
+    def __init__(self, entries: Mapping[str, V], *, forms: bool = False) -> None:
+        key = (lambda w: w) if forms else simple_stem
+        self._key = key
+        self.english = {key(w.lower()): v for w, v in entries.items() if not is_cyrillic(w)}
         self.cyrillic: Lexicon[V] = Lexicon({w: v for w, v in entries.items() if is_cyrillic(w)})
 
     @classmethod
@@ -107,7 +111,7 @@ class WordMap(Generic[V]):
         if is_cyrillic(w.text):
             got = self.cyrillic.match([w.norm])
             return got[1] if got else None
-        return self.english.get(simple_stem(w.norm))
+        return self.english.get(self._key(w.norm))
 
     def __contains__(self, w: Word) -> bool:
         return self.get(w) is not None
@@ -164,11 +168,13 @@ class Words:
                 )
         k = load_data("kinds.json")
         kinds = {**k["kinds"], "market": vocabulary.market_collective()}
-        self.kinds: WordMap[str] = WordMap({w: kind for kind, ws in kinds.items() for w in ws})
-        self.note_needs = folded(k["kind_triggers"]["note_needs"])
+        self.kinds: WordMap[str] = WordMap(
+            {w: kind for kind, ws in kinds.items() for w in ws}, forms=True
+        )
+        self.negations = folded(vocabulary.negations())
+        self.note_needs = folded(k["kind_triggers"]["note_needs"]) | self.negations
         self.silence: WordMap[bool] = WordMap.of(k["kind_triggers"]["silence_words"])
         self.reacting: WordMap[bool] = WordMap.of(k["kind_triggers"]["after_negation"])
-        self.negations = folded(k["kind_triggers"]["negations"])
         # "sources" asks for unnamed sources only after "unnamed" ("анонимные источники").
         self.source_words = folded(k["kind_triggers"]["source_words"])
         self.unnamed_words = folded(k["kind_triggers"]["unnamed_words"])

@@ -24,7 +24,7 @@ from index.model import Statement
 from index.query import NUMBER, Query
 from index.scope import Narrowed, Scope
 from index.stance import DENIES, PERFORMS, shared_acts
-from index.textnorm import is_cyrillic, tokens
+from index.textnorm import is_cyrillic, tokens, words
 
 
 @dataclass(frozen=True)
@@ -289,13 +289,17 @@ class Ranker:
         # Glossed words rank, but never make the answer sure: only the question's own do.
         lex_all = lex_own + cat.bm25.scores(" ".join(glossed)) if glossed else lex_own
         if rows is None:
-            cand, dense = self._search_all(route, vec, lex_all)
+            cand, own = self._search_all(route, vec, lex_all)
         else:
             cand = rows
-            dense = self._with_pieces(route, vec, cand, self._dense_for(route.index, vec, cand))
+            own = self._dense_for(route.index, vec, cand)
         if "note" not in q.kinds:  # a "no remarks" note never outranks a statement on a topic
             keep = ~cat.is_note[cand]
-            cand, dense = cand[keep], dense[keep]
+            cand, own = cand[keep], own[keep]
+        # Ranked with the best sentence mixed in; judged (sure or not) by the statements' own
+        # cosines, on which the route's thresholds were fitted: a piece is one sentence, near
+        # more questions than its statement, and must not make an answer sure on its own.
+        dense = self._with_pieces(route, vec, cand, own)
         if not len(cand):
             return replace(self._relaxed(q, rows), route=route.name)
         lex = lex_all[cand]
@@ -316,16 +320,19 @@ class Ranker:
         if q.asks_speaker and q.mentions:
             score = score + self._themselves(cand, score, q.mentions)
         order = np.lexsort((cand, -score))
-        cand, score, dense, lex = cand[order], score[order], dense[order], lex[order]
+        cand, score, own, lex = cand[order], score[order], own[order], lex[order]
         in_event = in_event[order] if in_event is not None else None
-        top_dense = float(dense.max())
+        top_dense = float(own.max())
         coverage = self._coverage(q, int(cand[0]))
         lexical_hit = float(lex_own[cand].max()) > 0
         how = _How(route.name, top_dense, lexical_hit, glossed)
-        sure = top_dense >= scale.sure_dense or (
+        by_words = (
             lexical_hit
             and top_dense >= scale.sure_dense_with_words
             and coverage >= cfg.sure_coverage
+        )
+        sure = by_words or (
+            top_dense >= scale.sure_dense and self._sure_without_event(q, route, int(cand[0]))
         )
         if sure and not self._states_numbers(q, int(cand[0])):
             sure = False  # "who mentioned 4 grain trains": the best quote gives no such figure
@@ -349,16 +356,16 @@ class Ranker:
         top = float(score[0])
         cut = score >= top * scale.cut_ratio if top > 0 else np.ones(len(score), bool)
         n = int(cut.sum())
-        if q.wants_set and (q.roles or q.kinds):
-            n = len(cand)  # "Which presidents …", "Which assets …": every one, most relevant first
-        elif q.speakers and rows is not None and q.filters:
-            n = len(cand)  # a person's statements: all of them, most relevant first
-        if k:
-            n = (
-                min(n, max(k, 1))
-                if not (q.speakers or (q.wants_set and (q.roles or q.kinds)))
-                else n
-            )
+        # "Which presidents …", "Which assets …": every one, most relevant first. So are a
+        # person's statements, and those of the few people a role names ("the Lithuanian
+        # transport minister").
+        every = bool(q.wants_set and (q.roles or q.kinds)) or bool(
+            (q.speakers or q.roles) and rows is not None and q.filters
+        )
+        if every:
+            n = len(cand)
+        elif k and not q.speakers:
+            n = min(n, max(k, 1))
         keep = np.zeros(len(cand), bool)
         keep[:n] = True
         # "Which ministers spoke about the grain deal?": the set is that event's, when the
@@ -519,7 +526,7 @@ class Ranker:
         self, route: Route, vec: np.ndarray, lex: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Candidates from both retrievers over the whole archive (and the statements of the
-        nearest sentence pieces, where the route has them), with their dense scores."""
+        nearest sentence pieces, where the route has them), with their own dense scores."""
         index = route.index
         n = len(self.cat.statements)
         kk = min(self.cfg.candidates, n)
@@ -538,8 +545,7 @@ class Ranker:
         if missing:
             extra = self._dense_for(index, vec, np.asarray(missing, np.int64))
             dense.update(zip((int(r) for r in missing), (float(x) for x in extra), strict=True))
-        own = np.fromiter((dense[int(r)] for r in rows), np.float32, len(rows))
-        return rows, self._with_pieces(route, vec, rows, own)
+        return rows, np.fromiter((dense[int(r)] for r in rows), np.float32, len(rows))
 
     def _with_pieces(
         self, route: Route, vec: np.ndarray, rows: np.ndarray, dense: np.ndarray
@@ -551,6 +557,28 @@ class Ranker:
             return dense
         best = np.maximum(route.grains.best_piece(vec[0], rows), dense)
         return ((1.0 - weight) * dense + weight * best).astype(np.float32)
+
+    def _sure_without_event(self, q: Query, route: Route, row: int) -> bool:
+        """Whether the best statement is still near enough in meaning to be sure of without
+        the words that name the archive's event ("Кличко про Трампа", "Trump's special
+        envoy"): in a compilation about Trump every statement is near "Trump", so a question
+        of a name or a thing the archive lacks plus the event's name reads as close to them
+        all. A topic of the event's words alone is asked as it is. One more encoding, only
+        where meaning alone would make the answer sure."""
+        spans = [c.span for c in q.claims if c.slot == "event" and c.span[1] > c.span[0]]
+        if not spans:
+            return True
+        named = {w.norm for c in q.claims if c.slot == "event" for w in words(c.text)}
+        if all(w.norm in named for w in words(q.topic)):
+            return True  # the event's words are the whole topic ("о санкциях"): that is asked
+        rest = " ".join(
+            w.text for i, w in enumerate(words(q.text)) if not any(a <= i < b for a, b in spans)
+        )
+        if not rest:
+            return True
+        vec = np.asarray(route.encode([rest]), dtype=np.float32)
+        own = self._dense_for(route.index, vec, np.array([row], np.int64))
+        return float(own[0]) >= self.cfg.scale(route.name).sure_dense
 
     def _to_gloss(self, q: Query, route: Route) -> list[str]:
         """The topic's Cyrillic words to look up in the route's glossary (``gloss_words`` at

@@ -41,7 +41,7 @@ class Acts:
         self.window = int(d["window"])
         self.negations = frozenset(d["negations"])
         self.breaks = frozenset(d["clause_breaks"])
-        self.question_negations = folded(d["question_negations"])
+        self.question_negations = folded(vocabulary.negations())
         # After these, an act is what someone said, not the act the question asks for.
         self.reported = folded([*d["reported_after"], *vocabulary.speech_verbs()])
         english: dict[str, list[str]] = {}

@@ -62,3 +62,8 @@ __all__ = [
     "reported_speech_verbs",
     "speech_verbs",
 ]
+
+
+def negations() -> list[str]:
+    """Words that negate what follows in a question, English (folded), Russian, Ukrainian."""
+    return list(_data()["negations"]["words"])

@@ -423,3 +423,20 @@ def test_a_quote_that_writes_the_topics_words_side_by_side_ranks_higher(engine: 
     boost = engine.ranker._phrased(cand, np.zeros(len(cand)), q.phrases)
     assert list(boost) == [engine.ranker.cfg.phrase_boost] * len(together) + [0.0] * len(apart)
     assert not engine.read("Что сказали о стратегическом альянсе?").phrases  # English only
+
+
+def test_a_role_of_one_person_lists_all_their_statements(engine: Engine) -> None:
+    """A role that names one person is asked as the person is: every statement of theirs,
+    the most relevant to the topic first."""
+    peskov = [s for s in engine.statements if s.speaker == "Dmitry Peskov"]
+    a = engine.ask("What did the Kremlin spokesman say about the war?")
+    assert len(a.hits) == len(peskov) >= 3
+    assert {h.statement.id for h in a.hits} == {s.id for s in peskov}
+
+
+def test_the_events_name_alone_makes_no_answer_sure(engine: Engine) -> None:
+    """Every statement of a compilation about Trump is near "Trump": a name the archive lacks
+    beside it ("Навальная о Трампе") is no sure answer by meaning alone."""
+    for question in ("Навальная о Трампе", "Юлия Навальная про Трампа"):
+        a = engine.ask(question)
+        assert not a.confident, question

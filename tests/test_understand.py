@@ -268,3 +268,35 @@ def test_a_latin_spelling_the_quotes_write_otherwise_is_no_unknown_name(archive:
     assert a.hits and "Solntsev" in a.hits[0].statement.text
     # A word the archive lacks in every spelling stays unknown.
     assert any(c.rule == "person.unknown" for c in archive.read("What did Macron say?").claims)
+
+
+def test_a_market_word_is_read_only_in_the_forms_its_list_spells(engine: Engine) -> None:
+    """ "securities" asks for market items; "security" (guarantees) does not, though the
+    stemmer makes one of the other."""
+    assert engine.read("Which securities rallied?").kinds == ("market",)
+    assert engine.read("security guarantees for Ukraine").kinds == ()
+    assert engine.read("Who shared Zelenskyy's hopes?").kinds == ()
+
+
+def test_a_seat_of_power_in_cyrillic_names_its_holder(engine: Engine) -> None:
+    """ "Кремля" is the Kremlin, whose spokesman is Putin's press secretary, in Russian and
+    Ukrainian as in English."""
+    for question in ("Що казав прес-секретар Кремля?", "Что говорил пресс-секретарь Кремля?"):
+        q = engine.read(question)
+        assert q.roles == ("Vladimir Putin’s press secretary",), question
+
+
+def test_every_negated_form_asks_for_the_notes(engine: Engine) -> None:
+    """One list of negations (vocabulary.json) for every reader: "haven't commented" and
+    "didn't congratulate" ask who stayed silent, as "did not comment" does."""
+    for question in (
+        "Which Central Asian leaders haven't commented?",
+        "who hasn't reacted yet",
+        "Which countries didn't congratulate Trump?",
+        "кто так и не поздравил Трампа",
+    ):
+        q = engine.read(question)
+        assert q.kinds == ("note",), question
+        assert engine.ask(question).hits[0].statement.kind == "note", question
+    # Asked of someone, the same words are what that person did not do, not the notes.
+    assert engine.read("Why didn't Putin congratulate Trump?").kinds == ()

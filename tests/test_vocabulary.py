@@ -7,8 +7,7 @@ from __future__ import annotations
 import json
 
 from index import config, parse, vocabulary
-from index.lexical import simple_stem
-from index.textnorm import fold_forms
+from index.textnorm import fold_forms, words
 from index.understand import Words
 
 
@@ -31,13 +30,18 @@ def test_what_a_question_calls_markets_the_parser_files_as_markets() -> None:
     assert english and set(english) <= set(parse.MARKET_WORDS)
     reader = Words()
     for w in english:
-        assert reader.kinds.english.get(simple_stem(w)) == "market", w
+        assert reader.kinds.get(words(w)[0]) == "market", w
 
 
 def test_no_word_list_is_kept_twice() -> None:
     data = config.ROOT / "index" / "data"
     words = json.loads((data / "words.json").read_text(encoding="utf-8"))
     kinds = json.loads((data / "kinds.json").read_text(encoding="utf-8"))
+    acts = json.loads((data / "acts.json").read_text(encoding="utf-8"))
     assert "speech_verbs" not in words and "market" not in kinds["kinds"]
+    # A question's negations: one list (vocabulary.json), read by the kinds and the acts.
+    assert "negations" not in kinds["kind_triggers"] and "question_negations" not in acts
+    negations = set(vocabulary.negations())
+    assert not negations & set(kinds["kind_triggers"]["note_needs"])
     folded = {f for w in vocabulary.speech_verbs() for f in fold_forms(w)}
     assert "сказал" not in folded and "skazal" in folded

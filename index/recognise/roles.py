@@ -51,6 +51,10 @@ class RoleReading(ReaderBase):
             [],
         )
 
+    def _synonyms(self, stem: str) -> tuple[tuple[str, ...], ...]:
+        """The phrases a role word's stem may stand for (roles.json synonyms and seats)."""
+        return self.w.role_synonyms.get(stem, ())
+
     def _roles(
         self, scan: Scan, countries: Sequence[str], wants_set: bool
     ) -> tuple[tuple[str, ...], tuple[str, ...], Claim | None]:
@@ -89,6 +93,16 @@ class RoleReading(ReaderBase):
                         # in English (person nouns, no role)
                         j += size
                         continue
+                    # A translated word has the English word's synonyms too ("Кремля":
+                    # kremlin, whose seat words are putin and russian president).
+                    alts = tuple(
+                        dict.fromkeys(
+                            [
+                                *alts,
+                                *(x for p in alts if len(p) == 1 for x in self._synonyms(p[0])),
+                            ]
+                        )
+                    )
                     wanted.append(alts)
                     head |= any(t in self.w.role_heads for p in alts for t in p)
                     j += size
