@@ -300,3 +300,19 @@ def test_every_negated_form_asks_for_the_notes(engine: Engine) -> None:
         assert engine.ask(question).hits[0].statement.kind == "note", question
     # Asked of someone, the same words are what that person did not do, not the notes.
     assert engine.read("Why didn't Putin congratulate Trump?").kinds == ()
+
+
+def test_a_cyrillic_role_run_needs_a_word_the_dictionaries_read(engine: Engine) -> None:
+    """Words no role dictionary knows ("колишні", former) before a country are no role of
+    their own: the role is the run after them that a dictionary reads ("міністри")."""
+    q = engine.read("Які колишні українські міністри висловилися?")
+    assert "a former Ukrainian economy minister" in q.roles
+
+
+def test_the_result_of_the_event_is_no_topic(engine: Engine) -> None:
+    """ "the result", "the outcome", "итоги": what every statement reacts to. Asked of a
+    country, they ask for all its statements, not those that hold the word."""
+    latvia = {s.id for s in engine.statements if s.country == "Latvia"}
+    for question in ("How did Latvia react to the election outcome?", "Латвия об итогах выборов"):
+        a = engine.ask(question)
+        assert {h.statement.id for h in a.hits} == latvia, question

@@ -42,14 +42,18 @@ class RoleReading(ReaderBase):
             else:
                 runs.append([i])
         heads = self.w.role_heads
-        return next(
-            (
-                r
-                for r in runs
-                if any(simple_stem(ws[i].norm) in heads or is_cyrillic(ws[i].text) for i in r)
-            ),
-            [],
-        )
+
+        def has_head(r: list[int]) -> bool:
+            norms = [ws[i].norm for i in r]
+            return any(
+                simple_stem(ws[i].norm) in heads
+                or (is_cyrillic(ws[i].text) and self.w.role_translations.match(norms[n:]))
+                for n, i in enumerate(r)
+            )
+
+        # A Cyrillic run counts when a role dictionary reads some of it ("нынешних и бывших"
+        # alone is no role; "министров" after them is).
+        return next((r for r in runs if has_head(r)), [])
 
     def _synonyms(self, stem: str) -> tuple[tuple[str, ...], ...]:
         """The phrases a role word's stem may stand for (roles.json synonyms and seats)."""
