@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from index.claims import Strength
 from index.model import Why
 from index.search import Engine
 from index.understand import clean
@@ -316,3 +317,20 @@ def test_the_result_of_the_event_is_no_topic(engine: Engine) -> None:
     for question in ("How did Latvia react to the election outcome?", "Латвия об итогах выборов"):
         a = engine.ask(question)
         assert {h.statement.id for h in a.hits} == latvia, question
+
+
+def test_ministries_by_their_russian_and_ukrainian_short_names(archive: Engine) -> None:
+    """ "Минобороны", "Міноборони": the defence ministry, as "МИД" is the foreign one."""
+    for question in ("Что заявляло Минобороны России?", "Що заявляло Міноборони Росії?"):
+        q = archive.read(question)
+        assert q.roles == ("Russian Defense Ministry",), question
+
+
+def test_a_date_something_began_on_only_leans(engine: Engine) -> None:
+    """ "since 6 November", "с 6 ноября": when something began, not the day it was said; the
+    date leans the ranking and never narrows it. "statements from 6 November" still does."""
+    for question in ("What has changed since 6 November?", "Что изменилось с 6 ноября?"):
+        (claim,) = [c for c in engine.read(question).claims if c.slot == "time"]
+        assert claim.strength == Strength.LATENT, question
+    (claim,) = [c for c in engine.read("statements from 6 November").claims if c.slot == "time"]
+    assert claim.strength == Strength.LIKELY

@@ -54,7 +54,9 @@ class TimeReading(ReaderBase):
             else:
                 slot = TimeSlot(month=m)
             if day or year:
-                rule, strength = "time.date", Strength.LIKELY
+                # "since July 17", "с 17 июля": when something began, not when it was said.
+                d = self.grammar.decide(ws, span, "date")
+                rule, strength = (d.rules[0] if d.rules else "time.date"), d.strength
             else:
                 d = self.grammar.decide(ws, span, "month")
                 rule, strength = (d.rules[0] if d.rules else "time.month"), d.strength
