@@ -388,6 +388,7 @@ WHY_TEXT: dict[tuple[str, str], str] = {
     ("absent", "country"): N_("The archive has no statements from {name}."),
     ("absent", "region"): N_("The archive has no statements from the {name}."),
     ("absent", "outlet"): N_("The archive quotes nothing from {name}."),
+    ("absent", "speaker"): N_("{name} is not quoted in the archive."),
     ("absent", ""): N_("Nothing in the archive about {name}."),
     ("dropped", "time"): N_("Nothing dated {name}."),
     ("dropped", "country"): N_("Nothing from {name} fits."),

@@ -24,6 +24,7 @@ SENTENCES: dict[tuple[str, str], str] = {
     ("absent", "country"): "The archive has no statements from {name}.",
     ("absent", "region"): "The archive has no statements from the {name}.",
     ("absent", "outlet"): "The archive quotes nothing from {name}.",
+    ("absent", "speaker"): "{name} is not quoted in the archive.",
     ("absent", ""): "Nothing in the archive about {name}.",
     ("dropped", "time"): "Nothing dated {name}.",
     ("dropped", "country"): "Nothing from {name} fits.",
@@ -214,7 +215,9 @@ def _claim_why(c: Claim) -> Why:
     """A dropped claim as the reason the answer says: "absent" for what the archive lacks,
     else "dropped"; the name as the question said it (a region by its name)."""
     if c.missing:
-        slot = c.slot if c.slot in ("country", "region", "outlet") else ""
+        # A name the quotes hold but no one quoted carries is "not quoted", not "nothing".
+        unquoted = c.rule == "person.unquoted"
+        slot = c.slot if c.slot in ("country", "region", "outlet") or unquoted else ""
         name = c.value[0] if c.slot in ("region", "outlet") else c.text
         return Why("absent", slot, name)
     name = c.value[0] if c.slot == "region" else c.text

@@ -69,6 +69,8 @@ class Claim:
 
     def explain(self) -> str:
         flag = " (not in the archive)" if self.missing else ""
+        if self.missing and self.rule == "person.unquoted":
+            flag = " (never quoted, only spoken of)"
         return f"{self.strength.name.lower():<7} {self.slot}: {self.text!r} [{self.rule}]{flag}"
 
 

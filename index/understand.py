@@ -120,7 +120,7 @@ class Reader(
         region_countries = [x for c in kept if c.slot == "region" for x in c.value[1]]
         countries = tuple(dict.fromkeys([*countries, *region_countries]))
         if not (speakers or asks_speaker or any(c.missing for c in claims)) and (
-            unknown := self._unknown_name(scan, q)
+            unknown := self._unknown_name(scan, q) or self._unquoted_name(scan)
         ):
             claims.append(unknown)
         topic_idx = [

@@ -151,3 +151,18 @@ def test_a_topic_follow_never_pushes_from_outside_the_new_compilations(archive: 
     for topic in ("Medvedev", "Zakharova", "Peskov", "sanctions"):
         for st, _ in topic_scores(archive, topic, [grain]):
             assert st.document == grain, (topic, st.id)
+
+
+def test_a_name_only_spoken_of_is_said_to_be_unquoted(engine: Engine) -> None:
+    """ "What did Kamala Harris say?": the compilation quotes others on her, never her. The
+    answer says so and shows the quotes that speak of her, unsure."""
+    question = "What did Kamala Harris say?"
+    (claim,) = [c for c in engine.read(question).claims if c.slot == "speaker"]
+    assert claim.missing and claim.rule == "person.unquoted"
+    a = engine.ask(question)
+    assert a.hits and not a.confident
+    assert "Harris" in a.hits[0].statement.text
+    assert a.why[0].code == "absent" and a.why[0].slot == "speaker"
+    assert a.message and a.message.startswith("Kamala Harris is not quoted in the archive.")
+    # Someone quoted is read as ever.
+    assert not any(c.missing for c in engine.read("What did Peskov say?").claims)

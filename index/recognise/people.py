@@ -149,6 +149,19 @@ class PersonReading(ReaderBase):
                 )
         return None
 
+    def _unquoted_name(self, scan: Scan) -> Claim | None:
+        """A name where a speaker stands ("What did Solntsev say?", "What did Trump say?")
+        that the quotes hold but nobody quoted carries: the archive only speaks of them. A
+        missing speaker: the answer says they are not quoted and shows the quotes that speak
+        of them (their words stay topic words)."""
+        run = self._subject(scan)
+        ws = scan.ws
+        if not run or not all(ws[i].text[:1].isupper() and self._known(ws[i]) for i in run):
+            return None
+        said = " ".join(ws[i].text for i in run)
+        span = (min(run), max(run) + 1)
+        return Claim("speaker", said, span, "person.unquoted", Strength.LIKELY, said, missing=True)
+
     def _speaker_place(self, ws: Sequence[Word], run: Sequence[int]) -> bool:
         """Whether a run of Cyrillic words stands where a speaker does, right beside a speech
         verb ("Что сказал Макрон", "Що Байден казав"), and is no abbreviation ("МИД")."""
