@@ -105,6 +105,8 @@ class RankConfig:
     sure_coverage: float = 0.5  # share of the topic's words the best statement must hold
     sure_name: float = 85.0  # a name matched at least this well is the person meant
     k: int = 10  # topic results at most, unless the caller asks for more
+    # Claims whose own words also rank, as the question says them (see Ranker._scope_words).
+    scope_word_slots: tuple[str, ...] = ("region", "kind")
 
     def scale(self, route: str) -> DenseScale:
         """The dense scale of a route ("english" or "multilingual")."""
@@ -284,7 +286,7 @@ class Ranker:
         # evidence. (The English route keeps them: its weights were fitted with them.)
         scoped_about = q.about_speakers and rows is not None and route.name == MULTILINGUAL
         about_names = () if scoped_about else q.about
-        lex_text = " ".join([q.topic, *about_names, *q.spelled])
+        lex_text = " ".join([q.topic, *about_names, *q.spelled, *self._scope_words(q)])
         lex_own = cat.bm25.scores(lex_text)
         # Glossed words rank, but never make the answer sure: only the question's own do.
         lex_all = lex_own + cat.bm25.scores(" ".join(glossed)) if glossed else lex_own
@@ -557,6 +559,17 @@ class Ranker:
             return dense
         best = np.maximum(route.grains.best_piece(vec[0], rows), dense)
         return ((1.0 - weight) * dense + weight * best).astype(np.float32)
+
+    def _scope_words(self, q: Query) -> list[str]:
+        """The specific words of the claims that scope the question by a region or a kind
+        ("eastern Europe", "stocks rallied"): within the scope they filter, quotes that say
+        them rank first (``RankConfig.scope_word_slots``)."""
+        return [
+            w
+            for c in q.claims
+            if c.slot in self.cfg.scope_word_slots and not c.missing
+            for w in c.words
+        ]
 
     def _sure_without_event(self, q: Query, route: Route, row: int) -> bool:
         """Whether the best statement is still near enough in meaning to be sure of without

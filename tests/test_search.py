@@ -440,3 +440,16 @@ def test_the_events_name_alone_makes_no_answer_sure(engine: Engine) -> None:
     for question in ("Навальная о Трампе", "Юлия Навальная про Трампа"):
         a = engine.ask(question)
         assert not a.confident, question
+
+
+def test_a_region_and_a_kind_rank_by_their_own_words_too(engine: Engine) -> None:
+    """ "Eastern Europe", "stocks rallied" scope the question to the region's market items;
+    within them, the item that says those words comes first (RankConfig.scope_word_slots)."""
+    question = "Russian stocks rallying in eastern Europe?"
+    q = engine.read(question)
+    assert q.regions == ("Eastern Europe",) and q.kinds == ("market",)
+    assert {"eastern", "stocks"} <= set(engine.ranker._scope_words(q))
+    top = engine.ask(question).hits[0].statement.text
+    assert "rallied" in top and "eastern Europe" in top
+    # A country's name is no such word: its statements do not need to say it.
+    assert engine.ranker._scope_words(engine.read("What did Georgia say?")) == []
