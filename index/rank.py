@@ -55,6 +55,11 @@ class DenseScale:
     gloss_similarity: float = 1.0
     gloss_margin: float = 0.0
     gloss_words: int = 4  # the topic's first Cyrillic words looked up, at most
+    # Sure by meaning alone only if still so without the words naming the archive's event
+    # (Ranker._sure_without_event: one more encoding). On for e5, which embeds the whole
+    # question; MiniLM's sure answers by meaning were not found wrong this way, and its extra
+    # encodings cost the warm English median ~0.1-0.4 ms (bench/RESULTS.md).
+    event_contrast: bool = False
 
     def spread(self, dense: np.ndarray) -> np.ndarray:
         """Cosines read from this encoder's floor up (unchanged for a floor of 0)."""
@@ -82,6 +87,7 @@ MULTILINGUAL_SCALE = DenseScale(
     piece_weight=0.3,
     gloss_similarity=0.92,
     gloss_margin=0.03,
+    event_contrast=True,
 )
 
 
@@ -334,7 +340,8 @@ class Ranker:
             and coverage >= cfg.sure_coverage
         )
         sure = by_words or (
-            top_dense >= scale.sure_dense and self._sure_without_event(q, route, int(cand[0]))
+            top_dense >= scale.sure_dense
+            and (not scale.event_contrast or self._sure_without_event(q, route, int(cand[0])))
         )
         if sure and not self._states_numbers(q, int(cand[0])):
             sure = False  # "who mentioned 4 grain trains": the best quote gives no such figure
