@@ -7,7 +7,7 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import islice, product
 from typing import Any
 
@@ -79,6 +79,7 @@ def skeleton(token: str) -> str:
 _FRENCH = ((re.compile(r"(?<![st])ch"), "sh"), (re.compile(r"ou"), "u"))
 
 
+@lru_cache(maxsize=1 << 16)
 def _keys_of(folded: str) -> tuple[str, ...]:
     """The skeleton of an already folded token, and its French reading's where that differs."""
     key = _skel(folded)
