@@ -130,6 +130,7 @@ class Words:
         self.set_words = folded(d["set_words"])
         self.copulas = folded(d["copulas"])
         self.auxiliaries = folded(d["auxiliaries"])
+        self.reflexives = folded(d["reflexives"])
         # What ends the speaker's place after an auxiliary ("what did X say / report").
         self.subject_ends = self.speech_verbs | (self.ask - STOPWORDS)
         self.ordinals = folded(d["ordinal_words"])

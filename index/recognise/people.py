@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from index.claims import Claim, Strength
 from index.gazetteer import CountryMatch
+from index.lexical import simple_stem
 from index.lexicon import Scan
 from index.recognise.base import ReaderBase
 from index.textnorm import STOPWORDS, Word, fold_forms, is_cyrillic, tokens
@@ -14,6 +15,8 @@ from index.textnorm import STOPWORDS, Word, fold_forms, is_cyrillic, tokens
 NAME_CUTOFF = 80.0  # a name matched below this (0-100) is not read as a person
 NAME_CUTOFF_LOOSE = 70.0  # /who: the user said it is a name
 SURE_NAME = 90.0  # a name matched at least this well in a speaker's place is certain
+RARE_NAME_SHARE = 0.05  # a word typed in lower case is a name's only if this rare (share of rows)
+NAME_SAMPLE = 5  # ... and one of its first rows writes it capitalised
 NAME_BAND = 5.0  # people within this of the best match are all meant ("Aliyev" / "Aliev")
 _QUOTED = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"|„[^“”]*[“”]")  # a quote is words to find
 
@@ -156,11 +159,25 @@ class PersonReading(ReaderBase):
         of them (their words stay topic words)."""
         run = self._subject(scan)
         ws = scan.ws
-        if not run or not all(ws[i].text[:1].isupper() and self._known(ws[i]) for i in run):
+        if not run or not all(self._known(ws[i]) and self._written_as_name(ws[i]) for i in run):
             return None
         said = " ".join(ws[i].text for i in run)
         span = (min(run), max(run) + 1)
         return Claim("speaker", said, span, "person.unquoted", Strength.LIKELY, said, missing=True)
+
+    def _written_as_name(self, w: Word) -> bool:
+        """Whether a word is a name's: capitalised in the question, or, typed in lower case, a
+        rare word the quotes write capitalised ("zorin", "admiral": Vice Admiral Zorin)."""
+        if w.text[:1].isupper():
+            return True
+        if not 0 < self.cat.bm25.doc_freq(simple_stem(w.norm)) <= RARE_NAME_SHARE:
+            return False
+        said = re.compile(rf"\b{re.escape(w.norm)}", re.IGNORECASE)
+        for row in self.cat.term_rows(w.norm)[:NAME_SAMPLE].tolist():
+            m = said.search(self.cat.statements[row].text)
+            if m is not None and m.group()[:1].isupper():
+                return True
+        return False
 
     def _speaker_place(self, ws: Sequence[Word], run: Sequence[int]) -> bool:
         """Whether a run of Cyrillic words stands where a speaker does, right beside a speech
@@ -181,7 +198,8 @@ class PersonReading(ReaderBase):
         end = next((j for j in range(aux + 1, scan.about_at) if ws[j].norm in ends), None)
         if end is None:
             return []
-        span = [i for i in range(aux + 1, end) if scan.free(i) and ws[i].norm not in STOPWORDS]
+        skip = STOPWORDS | self.w.reflexives  # "what did Zorin himself say"
+        span = [i for i in range(aux + 1, end) if scan.free(i) and ws[i].norm not in skip]
         if any(is_cyrillic(ws[i].text) or not self._unlisted(ws[i]) for i in span):
             return []
         return span
