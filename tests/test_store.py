@@ -7,6 +7,7 @@ import logging
 import math
 import mmap
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -784,23 +785,38 @@ def test_a_bundle_without_multilingual_vectors_loads_without_them(tmp_path: Path
     assert not (path / store.MULTILINGUAL_VECTORS).exists()
 
 
+@pytest.mark.parametrize("name", [store.MULTILINGUAL_VECTORS, store.ML_GRAINS])
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (damage_block, "vectors-multilingual.faiss does not match its xxh3_128"),
-        (damage_one_character, "vectors-multilingual.faiss does not match its xxh3_128"),
-        (lambda f: f.unlink(), "vectors-multilingual.faiss is missing"),
+        (damage_block, "{name} does not match its xxh3_128"),
+        (damage_one_character, "{name} does not match its xxh3_128"),
+        (lambda f: f.unlink(), "{name} is missing"),
         (lambda f: f.write_bytes(f.read_bytes()[:-10]), "bytes but the manifest says"),
     ],
 )
-def test_damaged_multilingual_vectors_are_caught(
-    tmp_path: Path, damage: Callable[[Path], object], message: str
+def test_damaged_multilingual_files_are_caught(
+    tmp_path: Path, damage: Callable[[Path], object], message: str, name: str
 ) -> None:
+    """The multilingual vectors and the grains beside them (index/crosslingual.py)."""
     path = tmp_path / "index"
-    write_ml_bundle(path)
-    damage(path / store.MULTILINGUAL_VECTORS)
-    with pytest.raises(IndexCorrupt, match=message):
+    write_grains_bundle(path)
+    damage(path / name)
+    with pytest.raises(IndexCorrupt, match=re.escape(message.format(name=name))):
         load_bundle(path)
+
+
+def reseal(path: Path) -> None:
+    """A bundle's manifest made to list its files' present sizes and hashes (a file written
+    wrong at build, whose hash therefore matches)."""
+    files = store.bundle_files(json.loads((path / store.MANIFEST).read_text()))
+    edit_manifest(
+        path,
+        **{
+            store.SIZES: {name: (path / name).stat().st_size for name in files},
+            store.HASHES: {name: store.file_digest(path / name) for name in files},
+        },
+    )
 
 
 def test_bad_multilingual_vectors_written_with_a_valid_hash_are_caught(tmp_path: Path) -> None:
@@ -811,14 +827,7 @@ def test_bad_multilingual_vectors_written_with_a_valid_hash_are_caught(tmp_path:
     rows = store._flat_rows(index)
     rows[3] = np.nan
     faiss.write_index(index, str(path / store.MULTILINGUAL_VECTORS))
-    files = (*store.DATA_FILES, store.MULTILINGUAL_VECTORS)
-    edit_manifest(
-        path,
-        **{
-            store.SIZES: {name: (path / name).stat().st_size for name in files},
-            store.HASHES: {name: store.file_digest(path / name) for name in files},
-        },
-    )
+    reseal(path)
     with pytest.raises(IndexCorrupt, match=r"vectors-multilingual\.faiss row 3 holds NaN"):
         load_bundle(path)
 
@@ -917,23 +926,6 @@ def test_a_multilingual_bundle_without_grains_loads_without_them(tmp_path: Path)
     assert not (path / store.ML_GRAINS).exists()
 
 
-@pytest.mark.parametrize(
-    ("damage", "message"),
-    [
-        (damage_one_character, "multilingual-grains.npz does not match its xxh3_128"),
-        (lambda f: f.unlink(), "multilingual-grains.npz is missing"),
-    ],
-)
-def test_damaged_grains_are_caught(
-    tmp_path: Path, damage: Callable[[Path], object], message: str
-) -> None:
-    path = tmp_path / "index"
-    write_grains_bundle(path)
-    damage(path / store.ML_GRAINS)
-    with pytest.raises(IndexCorrupt, match=message):
-        load_bundle(path)
-
-
 def test_grains_written_wrong_with_a_valid_hash_are_caught(tmp_path: Path) -> None:
     """A piece that points past the statements fails the check, named by its file."""
     path = tmp_path / "index"
@@ -941,13 +933,6 @@ def test_grains_written_wrong_with_a_valid_hash_are_caught(tmp_path: Path) -> No
     bad = Grains(np.array([0, 0, 5, 99]), grains.pieces, grains.words, grains.glossary)
     with open(path / store.ML_GRAINS, "wb") as fh:
         bad.save(fh)
-    files = store.bundle_files(json.loads((path / store.MANIFEST).read_text()))
-    edit_manifest(
-        path,
-        **{
-            store.SIZES: {name: (path / name).stat().st_size for name in files},
-            store.HASHES: {name: store.file_digest(path / name) for name in files},
-        },
-    )
+    reseal(path)
     with pytest.raises(IndexCorrupt, match=r"multilingual-grains\.npz cannot be read"):
         load_bundle(path)
