@@ -65,6 +65,7 @@ class Grammar:
         own = {k: folded(v) for k, v in data["lists"].items() if not k.startswith("_")}
         base = {k: folded(v) for k, v in words.items() if isinstance(v, list)}
         base["speech_verbs"] = folded(vocabulary.speech_verbs())
+        base["negations"] = folded(vocabulary.negations())
         self.lists: dict[str, frozenset[str]] = {**base, **own}
         self.forms = tuple(
             Form(

@@ -109,7 +109,7 @@ class Reader(
         about_countries = [c.text for c in kept if c.slot == "about" and isinstance(c.value, str)]
         countries = tuple(c.value for c in kept if c.slot == "country" and not c.missing)
         places = {i for c in kept if c.slot in ("country", "region") for i in range(*c.span)}
-        kind_claims = self._kinds(scan, speakers, places)
+        kind_claims = self._kinds(scan, speakers, places, bool(about_speakers))
         claims += kind_claims
         roles, role_words, role_claim = self._roles(scan, countries, wants_set)
         if roles and about_speakers:

@@ -334,3 +334,14 @@ def test_a_date_something_began_on_only_leans(engine: Engine) -> None:
         assert claim.strength == Strength.LATENT, question
     (claim,) = [c for c in engine.read("statements from 6 November").claims if c.slot == "time"]
     assert claim.strength == Strength.LIKELY
+
+
+def test_why_someone_did_not_act_is_asked_of_others(engine: Engine) -> None:
+    """ "Why didn't Putin congratulate Trump?", "Почему Путин не поздравил Трампа?": Putin is
+    spoken of (forms.json about.why-not-*), and the answer is what others said of it, not
+    his own words and not the countries that stayed silent."""
+    for question in ("Why didn't Putin congratulate Trump?", "Почему Путин не поздравил Трампа?"):
+        q = engine.read(question)
+        assert q.about_speakers and not q.speakers and q.kinds == (), question
+        top = engine.ask(question).hits[0].statement
+        assert top.speaker != "Vladimir Putin" and top.kind != "note", question

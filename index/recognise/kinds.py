@@ -13,8 +13,12 @@ from index.textnorm import STOPWORDS, Word
 class KindReading(ReaderBase):
     """Reads which kinds of statement a question asks for."""
 
-    def _kinds(self, scan: Scan, speakers: Sequence[str], places: set[int]) -> list[Claim]:
-        """Markets, unnamed sources and the "no remarks" notes, one claim per kind."""
+    def _kinds(
+        self, scan: Scan, speakers: Sequence[str], places: set[int], about_people: bool = False
+    ) -> list[Claim]:
+        """Markets, unnamed sources and the "no remarks" notes, one claim per kind. A negated
+        reaction with someone spoken of ("Why didn't Putin congratulate Trump?") is that
+        person's, not the notes' question."""
         if speakers:
             return []
         norms = [w.norm for w in scan.ws]
@@ -23,7 +27,7 @@ class KindReading(ReaderBase):
             if i >= scan.about_at or not scan.free(i):
                 continue
             kind = self.w.kinds.get(scan.ws[i])  # markets, unnamed sources, notes
-            if kind is None and self._not_reacting(scan.ws, i):
+            if kind is None and not about_people and self._not_reacting(scan.ws, i):
                 kind = "note"  # "did not comment", "не отреагировали"
             if kind is None:
                 continue
