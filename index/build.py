@@ -188,7 +188,7 @@ def build(
         manifest[store.MULTILINGUAL] = {
             "model": ml.model_id,
             "dim": int(ml.dim),
-            store.GRAINS: {"pieces": len(grains.owner), "words": len(grains.words)},
+            store.GRAINS: grains.summary(),
         }
         if later:
             manifest[store.MULTILINGUAL][PENDING] = later

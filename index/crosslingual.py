@@ -65,6 +65,10 @@ class Grains:
     words: tuple[str, ...]
     glossary: np.ndarray  # float32 (words, dim)
 
+    def summary(self) -> dict[str, int]:
+        """How many pieces and glossary words: the bundle manifest's ``grains`` field."""
+        return {"pieces": len(self.owner), "words": len(self.words)}
+
     def best_piece(self, vec: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Each row's best piece similarity to ``vec`` (-inf for a row without pieces)."""
         best = np.full(len(rows), -np.inf, dtype=np.float32)

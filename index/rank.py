@@ -283,10 +283,11 @@ class Ranker:
         if rows is not None and q.topic and not scale.whole_question:
             focus = " ".join([q.topic, *about])
         # The topic's Cyrillic words not yet glossed are embedded with it, in one call.
-        glossing = [w for w in self._to_gloss(q, route) if (route.name, w) not in self._glosses]
+        to_gloss = self._to_gloss(q, route)
+        glossing = [w for w in to_gloss if (route.name, w) not in self._glosses]
         vecs = np.asarray(route.encode([focus, *glossing]), dtype=np.float32)
         vec = vecs[:1]
-        glossed = self._glossed(q, route, glossing, vecs[1:])
+        glossed = self._glossed(route, to_gloss, glossing, vecs[1:])
         # A Cyrillic topic shares only names with the statements; people spoken about scope
         # the rows ("о молчании Путина": every row names Putin), so there their names are no
         # evidence. (The English route keeps them: its weights were fitted with them.)
@@ -605,17 +606,18 @@ class Ranker:
         most: each costs the e5 model a pass, ~10 ms)."""
         if route.grains is None or not q.cyrillic or not len(route.grains.words):
             return []
-        words = re.findall(r"[^\W\d_]+", q.topic)
+        letters = re.findall(r"[^\W\d_]+", q.topic)
         found = dict.fromkeys(
-            w.lower() for w in words if len(w) >= CYRILLIC_MIN_LETTERS and is_cyrillic(w)
+            w.lower() for w in letters if len(w) >= CYRILLIC_MIN_LETTERS and is_cyrillic(w)
         )
         return list(found)[: self.cfg.scale(route.name).gloss_words]
 
     def _glossed(
-        self, q: Query, route: Route, new: list[str], vectors: np.ndarray
+        self, route: Route, asked: list[str], new: list[str], vectors: np.ndarray
     ) -> tuple[str, ...]:
-        """The archive's English words the glossary gives the topic's Cyrillic words: ``new``
-        ones by their ``vectors``, the others as remembered (``_glosses``)."""
+        """The archive's English words the glossary gives the topic's Cyrillic words
+        (``asked``): ``new`` ones by their ``vectors``, the others as remembered
+        (``_glosses``)."""
         if new:
             assert route.grains is not None
             scale = self.cfg.scale(route.name)
@@ -623,8 +625,8 @@ class Ranker:
             if len(self._glosses) + len(new) > GLOSS_MEMO:
                 self._glosses.clear()
             self._glosses.update(((route.name, w), g) for w, g in zip(new, got, strict=True))
-        words = (self._glosses.get((route.name, w)) for w in self._to_gloss(q, route))
-        return tuple(dict.fromkeys(w for w in words if w))
+        english = (self._glosses.get((route.name, w)) for w in asked)
+        return tuple(dict.fromkeys(w for w in english if w))
 
     def clear_caches(self) -> None:
         """Forget the glossary lookups (benches: the next question costs a novel one's)."""

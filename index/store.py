@@ -377,18 +377,16 @@ def save_bundle(
         **describe_index(index),
     }
     full["format"] = FORMAT_VERSION
-    files: tuple[str, ...] = DATA_FILES
     full.pop(MULTILINGUAL, None)
     if multilingual is not None:
         named = dict(manifest.get(MULTILINGUAL) or {})
         if not isinstance(named.get("model"), str):
             raise ValueError("a multilingual index needs manifest['multilingual']['model']")
         full[MULTILINGUAL] = {**named, "dim": int(multilingual.d), **describe_index(multilingual)}
-        files = (*DATA_FILES, MULTILINGUAL_VECTORS)
         full[MULTILINGUAL].pop(GRAINS, None)
         if grains is not None:
-            full[MULTILINGUAL][GRAINS] = {"pieces": len(grains.owner), "words": len(grains.words)}
-            files = (*files, ML_GRAINS)
+            full[MULTILINGUAL][GRAINS] = grains.summary()
+    files = bundle_files(full)  # as load_bundle will read them
     parent = index_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
     _clean_leftovers(index_dir)

@@ -119,7 +119,8 @@ class ReaderBase:
             return ()
         # A word whose stem the archive's words have is spelled as the archive spells it (a
         # vocabulary lookup: ``Catalog.holds`` reads rows, 28 ms a common word at 1M).
-        if any(t in self.cat.bm25.vocab for t in analyze(n)) or not analyze(n):
+        terms = analyze(n)
+        if not terms or any(t in self.cat.bm25.vocab for t in terms):
             return ()
         keyed = self._vocab_skeletons.get(n[0])
         if keyed is None:
