@@ -304,10 +304,19 @@ EVAL_SETS: tuple[tuple[str, str, str | None], ...] = (
     # misses have been read while looking for their classes; these have not.
     ("blind2", "blind2_real.jsonl", None),
     ("blind2 archive", "blind2_archive.jsonl", "archive"),
+    # A third pair, written on 2026-12-08 by another helper on the same brief, frozen and
+    # scored before any change of that day: the second pair's misses had been printed by now.
+    ("blind3", "blind3_real.jsonl", None),
+    ("blind3 archive", "blind3_archive.jsonl", "archive"),
     # Development sets, written by a third helper on the same brief: their misses are read
     # to find the classes of question the engine still misreads (data/eval/README.md).
     ("dev", "dev_real.jsonl", None),
     ("dev archive", "dev_archive.jsonl", "archive"),
+    # A second development pair, written on 2026-12-08 by a fourth helper on the same brief
+    # (half English, a quarter each Russian and Ukrainian), when the first pair's classes had
+    # been worked through.
+    ("dev3", "dev3_real.jsonl", None),
+    ("dev3 archive", "dev3_archive.jsonl", "archive"),
     # Questions that ask for an act (congratulated, welcomed, warned, doubted, praised) in
     # en/ru/uk: the answer leads with who performed it, not who denied it (index/stance.py).
     ("stance", "stance.jsonl", "archive"),
