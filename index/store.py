@@ -48,7 +48,10 @@ log = logging.getLogger(__name__)
 # 6: the name index (in the tables) holds each name's French reading too
 # (index.names.skeletons), and a multilingual bundle its grains (ML_GRAINS); format-5 bundles
 # are rebuilt.
-FORMAT_VERSION = 6
+# 7: an abbreviation that folds to a stopword is indexed as its term (index/data/
+# abbreviations.txt: U.S. is usa), so the lexical index and the name index change; format-6
+# bundles are rebuilt.
+FORMAT_VERSION = 7
 TABLES_JSON = "tables.json"  # index.tables: the few strings not packed into arrays
 TABLES_NPZ = "tables.npz"  # index.tables: arrays, and "offsets": where each statement line starts
 OFFSETS = "offsets"

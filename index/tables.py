@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 # The lexical index's layout and analysis: change it when analyze() or the indexed fields change,
 # and every kept index is rebuilt.
-LEXICAL_FORMAT = "bm25-v1: speaker role text; analyze = fold, stopwords, simple_stem"
+LEXICAL_FORMAT = "bm25-v2: speaker role text; analyze = fold, abbreviations, stopwords, simple_stem"
 LEXICAL_KEEP = 3  # lexical indexes kept in the cache: this archive's and a couple before it
 # Two spellings under one surname key in one country are one person when their given names
 # are this alike (0-100, on transliteration-blind keys): Oleksandr ~ Aleksandr, Dmitry ~ Dmytro.

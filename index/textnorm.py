@@ -259,6 +259,13 @@ _WORD = re.compile(
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
+@lru_cache(maxsize=1)
+def _abbreviation_terms() -> dict[str, str]:
+    text = resources.files("index").joinpath("data", "abbreviations.txt").read_text("utf-8")
+    pairs = (line.split() for line in text.splitlines() if line and not line.startswith("#"))
+    return {p[0]: p[1] for p in pairs if len(p) == 2}
+
+
 @dataclass(frozen=True)
 class Word:
     """One word of a text: surface form, folded form and span (offsets into the NFC text)."""
@@ -271,16 +278,24 @@ class Word:
     @property
     def is_abbreviation(self) -> bool:
         """True for U.S.-style dotted or all-capital words such as US or EU."""
-        bare = self.text.replace(".", "")
-        return "." in self.text or (len(bare) > 1 and bare.isupper())
+        return _is_abbreviation(self.text)
+
+
+def _is_abbreviation(text: str) -> bool:
+    bare = text.replace(".", "")
+    return "." in text or (len(bare) > 1 and bare.isupper())
 
 
 def _norm_word(text: str, lang: str | None) -> str:
-    """The folded token for one word: possessive 's and apostrophes dropped."""
+    """The folded token for one word: possessive 's and apostrophes dropped; an abbreviation
+    that would fold to a stopword is its term in ``abbreviations.txt`` (U.S., usa)."""
     f = _latin(text, lang).casefold()
     if f.endswith("'s"):
         f = f[:-2]
-    return _NOT_ALNUM.sub("", f)
+    f = _NOT_ALNUM.sub("", f)
+    if f in _abbreviation_terms() and _is_abbreviation(text):
+        return _abbreviation_terms()[f]
+    return f
 
 
 def words(s: str, lang: str | None = None) -> list[Word]:

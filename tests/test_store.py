@@ -552,14 +552,15 @@ def test_previous_format_is_stale_not_corrupt(tmp_path: Path) -> None:
         load_bundle(path, expect=MANIFEST | {"format": store.FORMAT_VERSION})
 
 
-@pytest.mark.parametrize("old", [4, 5])
+@pytest.mark.parametrize("old", [4, 5, 6])
 def test_an_older_format_bundle_is_stale_and_says_so(tmp_path: Path, old: int) -> None:
     """Format 4 kept the tables' strings in tables.json, format 5 a name index without French
-    readings: such a bundle is rebuilt, with the reason given, not read as corrupt."""
+    readings, format 6 "U.S." as a stopword: such a bundle is rebuilt, with the reason given,
+    not read as corrupt."""
     path = tmp_path / "index"
     write_bundle(path)
     edit_manifest(path, format=old)
-    with pytest.raises(IndexStale, match=f"it has format {old}, this version reads format 6"):
+    with pytest.raises(IndexStale, match=f"it has format {old}, this version reads format 7"):
         load_bundle(path)
 
 
@@ -764,7 +765,7 @@ def test_multilingual_vectors_round_trip(tmp_path: Path) -> None:
     assert bundle.multilingual is not None and bundle.multilingual.d == ML_DIM
     np.testing.assert_allclose(bundle.multilingual.reconstruct_n(0, len(ml)), ml, atol=1e-6)
     manifest = bundle.manifest
-    assert manifest["format"] == store.FORMAT_VERSION == 6
+    assert manifest["format"] == store.FORMAT_VERSION == 7
     assert manifest[store.MULTILINGUAL] == {
         "model": "test-e5",
         "dim": ML_DIM,
