@@ -37,9 +37,9 @@ def test_a_damaged_file_is_refused() -> None:
 
 @pytest.mark.parametrize("question", ["US aid", "U.S. aid", "USA aid"])
 def test_the_us_abbreviation_is_a_term_and_the_pronoun_a_stopword(question: str) -> None:
-    """The abbreviation "U.S." folds to the pronoun "us": as a stopword it could never be asked for. Written as
-    an abbreviation it is the term usa (index/data/abbreviations.txt) in quotes and questions
-    alike; "us" in lower case stays a stopword and matches nothing."""
+    """The abbreviation "U.S." folds to the pronoun "us": as a stopword it could never be
+    asked for. Written as an abbreviation it is the term usa (index/data/abbreviations.txt) in
+    quotes and questions alike; "us" in lower case stays a stopword and matches nothing."""
     docs = ["Kyiv fears U.S. aid will stop", "Give us more aid, the mayor said", "aid"]
     bm25 = BM25(docs, analyze)
     scores = bm25.scores(question)
