@@ -184,6 +184,7 @@ class Words:
             for w, alts in r["synonyms"].items()
         }
         self.role_heads = frozenset(simple_stem(w) for w in r["heads"]) | set(self.role_synonyms)
+        self.role_plural_endings = tuple(r["plural_endings"])  # Cyrillic: "министры"
         for w, alts in r["seats"].items():  # read as synonyms; never a head
             self.role_synonyms[simple_stem(w)] = tuple(tuple(stems(p)) for p in alts)
         # Russian and Ukrainian role words -> the English role phrases they stand for.

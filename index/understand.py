@@ -111,14 +111,30 @@ class Reader(
         places = {i for c in kept if c.slot in ("country", "region") for i in range(*c.span)}
         kind_claims = self._kinds(scan, speakers, places, bool(about_speakers))
         claims += kind_claims
-        roles, role_words, role_claim = self._roles(scan, countries, wants_set)
+        regions = tuple(c.value[0] for c in kept if c.slot == "region" and not c.missing)
+        region_countries = [x for c in kept if c.slot == "region" for x in c.value[1]]
+        # "the Baltic presidents": a role is held in the region's countries too.
+        roles, role_words, role_claim = self._roles(
+            scan, tuple(dict.fromkeys([*countries, *region_countries])), wants_set
+        )
+        countries = tuple(dict.fromkeys([*countries, *region_countries]))
         if roles and about_speakers:
             roles, about_speakers, about = self._role_owners(roles, about_speakers, about)
         if role_claim is not None:
             claims.append(replace(role_claim, value=roles))
-        regions = tuple(c.value[0] for c in kept if c.slot == "region" and not c.missing)
-        region_countries = [x for c in kept if c.slot == "region" for x in c.value[1]]
-        countries = tuple(dict.fromkeys([*countries, *region_countries]))
+            if role_claim.rule == "role.plural" and not wants_set:
+                # "What did the foreign ministers say?" wants every one, as "Which ..." does.
+                wants_set = True
+                claims.append(
+                    Claim(
+                        "shape",
+                        "set",
+                        role_claim.span,
+                        "shape.plural-role",
+                        Strength.LIKELY,
+                        role_claim.text,
+                    )
+                )
         if not (speakers or asks_speaker or any(c.missing for c in claims)) and (
             unknown := self._unknown_name(scan, q) or self._unquoted_name(scan)
         ):

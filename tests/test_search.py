@@ -453,3 +453,27 @@ def test_a_region_and_a_kind_rank_by_their_own_words_too(engine: Engine) -> None
     assert "rallied" in top and "eastern Europe" in top
     # A country's name is no such word: its statements do not need to say it.
     assert engine.ranker._scope_words(engine.read("What did Georgia say?")) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "speakers"),
+    [
+        ("what did the baltic presidents say", {"Edgars Rinkēvičs", "Gitanas Nausėda"}),
+        ("Що казали президенти країн Балтії?", {"Edgars Rinkēvičs", "Gitanas Nausėda"}),
+        (
+            "what did the prime ministers say",
+            {"Nikol Pashinyan", "Irakli Kobakhidze", "Evika Siliņa", "Olha Stefanishyna"},
+        ),
+    ],
+)
+def test_a_role_said_in_the_plural_asks_for_every_holder(
+    engine: Engine, question: str, speakers: set[str]
+) -> None:
+    """A plural role head ("presidents", "президенти") wants everyone who holds the role, as
+    "Which ..." does, however many they are, and within a region's countries where one is
+    named. The singular still picks out few ("the Georgian president")."""
+    q = engine.read(question)
+    assert q.wants_set and {c.rule for c in q.claims} >= {"role.plural", "shape.plural-role"}
+    assert {h.statement.speaker for h in engine.ask(question).hits} == speakers
+    single = engine.read("what did the Georgian president say")
+    assert not single.wants_set and "role.phrase" in {c.rule for c in single.claims}

@@ -81,7 +81,7 @@ class RoleReading(ReaderBase):
         if not idx:
             return (), (), None
         wanted: list[tuple[tuple[str, ...], ...]] = []
-        head = False
+        head = plural = False  # plural: "presidents", "министров" ask for every holder
         j = 0
         while j < len(idx):
             i = idx[j]
@@ -108,12 +108,15 @@ class RoleReading(ReaderBase):
                         )
                     )
                     wanted.append(alts)
-                    head |= any(t in self.w.role_heads for p in alts for t in p)
+                    heads = any(t in self.w.role_heads for p in alts for t in p)
+                    head |= heads
+                    plural |= heads and ws[i].text.lower().endswith(self.w.role_plural_endings)
                     j += size
                     continue
             s = simple_stem(ws[i].norm)
             wanted.append(self.w.role_synonyms.get(s, ((s,),)))
             head |= s in self.w.role_heads
+            plural |= s in self.w.role_heads and ws[i].norm == s + "s"
             j += 1
         if not head:
             return (), (), None  # "Ukraine grain": a word in an organisation's name is no role
@@ -132,7 +135,7 @@ class RoleReading(ReaderBase):
         roles = kept
         if not roles:
             return (), (), None
-        if len(np.unique(np.concatenate(people))) > MAX_ROLE_SPEAKERS and not wants_set:
+        if len(np.unique(np.concatenate(people))) > MAX_ROLE_SPEAKERS and not (wants_set or plural):
             return (), (), None
         for i in idx:
             scan.take(i, i + 1)
@@ -141,7 +144,7 @@ class RoleReading(ReaderBase):
             "role",
             tuple(roles),
             (min(idx), max(idx) + 1),
-            "role.phrase",
+            "role.plural" if plural else "role.phrase",
             Strength.LIKELY,
             " ".join(said),
         )
