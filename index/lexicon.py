@@ -204,13 +204,14 @@ class Scan:
     ws: list[Word]
     used: list[bool]
     about_at: int  # index of the first about-word after the subject, len(ws) if none
+    text: str = ""  # the NFC text the words' spans index (what stands between two words)
 
     def free(self, i: int) -> bool:
         return not self.used[i]
 
     def copy(self) -> Scan:
         """The same words and what is taken so far, for a recogniser that must not take."""
-        return Scan(self.ws, list(self.used), self.about_at)
+        return Scan(self.ws, list(self.used), self.about_at, self.text)
 
     def take(self, i: int, j: int) -> None:
         for n in range(i, j):

@@ -25,6 +25,7 @@ class TimeSlot:
     month: int = 0  # when the question names a month without a year
     order: str | None = None  # "newest" or "oldest"
     text: str = ""
+    month_day_end: int = 0  # mmdd, the last day of a range without a year ("Feb 27-28")
 
     @property
     def filters(self) -> bool:
@@ -40,6 +41,7 @@ class TimeSlot:
             self.month or other.month,
             self.order or other.order,
             " ".join(t for t in (self.text, other.text) if t),
+            self.month_day_end or other.month_day_end,
         )
 
     def to_dict(self) -> dict[str, Any]:

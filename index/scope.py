@@ -41,7 +41,11 @@ def time_rows(slot: TimeSlot, first: np.ndarray, last: np.ndarray) -> np.ndarray
             | ((last >= slot.start) & (last <= slot.end))
         )
     if slot.month_day:
-        masks.append((first % 10000 == slot.month_day) | (last % 10000 == slot.month_day))
+        a, b = slot.month_day, max(slot.month_day_end, slot.month_day)
+        masks.append(
+            ((first % 10000 >= a) & (first % 10000 <= b))
+            | ((last % 10000 >= a) & (last % 10000 <= b))
+        )
     if slot.month:
         masks.append(((first // 100) % 100 == slot.month) | ((last // 100) % 100 == slot.month))
     if not masks:

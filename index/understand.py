@@ -7,6 +7,7 @@ forms of ``index/data/forms.json`` (``index/grammar.py``)."""
 from __future__ import annotations
 
 import itertools
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -67,7 +68,7 @@ class Reader(
             (i for i, w in enumerate(ws) if i > 0 and w.norm in self.w.about and w.norm != "of"),
             len(ws),
         )
-        scan = Scan(ws, [False] * len(ws), about_at)
+        scan = Scan(ws, [False] * len(ws), about_at, unicodedata.normalize("NFC", q))
         norms = [w.norm for w in ws]
         # The question's shape ("Which ...": a set; "Who said ...": a speaker is the answer;
         # "others": not the person named) is read by the forms, as claims of their own.
@@ -149,9 +150,12 @@ class Reader(
             # "What did Moldova say about Druzhba?": every topic word names the one event the
             # question hints at, so the event is the scope, not a word to find in the quotes
             # (which say "the shutdown", not "Druzhba").
+            # A time word beside them ("the day of the suspension") names no topic either.
             forms = self._event_forms(scan)
             named = self._events[events[0]]
-            if all(not forms[i].isdisjoint(named) for i in topic_idx):
+            if all(
+                not forms[i].isdisjoint(named) or norms[i] in self.w.time_words for i in topic_idx
+            ) and any(norms[i] not in self.w.time_words for i in topic_idx):
                 event_certain = True
                 event_idx = list(topic_idx)
                 topic_idx = []

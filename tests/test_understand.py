@@ -163,6 +163,44 @@ def test_days(engine: Engine, question: str, month_day: int, start: int) -> None
 
 
 @pytest.mark.parametrize(
+    ("question", "days", "period"),
+    [
+        ("what did russia say on feb 27-28", (227, 228), (0, 0)),
+        ("заявления 27–28 февраля", (227, 228), (0, 0)),
+        ("reactions from 16 - 17 July", (716, 717), (0, 0)),
+        ("statements from February 27-28, 2031", (0, 0), (20310227, 20310228)),
+        ("statements from July 16, 2029", (0, 0), (20290716, 20290716)),
+        ("what was said on July 16", (716, 716), (0, 0)),
+    ],
+)
+def test_a_range_of_days_is_one_period(
+    archive: Engine, question: str, days: tuple[int, int], period: tuple[int, int]
+) -> None:
+    """Two days joined by a dash are one period, with or without a year; a lone day stays a
+    day. Every answer is cited within the period."""
+    q = archive.read(question)
+    assert q.time is not None
+    assert (q.time.month_day, q.time.month_day_end) == days
+    assert (q.time.start, q.time.end) == period
+    first, last = days if days[0] else (period[0] % 10000, period[1] % 10000)
+    a = archive.ask(question)
+    assert a.hits
+    for h in a.hits:
+        cited = {int(s.date[5:7] + s.date[8:10]) for s in h.statement.sources if s.date}
+        assert any(first <= d <= last for d in cited), h.statement.sources
+
+
+def test_a_time_word_beside_the_events_words_names_no_topic(archive: Engine) -> None:
+    """A time word beside the event's word ("the day of the suspension"): the event is the scope
+    and nothing is left to rank by, so all of Russia's statements of July 16 are listed."""
+    question = "what did moscow say on july 16, the day of the suspension"
+    q = archive.read(question)
+    assert q.event_certain and not q.topic_terms and q.countries == ("Russia",)
+    speakers = {h.statement.speaker for h in archive.ask(question).hits}
+    assert {"Dmitry Peskov", "Yevgeny Stolyarov"} <= speakers
+
+
+@pytest.mark.parametrize(
     "question",
     ["who said Europe may not be up to that task", "Who said the March was peaceful?"],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from index.claims import Claim, Strength
 from index.lexicon import Scan, month_of
@@ -13,6 +14,7 @@ from index.textnorm import is_cyrillic
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _DAY = re.compile(r"^(\d{1,2})(st|nd|rd|th)?$")
 _AMBIGUOUS_MONTHS = frozenset({"may", "mar", "march"})  # a verb, a noun: only beside a date
+_DASHES = frozenset({"-", "\u2013", "\u2014"})  # between the days of a range: "27-28"
 
 
 class TimeReading(ReaderBase):
@@ -29,28 +31,33 @@ class TimeReading(ReaderBase):
             m = month_of(ws[i]) if scan.free(i) else None
             if m is None:
                 continue
-            day = year = 0
+            day = year = last_day = 0
             take = [i]
-            for j in (i - 1, i + 1, i + 2):  # "7 November", "November 7", "November 7, 2024"
+            for j in (i - 1, i + 1, i + 2, i + 3):  # "7 November", "November 7, 2024"
                 if 0 <= j < len(ws) and scan.free(j):
                     dm = _DAY.match(norms[j])
-                    if _YEAR.match(norms[j]) and not year and j > i:
+                    if _YEAR.match(norms[j]) and not year and i < j <= max(i + 2, max(take) + 1):
                         year = int(norms[j])
                         take.append(j)
                         take += self._year_word(scan, j)
-                    elif dm and not day and 1 <= int(dm.group(1)) <= 31 and j != i + 2:
+                    elif dm and not day and 1 <= int(dm.group(1)) <= 31 and j in (i - 1, i + 1):
                         day = int(dm.group(1))
                         take.append(j)
+                        if (other := self._day_range(scan, j, i)) is not None:
+                            k, other_day = other
+                            day, last_day = min(day, other_day), max(day, other_day)
+                            take.append(k)
             if not day and not year and (n in _AMBIGUOUS_MONTHS or len(n) <= 4):
                 continue  # "may" alone is a verb, "mar" a word
             span = (min(take), max(take) + 1)
             said = " ".join(ws[j].text for j in sorted(take))
+            last_day = max(last_day, day)
             if year and day:
-                slot = TimeSlot(year * 10000 + m * 100 + day, year * 10000 + m * 100 + day)
+                slot = TimeSlot(year * 10000 + m * 100 + day, year * 10000 + m * 100 + last_day)
             elif year:
                 slot = TimeSlot(year * 10000 + m * 100 + 1, year * 10000 + m * 100 + 31)
             elif day:
-                slot = TimeSlot(month_day=m * 100 + day)
+                slot = TimeSlot(month_day=m * 100 + day, month_day_end=m * 100 + last_day)
             else:
                 slot = TimeSlot(month=m)
             if day or year:
@@ -77,6 +84,20 @@ class TimeReading(ReaderBase):
             )
         return claims
 
+    @staticmethod
+    def _day_range(scan: Scan, j: int, month: int) -> tuple[int, int] | None:
+        """The other day of a range joined to the day at ``j`` by a dash, on the side away
+        from the month at ``month`` ("Feb 27-28", "27–28 февраля"): its index and day."""
+        k = j + 1 if j > month else j - 1
+        if not (0 <= k < len(scan.ws)) or not scan.free(k):
+            return None
+        a, b = sorted((j, k))
+        between = scan.text[scan.ws[a].end : scan.ws[b].start]
+        m = _DAY.match(scan.ws[k].norm)
+        if m is None or not 1 <= int(m.group(1)) <= 31 or between.strip() not in _DASHES:
+            return None
+        return k, int(m.group(1))
+
     def _time_claim(
         self,
         scan: Scan,
@@ -86,7 +107,7 @@ class TimeReading(ReaderBase):
         rule: str,
         strength: Strength,
     ) -> Claim:
-        slot = TimeSlot(slot.start, slot.end, slot.month_day, slot.month, None, said)
+        slot = replace(slot, order=None, text=said)
         if strength > Strength.LATENT:
             scan.take(*span)
         return Claim("time", slot, span, rule, strength, said)
