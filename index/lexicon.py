@@ -172,6 +172,8 @@ class Words:
         self.kinds: WordMap[str] = WordMap(
             {w: kind for kind, ws in kinds.items() for w in ws}, forms=True
         )
+        # What is traded: "Which currencies fell?" asks for market items about currencies.
+        self.instruments = frozenset(simple_stem(w) for w in vocabulary.market_instruments())
         self.negations = folded(vocabulary.negations())
         self.note_needs = folded(k["kind_triggers"]["note_needs"]) | self.negations
         self.silence: WordMap[bool] = WordMap.of(k["kind_triggers"]["silence_words"])

@@ -110,7 +110,7 @@ class Reader(
         about_countries = [c.text for c in kept if c.slot == "about" and isinstance(c.value, str)]
         countries = tuple(c.value for c in kept if c.slot == "country" and not c.missing)
         places = {i for c in kept if c.slot in ("country", "region") for i in range(*c.span)}
-        kind_claims = self._kinds(scan, speakers, places, bool(about_speakers))
+        kind_claims = self._kinds(scan, speakers, places, bool(about_speakers), wants_set)
         claims += kind_claims
         regions = tuple(c.value[0] for c in kept if c.slot == "region" and not c.missing)
         region_countries = [x for c in kept if c.slot == "region" for x in c.value[1]]

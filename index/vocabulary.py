@@ -38,6 +38,11 @@ def market_collective() -> list[str]:
     return list(_data()["market_words"]["collective"])
 
 
+def market_instruments() -> list[str]:
+    """Words that name what is traded (in a question a topic, but a set's noun too)."""
+    return list(_data()["market_words"]["instruments"])
+
+
 def english_market_words() -> list[str]:
     """Every English market word (a speakerless statement with one is a market item)."""
     m = _data()["market_words"]

@@ -317,6 +317,21 @@ def test_a_market_word_is_read_only_in_the_forms_its_list_spells(engine: Engine)
     assert engine.read("Who shared Zelenskyy's hopes?").kinds == ()
 
 
+def test_a_set_of_traded_things_is_market_items_ranked_by_them(archive: Engine) -> None:
+    """A set whose noun is a traded thing ("Which currencies fell?", market_words instruments):
+    the set is market items, and the noun stays a topic word that ranks them. A traded
+    thing that is only the topic of a set of people ("which ministers talked about the
+    ruble") keeps its people."""
+    q = archive.read("which currencies fell")
+    assert q.kinds == ("market",) and "currencies" in q.topic_terms
+    assert "kind.market-set" in {c.rule for c in q.claims}
+    hits = archive.ask("which currencies fell").hits
+    assert {h.statement.kind for h in hits} == {"market"}
+    top = " ".join(h.statement.text for h in hits[:5])
+    assert all(word in top for word in ("tenge fell", "hryvnia weakened", "ruble weakened"))
+    assert archive.read("which ministers talked about the ruble").kinds == ()
+
+
 def test_a_seat_of_power_in_cyrillic_names_its_holder(engine: Engine) -> None:
     """ "Кремля" is the Kremlin, whose spokesman is Putin's press secretary, in Russian and
     Ukrainian as in English."""

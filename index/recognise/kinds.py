@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from index.claims import Claim, Strength
+from index.lexical import simple_stem
 from index.lexicon import Scan
 from index.recognise.base import ReaderBase
 from index.textnorm import STOPWORDS, Word
@@ -14,15 +15,33 @@ class KindReading(ReaderBase):
     """Reads which kinds of statement a question asks for."""
 
     def _kinds(
-        self, scan: Scan, speakers: Sequence[str], places: set[int], about_people: bool = False
+        self,
+        scan: Scan,
+        speakers: Sequence[str],
+        places: set[int],
+        about_people: bool = False,
+        wants_set: bool = False,
     ) -> list[Claim]:
         """Markets, unnamed sources and the "no remarks" notes, one claim per kind. A negated
         reaction with someone spoken of ("Why didn't Putin congratulate Trump?") is that
-        person's, not the notes' question."""
+        person's, not the notes' question. A set whose noun is a traded thing ("Which
+        currencies fell?") is market items; the noun stays a topic word that ranks them."""
         if speakers:
             return []
         norms = [w.norm for w in scan.ws]
         found: dict[str, Claim] = {}
+        if wants_set:
+            for i in range(1, min(scan.about_at, len(norms))):
+                if (
+                    norms[i - 1] in self.w.set_words
+                    and scan.free(i)
+                    and simple_stem(norms[i]) in self.w.instruments
+                ):
+                    said = scan.ws[i].text
+                    found["market"] = Claim(
+                        "kind", "market", (i, i + 1), "kind.market-set", Strength.LIKELY, said
+                    )
+                    break
         for i, n in enumerate(norms):
             if i >= scan.about_at or not scan.free(i):
                 continue
