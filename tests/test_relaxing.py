@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from index import config
 from index.claims import Strength
 from index.search import Engine
@@ -188,3 +190,21 @@ def test_a_name_typed_in_lower_case_is_read_by_how_the_quotes_write_it(archive: 
     assert not archive.ask("what did vice admiral zorin himself say").confident
     # A common lower-case word is no name: "what did the experts say" claims no one.
     assert not [c for c in archive.read("what did the experts say").claims if c.missing]
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [("Что ответил Зорин на обвинения Киева?", "Зорин"), ("Що казав Зорін?", "Зорін")],
+)
+def test_a_cyrillic_name_beside_a_speech_verb_only_spoken_of_is_unquoted(
+    archive: Engine, question: str, said: str
+) -> None:
+    """The Cyrillic speaker's place (beside a speech verb) is read as the Latin one is: a
+    name the quotes hold but nobody quoted is not quoted, said so, and the answer unsure.
+    Someone quoted ("что сказал Песков") is their statements, as ever."""
+    (claim,) = [c for c in archive.read(question).claims if c.slot == "speaker"]
+    assert claim.rule == "person.unquoted" and claim.text == said and claim.missing
+    a = archive.ask(question)
+    assert a.hits and not a.confident and a.why[0].code == "absent"
+    peskov = archive.read("что сказал Песков")
+    assert not any(c.missing for c in peskov.claims) and peskov.speakers

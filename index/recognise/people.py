@@ -157,13 +157,29 @@ class PersonReading(ReaderBase):
         that the quotes hold but nobody quoted carries: the archive only speaks of them. A
         missing speaker: the answer says they are not quoted and shows the quotes that speak
         of them (their words stay topic words)."""
-        run = self._subject(scan)
         ws = scan.ws
+        run = self._subject(scan) or self._cyrillic_subject(scan)
         if not run or not all(self._known(ws[i]) and self._written_as_name(ws[i]) for i in run):
             return None
         said = " ".join(ws[i].text for i in run)
         span = (min(run), max(run) + 1)
         return Claim("speaker", said, span, "person.unquoted", Strength.LIKELY, said, missing=True)
+
+    def _cyrillic_subject(self, scan: Scan) -> list[int]:
+        """The capitalised Cyrillic words beside a speech verb, before any "about" ("Что
+        ответил Зорин", "Що Зорін казав"): who is asked about, as ``_subject`` is in Latin."""
+        ws = scan.ws
+        run: list[int] = []
+        for i in range(min(scan.about_at, len(ws))):
+            if scan.free(i) and is_cyrillic(ws[i].text) and self._name_like(ws[i]):
+                if run and run[-1] != i - 1:
+                    break
+                run.append(i)
+            elif run:
+                break
+        if not run or (run[0] == 0 and len(run) < 2) or not self._speaker_place(ws, run):
+            return []
+        return run
 
     def _written_as_name(self, w: Word) -> bool:
         """Whether a word is a name's: capitalised in the question, or, typed in lower case, a
