@@ -82,6 +82,8 @@ class Query:
     claims: tuple[Claim, ...] = ()  # what each recogniser found, with its rule and strength
     cyrillic: bool = False  # the topic is written in Cyrillic: the multilingual route ranks it
     spelled: tuple[str, ...] = ()  # its Cyrillic words as the archive writes them (lexical)
+    # ... those of a place it is about ("в Україні": ukrain): they rank, never make it sure
+    about_spelled: tuple[str, ...] = ()
     loose: bool = field(default=False, compare=False)
 
     @property

@@ -294,9 +294,18 @@ class Ranker:
         scoped_about = q.about_speakers and rows is not None and route.name == MULTILINGUAL
         about_names = () if scoped_about else q.about
         lex_text = " ".join([q.topic, *about_names, *q.spelled, *self._scope_words(q)])
-        lex_own = cat.bm25.scores(lex_text)
-        # Glossed words rank, but never make the answer sure: only the question's own do.
-        lex_all = lex_own + cat.bm25.scores(" ".join(glossed)) if glossed else lex_own
+        # Glossed words and a Cyrillic question's place spoken of ("в Україні") rank, but never
+        # make the answer sure: only the topic's own words do.
+        lend = [*glossed, *q.about_spelled]
+        if q.about_spelled:
+            places = {w for a in q.about for w in a.split()}
+            topic = " ".join(w for w in q.topic.split() if w not in places)
+            own_text = " ".join([topic, *about_names, *q.spelled, *self._scope_words(q)])
+        else:
+            own_text = lex_text
+        lex_own = cat.bm25.scores(own_text)
+        # One scoring of every word (a word said twice counts once).
+        lex_all = cat.bm25.scores(" ".join([lex_text, *lend])) if lend else lex_own
         if rows is None:
             cand, own = self._search_all(route, vec, lex_all)
         else:

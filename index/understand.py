@@ -184,6 +184,18 @@ class Reader(
                 ]
             )
         )
+        # A place a Cyrillic question is about ("ціни на газ в Україні") as the archive spells
+        # it: it ranks, but it is no evidence that the quotes speak of the topic.
+        place_idx = {
+            i
+            for c in kept
+            if c.slot == "about" and isinstance(c.value, str)
+            for i in range(*c.span)
+            if is_cyrillic(ws[i].text)
+        }
+        place_spelled = {t for i in place_idx for t in self._spelled(ws[i])}
+        about_spelled = tuple(t for t in spelled if t in place_spelled)
+        spelled = tuple(t for t in spelled if t not in place_spelled)
         terms = self._terms(ws, topic_idx)
         numbers = tuple(
             n for i in topic_idx for n in NUMBER.findall(ws[i].text) if not _YEAR.match(n)
@@ -230,6 +242,7 @@ class Reader(
             claims=tuple(sorted(claims, key=lambda c: c.span)),
             cyrillic=cyrillic,
             spelled=spelled,
+            about_spelled=about_spelled,
             loose=loose,
         )
 
