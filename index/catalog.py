@@ -22,6 +22,7 @@ from index.tables import (
     Tables,
     derive,
     documents_newest_first,
+    outlet_key,
     stems,
 )
 from index.textnorm import STOPWORDS, fold_forms, tokens
@@ -36,6 +37,7 @@ def load_data(name: str) -> Any:
 
 
 HOLDS_SAMPLE = 200  # rows of a stem read to find the word itself (a name is in its first rows)
+OUTLET_SPEAKER_SAMPLE = 2_000  # rows holding an outlet's name read to find those it speaks
 
 
 @cache
@@ -175,6 +177,7 @@ class Catalog:
         self.role_countries: dict[str, frozenset[str]] = {}
         self._text_rows = lru_cache(maxsize=1024)(self._text_rows_uncached)
         self._holds = lru_cache(maxsize=1024)(self._holds_uncached)
+        self._spoken_by_outlet = lru_cache(maxsize=256)(self._spoken_by_outlet_uncached)
 
     def clear_caches(self) -> None:
         """Forget per-question lookups (benchmarks measure questions never seen before): the
@@ -182,6 +185,7 @@ class Catalog:
         (a speaker made on first use, the countries a role names) stays, as the tables do."""
         self._text_rows.cache_clear()
         self._holds.cache_clear()
+        self._spoken_by_outlet.cache_clear()
         if isinstance(self.statements, StatementTable):
             self.statements.cache_clear()
 
@@ -286,6 +290,26 @@ class Catalog:
         terms = set(analyze(word))
         rows = self.term_rows(word)
         keep = [r for r in rows if terms & set(analyze(self.statements[int(r)].text))]
+        return np.asarray(keep, dtype=np.int64)
+
+    def spoken_by_outlet(self, key: str) -> np.ndarray:
+        """Rows the outlet speaks itself ("Ukrainska Pravda, a Ukrainian news outlet, wrote"),
+        beside those that cite it (``by_outlet``): its name's words pick the candidates from
+        the lexical postings, and a row counts when its speaker's name is the outlet's key."""
+        return self._spoken_by_outlet(key)
+
+    def _spoken_by_outlet_uncached(self, key: str) -> np.ndarray:
+        words = key.split()
+        if not words:
+            return np.zeros(0, np.int64)
+        rows = self.term_rows(words[0])
+        for w in words[1:]:
+            rows = np.intersect1d(rows, self.term_rows(w), assume_unique=True)
+        keep = [
+            r
+            for r in rows[:OUTLET_SPEAKER_SAMPLE].tolist()
+            if (name := self.statements[r].speaker) and outlet_key(name) == key
+        ]
         return np.asarray(keep, dtype=np.int64)
 
     def archive_order(self, rows: np.ndarray, *, notes_last: bool = False) -> np.ndarray:

@@ -152,7 +152,12 @@ class Scope:
         if in_countries is not None:
             out["place"] = (strength("country", "region"), in_countries)
         if q.outlets:
-            out["outlet"] = (strength("outlet"), union([cat.by_outlet[o] for o in q.outlets]))
+            # What cites the outlet, and what the outlet says itself where it is quoted.
+            said = [cat.spoken_by_outlet(o) for o in q.outlets]
+            out["outlet"] = (
+                strength("outlet"),
+                union([*(cat.by_outlet[o] for o in q.outlets), *said]),
+            )
         if q.time is not None:
             rows_t = time_rows(q.time, cat.row_date, cat.row_date_last)
             if rows_t is not None:

@@ -139,6 +139,18 @@ def test_outlets_by_any_alias(engine: Engine, question: str, outlet: str) -> Non
     )
 
 
+def test_an_outlet_is_what_cites_it_and_what_it_says_itself(archive: Engine) -> None:
+    """Ukrainska Pravda is cited as a source in three compilations and quoted as a speaker
+    in one ("Ukrainska Pravda, a Ukrainian news outlet, wrote ..."): its scope is both."""
+    a = archive.ask("What did Ukrainska Pravda report?")
+    cited = [h for h in a.hits if any(s.outlet == "Ukrainska Pravda" for s in h.statement.sources)]
+    spoken = [h for h in a.hits if h.statement.speaker == "Ukrainska Pravda"]
+    assert cited and spoken and len(cited) + len(spoken) >= len(a.hits)
+    # An outlet quoted as nobody's speaker is its citations alone, as before.
+    interfax = archive.ask("What did Interfax report?")
+    assert all(h.statement.speaker != "Interfax" for h in interfax.hits)
+
+
 def test_an_outlet_never_cited_finds_nothing(engine: Engine) -> None:
     a = engine.ask("What did Reuters report?")
     assert not a.hits and not a.confident
