@@ -84,6 +84,9 @@ class Query:
     spelled: tuple[str, ...] = ()  # its Cyrillic words as the archive writes them (lexical)
     # ... those of a place it is about ("в Україні": ukrain): they rank, never make it sure
     about_spelled: tuple[str, ...] = ()
+    # Phrases the question quotes ("хто сказав «дипломатія через голови українців»"): each is
+    # looked for among the statements' sentences as a whole (Ranker._quoted).
+    quoted: tuple[str, ...] = ()
     loose: bool = field(default=False, compare=False)
 
     @property

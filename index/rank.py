@@ -52,6 +52,10 @@ class DenseScale:
     # higher); a Cyrillic topic word lends the lexical side the archive's English word its
     # vector is at least gloss_similarity close to, gloss_margin closer than to the next.
     piece_weight: float = 0.0
+    # A phrase the question quotes is looked for among the sentence pieces on its own; a
+    # statement's dense score is (1 - quote_weight) x its score + quote_weight x its best
+    # piece's similarity to the phrase (when that is higher).
+    quote_weight: float = 0.0
     gloss_similarity: float = 1.0
     gloss_margin: float = 0.0
     gloss_words: int = 4  # the topic's first Cyrillic words looked up, at most
@@ -85,6 +89,8 @@ MULTILINGUAL_SCALE = DenseScale(
     # bench/RESULTS.md, "Sentence pieces and a glossary": 0.3 was the simulated best; the
     # glossary's pairs at 0.92 / 0.03 were right but for about one word in twenty.
     piece_weight=0.3,
+    # bench/RESULTS.md, "Quoted phrases": 0.7 was the lowest of the best on the read sets.
+    quote_weight=0.7,
     gloss_similarity=0.92,
     gloss_margin=0.03,
     event_contrast=True,
@@ -285,9 +291,11 @@ class Ranker:
         # The topic's Cyrillic words not yet glossed are embedded with it, in one call.
         to_gloss = self._to_gloss(q, route)
         glossing = [w for w in to_gloss if (route.name, w) not in self._glosses]
-        vecs = np.asarray(route.encode([focus, *glossing]), dtype=np.float32)
+        quoted = list(q.quoted) if scale.quote_weight and route.grains is not None else []
+        vecs = np.asarray(route.encode([focus, *glossing, *quoted]), dtype=np.float32)
         vec = vecs[:1]
-        glossed = self._glossed(route, to_gloss, glossing, vecs[1:])
+        glossed = self._glossed(route, to_gloss, glossing, vecs[1 : 1 + len(glossing)])
+        quote_vecs = vecs[1 + len(glossing) :]
         # A Cyrillic topic shares only names with the statements; people spoken about scope
         # the rows ("о молчании Путина": every row names Putin), so there their names are no
         # evidence. (The English route keeps them: its weights were fitted with them.)
@@ -307,7 +315,7 @@ class Ranker:
         # One scoring of every word (a word said twice counts once).
         lex_all = cat.bm25.scores(" ".join([lex_text, *lend])) if lend else lex_own
         if rows is None:
-            cand, own = self._search_all(route, vec, lex_all)
+            cand, own = self._search_all(route, vec, lex_all, quote_vecs)
         else:
             cand = rows
             own = self._dense_for(route.index, vec, cand)
@@ -318,6 +326,7 @@ class Ranker:
         # cosines, on which the route's thresholds were fitted: a piece is one sentence, near
         # more questions than its statement, and must not make an answer sure on its own.
         dense = self._with_pieces(route, vec, cand, own)
+        dense = self._quoted(route, quote_vecs, cand, dense)
         if not len(cand):
             return replace(self._relaxed(q, rows), route=route.name)
         lex = lex_all[cand]
@@ -542,10 +551,11 @@ class Ranker:
         return out
 
     def _search_all(
-        self, route: Route, vec: np.ndarray, lex: np.ndarray
+        self, route: Route, vec: np.ndarray, lex: np.ndarray, quote_vecs: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Candidates from both retrievers over the whole archive (and the statements of the
-        nearest sentence pieces, where the route has them), with their own dense scores."""
+        sentence pieces nearest the question and the phrases it quotes, where the route has
+        pieces), with their own dense scores."""
         index = route.index
         n = len(self.cat.statements)
         kk = min(self.cfg.candidates, n)
@@ -559,6 +569,9 @@ class Ranker:
             cand |= {int(i) for i in best if lex[i] > 0}
         if route.grains is not None and self.cfg.scale(route.name).piece_weight:
             cand |= set(route.grains.rows_near(vec[0], kk).tolist())
+        if route.grains is not None and quote_vecs is not None:
+            for qv in quote_vecs:
+                cand |= set(route.grains.rows_near(qv, kk).tolist())
         rows = np.fromiter(sorted(cand), np.int64, len(cand))
         missing = [r for r in rows if int(r) not in dense]
         if missing:
@@ -575,6 +588,19 @@ class Ranker:
         if not weight or route.grains is None or not len(rows):
             return dense
         best = np.maximum(route.grains.best_piece(vec[0], rows), dense)
+        return ((1.0 - weight) * dense + weight * best).astype(np.float32)
+
+    def _quoted(
+        self, route: Route, quote_vecs: np.ndarray, rows: np.ndarray, dense: np.ndarray
+    ) -> np.ndarray:
+        """Dense scores mixed with each statement's best piece for the phrases the question
+        quotes (``quote_weight``): «дипломатія через голови українців» is one sentence of a
+        long quote, and nearer it alone than the question around it is."""
+        weight = self.cfg.scale(route.name).quote_weight
+        if not weight or route.grains is None or not len(quote_vecs) or not len(rows):
+            return dense
+        best = np.max([route.grains.best_piece(qv, rows) for qv in quote_vecs], axis=0)
+        best = np.maximum(best, dense)
         return ((1.0 - weight) * dense + weight * best).astype(np.float32)
 
     def _scope_words(self, q: Query) -> list[str]:

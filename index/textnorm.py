@@ -257,6 +257,8 @@ _WORD = re.compile(
     r"|[^\W_](?:[^\W_]|[\u0300-\u036f]|['’ʼ](?=[^\W_]))*"
 )
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+# A span the question quotes: «...», “...”, "...", „...“ (words to find, never a name).
+QUOTED = re.compile(r"«([^»]*)»|“([^”]*)”|\"([^\"]*)\"|„([^“”]*)[“”]")
 
 
 @lru_cache(maxsize=1)

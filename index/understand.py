@@ -25,10 +25,11 @@ from index.recognise.places import PlaceReading
 from index.recognise.roles import RoleReading
 from index.recognise.time import _YEAR, TimeReading
 from index.stance import Asked, shared_acts
-from index.textnorm import STOPWORDS, Word, is_cyrillic, words
+from index.textnorm import QUOTED, STOPWORDS, Word, is_cyrillic, words
 
 MENTION_SHARE = 0.05  # a capitalised topic word rarer than this is a name to find verbatim
 GENERIC_SHARE = 0.3  # a word in more than this share of statements says nothing ("Trump")
+QUOTE_MIN_WORDS = 3  # a quoted phrase this long is a quotation, not a name ("«Медуза»")
 TRANSLATED_SHARE = 0.5  # dictionary words join a Cyrillic topic's lexical side from this share
 
 
@@ -92,6 +93,16 @@ class Reader(
             *self._people(scan.copy(), q, asks_speaker, others, loose, country_matches),
             *self._countries(scan.copy(), q, country_matches),
         ]
+        # A quotation's words are words to find ("«дипломатія через голови українців»"), not
+        # a place or a person to scope by; a name quoted whole ("«Нью-Йорк таймс»") still is.
+        quotations = [
+            (m.span(), m.group(next(g for g in range(1, 5) if m.group(g) is not None)))
+            for m in QUOTED.finditer(scan.text)
+            if len(words(m.group())) >= QUOTE_MIN_WORDS
+        ]
+        names = {said for span, said in quotations for c in pool if _covers(ws, c.span, span)}
+        quotations = [(span, said) for span, said in quotations if said not in names]
+        pool = [c for c in pool if not any(_inside(ws, c.span, span) for span, _ in quotations)]
         kept, _ = resolve(pool)
         speakers = tuple(c.value for c in kept if c.slot == "speaker" and not c.missing)
         if speakers:  # "Peskov on Russia": the person says where
@@ -243,6 +254,7 @@ class Reader(
             cyrillic=cyrillic,
             spelled=spelled,
             about_spelled=about_spelled,
+            quoted=tuple(said.strip() for _, said in quotations),
             loose=loose,
         )
 
@@ -348,6 +360,19 @@ class Reader(
                 self._act_vocab[act] = got
             out += got
         return out
+
+
+def _inside(ws: Sequence[Word], span: tuple[int, int], text_span: tuple[int, int]) -> bool:
+    """Whether the words ``span`` covers lie within the text span."""
+    if span[1] <= span[0]:
+        return False
+    return text_span[0] <= ws[span[0]].start and ws[span[1] - 1].end <= text_span[1]
+
+
+def _covers(ws: Sequence[Word], span: tuple[int, int], text_span: tuple[int, int]) -> bool:
+    """Whether a claim's words are all the words a quotation holds (a name in quotes)."""
+    inside = [w for w in ws if text_span[0] <= w.start and w.end <= text_span[1]]
+    return _inside(ws, span, text_span) and span[1] - span[0] >= len(inside)
 
 
 def _stays_topic(c: Claim) -> bool:

@@ -132,3 +132,16 @@ def test_a_word_is_looked_up_once(engine: Engine) -> None:
         engine.ranker.multilingual = route
     assert first == ("ocean",) and "ocean" in second
     assert "океане" in seen[0] and "океане" not in seen[1]
+
+
+def test_a_quoted_phrase_is_found_among_the_sentences_on_its_own(archive: Engine) -> None:
+    """The quoted «дипломатія через голови українців» renders one sentence of a long quote
+    ("Diplomacy over the heads of Ukrainians is not"): the phrase alone is matched against
+    the sentence pieces, and the word "українців" inside it scopes to no country. A name
+    quoted whole is still a name: «Нью-Йорк таймс» is the outlet."""
+    question = "хто сказав «дипломатія через голови українців — ні»"
+    q = archive.read(question)
+    assert q.quoted == ("дипломатія через голови українців — ні",) and not q.countries
+    assert archive.ask(question).hits[0].statement.speaker == "Jānis Kalniņš"
+    nyt = archive.read("цитаты из «Нью-Йорк таймс»")
+    assert nyt.outlets == ("nyt",) and nyt.quoted == ()

@@ -10,7 +10,7 @@ from index.gazetteer import CountryMatch
 from index.lexical import simple_stem
 from index.lexicon import Scan
 from index.recognise.base import ReaderBase
-from index.textnorm import STOPWORDS, Word, fold_forms, is_cyrillic, tokens
+from index.textnorm import QUOTED, STOPWORDS, Word, fold_forms, is_cyrillic, tokens
 
 NAME_CUTOFF = 80.0  # a name matched below this (0-100) is not read as a person
 NAME_CUTOFF_LOOSE = 70.0  # /who: the user said it is a name
@@ -18,7 +18,6 @@ SURE_NAME = 90.0  # a name matched at least this well in a speaker's place is ce
 RARE_NAME_SHARE = 0.05  # a word typed in lower case is a name's only if this rare (share of rows)
 NAME_SAMPLE = 5  # ... and one of its first rows writes it capitalised
 NAME_BAND = 5.0  # people within this of the best match are all meant ("Aliyev" / "Aliev")
-_QUOTED = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"|„[^“”]*[“”]")  # a quote is words to find
 
 
 class PersonReading(ReaderBase):
@@ -125,7 +124,7 @@ class PersonReading(ReaderBase):
         none of which the archive has. Quoting the statements nearest the rest of the question
         would answer someone else. Quoted words are words to find, never a name."""
         ws = scan.ws
-        quoted = [m.span() for m in _QUOTED.finditer(q)]
+        quoted = [m.span() for m in QUOTED.finditer(q)]
 
         def free(i: int) -> bool:
             return scan.free(i) and not any(a <= ws[i].start < b for a, b in quoted)
