@@ -60,10 +60,11 @@ class DenseScale:
     gloss_margin: float = 0.0
     gloss_words: int = 4  # the topic's first Cyrillic words looked up, at most
     # Sure by meaning alone only if still so without the words naming the archive's event
-    # (Ranker._sure_without_event: one more encoding). On for e5, which embeds the whole
-    # question; MiniLM's sure answers by meaning were not found wrong this way, and its extra
-    # encodings cost the warm English median ~0.1-0.4 ms (bench/RESULTS.md).
-    event_contrast: bool = False
+    # and what the question speaks of (RankConfig.contrast_slots; Ranker._sure_without_event:
+    # one more encoding, only where meaning alone would make the answer sure). On for both
+    # encoders: "who will be Trump's special envoy for Ukraine" read sure on MiniLM through
+    # "Trump" and "Ukraine" alone (bench/RESULTS.md, "Contrast").
+    event_contrast: bool = True
 
     def spread(self, dense: np.ndarray) -> np.ndarray:
         """Cosines read from this encoder's floor up (unchanged for a floor of 0)."""
@@ -93,7 +94,6 @@ MULTILINGUAL_SCALE = DenseScale(
     quote_weight=0.7,
     gloss_similarity=0.92,
     gloss_margin=0.03,
-    event_contrast=True,
 )
 
 
@@ -119,6 +119,8 @@ class RankConfig:
     k: int = 10  # topic results at most, unless the caller asks for more
     # Claims whose own words also rank, as the question says them (see Ranker._scope_words).
     scope_word_slots: tuple[str, ...] = ("region", "kind")
+    # Claims whose words a sure-by-meaning answer must do without (DenseScale.event_contrast).
+    contrast_slots: tuple[str, ...] = ("event", "about")
 
     def scale(self, route: str) -> DenseScale:
         """The dense scale of a route ("english" or "multilingual")."""
@@ -616,15 +618,17 @@ class Ranker:
 
     def _sure_without_event(self, q: Query, route: Route, row: int) -> bool:
         """Whether the best statement is still near enough in meaning to be sure of without
-        the words that name the archive's event ("Кличко про Трампа", "Trump's special
-        envoy"): in a compilation about Trump every statement is near "Trump", so a question
-        of a name or a thing the archive lacks plus the event's name reads as close to them
-        all. A topic of the event's words alone is asked as it is. One more encoding, only
-        where meaning alone would make the answer sure."""
-        spans = [c.span for c in q.claims if c.slot == "event" and c.span[1] > c.span[0]]
+        the words that name the archive's event and what the question speaks of ("Кличко про
+        Трампа", "Trump's special envoy for Ukraine"): in a compilation about Trump every
+        statement is near "Trump", and a Ukrainian one near "Ukraine", so a question of a
+        name or a thing the archive lacks plus such words reads as close to them all. A topic
+        of those words alone is asked as it is. One more encoding, only where meaning alone
+        would make the answer sure."""
+        slots = self.cfg.contrast_slots
+        spans = [c.span for c in q.claims if c.slot in slots and c.span[1] > c.span[0]]
         if not spans:
             return True
-        named = {w.norm for c in q.claims if c.slot == "event" for w in words(c.text)}
+        named = {w.norm for c in q.claims if c.slot in slots for w in words(c.text)}
         if all(w.norm in named for w in words(q.topic)):
             return True  # the event's words are the whole topic ("о санкциях"): that is asked
         rest = " ".join(
