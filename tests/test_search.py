@@ -477,3 +477,23 @@ def test_a_role_said_in_the_plural_asks_for_every_holder(
     assert {h.statement.speaker for h in engine.ask(question).hits} == speakers
     single = engine.read("what did the Georgian president say")
     assert not single.wants_set and "role.phrase" in {c.rule for c in single.claims}
+
+
+def test_a_body_the_roles_name_then_people_is_whoever_holds_a_role_there(
+    archive: Engine,
+) -> None:
+    """The Valdai Club people: no head word, but the roles name the club and people follow,
+    so the answer is everyone with a role there (not "Valdai Club is not quoted", which
+    was false). People alone ("the experts") name no body."""
+    q = archive.read("what did the valdai club people say")
+    assert q.wants_set and not any(c.missing for c in q.claims)
+    assert "role.plural" in {c.rule for c in q.claims}
+    speakers = {
+        h.statement.speaker for h in archive.ask("what did the valdai club people say").hits
+    }
+    assert "Timofey Bordachev" in speakers and speakers <= {
+        "Timofey Bordachev",
+        "Gleb Matveyev",
+        "Gleb Matveev",
+    }
+    assert not archive.read("what did the experts say").roles

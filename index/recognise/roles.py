@@ -52,8 +52,23 @@ class RoleReading(ReaderBase):
             )
 
         # A Cyrillic run counts when a role dictionary reads some of it ("нынешних и бывших"
-        # alone is no role; "министров" after them is).
-        return next((r for r in runs if has_head(r)), [])
+        # alone is no role; "министров" after them is). A run of a body's words counts when
+        # people follow it ("the Valdai Club people", see _people_of_body).
+        return next((r for r in runs if has_head(r) or self._people_of_body(scan, r)), [])
+
+    def _people_of_body(self, scan: Scan, run: Sequence[int]) -> bool:
+        """Whether a person noun follows the run ("Valdai Club people", "Grain Association
+        experts"): the words of a body the roles name, then people, are whoever holds a role
+        there. A Cyrillic run is read through the role dictionaries only."""
+        ws = scan.ws
+        after = run[-1] + 1 if run else len(ws)
+        return (
+            bool(run)
+            and not any(is_cyrillic(ws[i].text) for i in run)
+            and after < len(ws)
+            and scan.free(after)
+            and ws[after].norm in self.w.person_nouns
+        )
 
     def _synonyms(self, stem: str) -> tuple[tuple[str, ...], ...]:
         """The phrases a role word's stem may stand for (roles.json synonyms and seats)."""
@@ -118,6 +133,8 @@ class RoleReading(ReaderBase):
             head |= s in self.w.role_heads
             plural |= s in self.w.role_heads and ws[i].norm == s + "s"
             j += 1
+        if not head and self._people_of_body(scan, idx):
+            head = plural = True  # every one of them
         if not head:
             return (), (), None  # "Ukraine grain": a word in an organisation's name is no role
         roles = self.cat.roles_with(wanted)
