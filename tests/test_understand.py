@@ -277,6 +277,20 @@ def test_events_by_their_title_words(archive: Engine) -> None:
     assert a.hits and {h.statement.document for h in a.hits} == set(q.events)
 
 
+def test_two_events_each_named_by_words_of_their_own_are_both_the_scope(
+    archive: Engine,
+) -> None:
+    question = (
+        "What did Kazakhstan say about the grain corridor suspension and the Druzhba shutdown?"
+    )
+    q = archive.read(question)
+    assert q.event_certain and len(q.events) == 2
+    docs = {h.statement.document for h in archive.ask(question).hits}
+    assert docs == set(q.events)
+    # One event named, as before.
+    assert len(archive.read("reactions to the grain corridor suspension").events) == 1
+
+
 def test_a_year(archive: Engine) -> None:
     q = archive.read("What did Estonia say in 2031?")
     assert q.time is not None and (q.time.start, q.time.end) == (20310101, 20311231)

@@ -125,6 +125,20 @@ class EventReading(ReaderBase):
         top = best[0]
         docs = [b[2] for b in best if b[0] >= top[0] - 1e-9]
         certain = len(docs) == 1 and (top[1] >= EVENT_MIN_SHARE or len(set(top[3])) >= 2)
+        # "after Trump won and after the Druzhba shutdown": two compilations, each named by
+        # words of its own, are both the scope.
+        named: list[tuple[float, float, str, list[int]]] = []
+        for b in best:
+            own = set(b[3])
+            if (b[1] >= EVENT_MIN_SHARE or len(own) >= 2) and all(
+                own.isdisjoint(n[3]) for n in named
+            ):
+                named.append(b)
+        if len(named) >= 2 and all(len(set(b[3])) >= 2 for b in named):
+            idx = sorted({i for b in named for i in b[3]})
+            for i in idx:
+                scan.take(i, i + 1)
+            return tuple(sorted(b[2] for b in named)), True, idx
         if certain:
             for i in top[3]:
                 scan.take(i, i + 1)
