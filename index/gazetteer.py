@@ -258,6 +258,15 @@ def lookup(name: str) -> Country | None:
     return next((c for c in COUNTRIES if c.code == code), None) if len(code) == 2 else None
 
 
+def english_names(country: str) -> tuple[str, ...]:
+    """A country's English name and adjectives as folded words ("Turkey": turkey, turkish),
+    for a question that names it in Cyrillic; () for a name the table lacks."""
+    c = lookup(country)
+    if c is None:
+        return ()
+    return tuple(dict.fromkeys(t for p in (c.name, *c.adjectives) for t in tokens(p)))
+
+
 def flag(country: str) -> str:
     """The emoji flag of a country name or ISO code; "" when unknown."""
     c = lookup(country)

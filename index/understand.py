@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from index.catalog import Catalog
 from index.claims import Claim, Strength, resolve
+from index.gazetteer import english_names
 from index.grammar import Grammar
 from index.lexical import simple_stem
 from index.lexicon import Scan, Words, is_name, same_spelling
@@ -205,7 +206,18 @@ class Reader(
             if is_cyrillic(ws[i].text)
         }
         place_spelled = {t for i in place_idx for t in self._spelled(ws[i])}
-        about_spelled = tuple(t for t in spelled if t in place_spelled)
+        # ... and, for a country the archive never quotes, by its English names ("про
+        # Туреччину": turkey, turkish). A quoted country's names would lead with its own
+        # statements (their speakers' roles say "Kazakh"), not with what others said of it.
+        place_names = [
+            t
+            for c in kept
+            if c.rule == "about.unquoted-country" and is_cyrillic(c.text)
+            for t in english_names(c.value)
+        ]
+        about_spelled = tuple(
+            dict.fromkeys([*(t for t in spelled if t in place_spelled), *place_names])
+        )
         spelled = tuple(t for t in spelled if t not in place_spelled)
         terms = self._terms(ws, topic_idx)
         numbers = tuple(

@@ -9,7 +9,7 @@ from index.claims import Claim, Strength
 from index.gazetteer import CountryMatch
 from index.lexicon import Scan, stem_key
 from index.recognise.base import ReaderBase
-from index.textnorm import fold_forms
+from index.textnorm import fold_forms, is_cyrillic
 
 
 class PlaceReading(ReaderBase):
@@ -104,5 +104,21 @@ class PlaceReading(ReaderBase):
                     m.text,
                     missing=True,
                 )
+            )
+        # "про Туреччину": a country the archive never quotes, named in Cyrillic after an
+        # about word, is what the question speaks of (its English names then rank the quotes;
+        # an English name is a topic word as it is).
+        for m in self.cat.countries_matcher.missing(q):
+            idx = scan.span_words(*m.span)
+            if not idx or m.country in seen or min(idx) < scan.about_at:
+                continue
+            if not is_cyrillic(m.text):
+                continue
+            if not all(scan.free(i) for i in idx):
+                continue
+            seen.add(m.country)
+            span = (min(idx), max(idx) + 1)
+            claims.append(
+                Claim("about", m.country, span, "about.unquoted-country", Strength.LIKELY, m.text)
             )
         return claims
