@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from dataclasses import replace
 
-from measure import ROOT, clear_caches, header_block, ms, pct, table
+from measure import ROOT, header_block, interleaved, ms, pct, setting, table
 
 from index.search import Engine
 
@@ -41,15 +40,11 @@ def main() -> None:
             for line in (EVAL / f).read_text(encoding="utf-8").splitlines()
             if line.strip()
         ]
-        times: dict[str, list[float]] = {"with": [], "without": []}
-        for _ in range(args.reps):
-            for q in questions:
-                for label, route in (("with", with_grains), ("without", without)):
-                    engine.ranker.multilingual = route
-                    clear_caches(engine)
-                    t = time.perf_counter()
-                    engine.ask(q)
-                    times[label].append(time.perf_counter() - t)
+        settings = {
+            "with": setting(engine.ranker, "multilingual", with_grains),
+            "without": setting(engine.ranker, "multilingual", without),
+        }
+        times = interleaved(engine, questions, settings, args.reps)
         engine.ranker.multilingual = with_grains
         g = with_grains.grains
         for label in ("without", "with"):

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from dataclasses import replace
 
-from measure import ROOT, clear_caches, header_block, ms, pct, table
+from measure import ROOT, header_block, interleaved, ms, pct, setting, table
 
 from index.search import Engine
 
@@ -38,15 +37,11 @@ def main() -> None:
     engine = Engine.open(ARCHIVE, ROOT / "data" / "index-grains-archive")
     shipped = engine.ranker.cfg
     off = replace(shipped, multilingual=replace(shipped.multilingual, quote_weight=0.0))
-    times: dict[str, list[float]] = {"shipped": [], "off": []}
-    for _ in range(args.reps):
-        for q in QUESTIONS:
-            for label, cfg in (("shipped", shipped), ("off", off)):
-                engine.ranker.cfg = cfg
-                clear_caches(engine)
-                t = time.perf_counter()
-                engine.ask(q)
-                times[label].append(time.perf_counter() - t)
+    settings = {
+        "shipped": setting(engine.ranker, "cfg", shipped),
+        "off": setting(engine.ranker, "cfg", off),
+    }
+    times = interleaved(engine, QUESTIONS, settings, args.reps)
     engine.ranker.cfg = shipped
     rows = [
         [

@@ -6,9 +6,11 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -93,6 +95,29 @@ def clear_caches(engine: object) -> int:
             clear()
             cleared += 1
     return cleared
+
+
+def setting(obj: Any, attr: str, value: Any) -> Callable[[], None]:
+    """A function that sets ``obj.attr = value``: one setting for ``interleaved``."""
+    return lambda: setattr(obj, attr, value)
+
+
+def interleaved(
+    engine: Any, questions: Sequence[str], settings: Mapping[str, Callable[[], None]], reps: int
+) -> dict[str, list[float]]:
+    """Warm ``engine.ask`` seconds under each setting (a function that applies it), the
+    settings interleaved question by question, every per-question cache emptied before each
+    ask: a paired comparison on one machine at one moment."""
+    times: dict[str, list[float]] = {label: [] for label in settings}
+    for _ in range(reps):
+        for q in questions:
+            for label, apply in settings.items():
+                apply()
+                clear_caches(engine)
+                t = time.perf_counter()
+                engine.ask(q)
+                times[label].append(time.perf_counter() - t)
+    return times
 
 
 def pct(samples: Sequence[float] | np.ndarray, q: float) -> float:
