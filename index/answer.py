@@ -4,6 +4,7 @@ grouping by compilation, an honest confidence, suggestions and a plain message).
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import numpy as np
 
@@ -107,7 +108,7 @@ class Answerer:
             suggestions=() if ranked.confident else self.suggest(q.text),
             message=message(tuple(whys)),
             documents=self._documents(ranked.rows),
-            reading=q.to_dict(),
+            reading=_reading(q, ranked),
             why=tuple(whys),
             archive=len(self.cat.documents),
         )
@@ -209,6 +210,14 @@ class Answerer:
     def empty(self, asked: str) -> Answer:
         why = (Why("vague"),)
         return Answer(asked, Intent("empty", None, ""), (), message=EMPTY_MESSAGE, why=why)
+
+
+def _reading(q: Query, ranked: Ranked) -> dict[str, Any]:
+    """How the question was read, and the English words the glossary lent its topic."""
+    out = q.to_dict()
+    if ranked.glossed:
+        out["glossed"] = list(ranked.glossed)
+    return out
 
 
 def _claim_why(c: Claim) -> Why:

@@ -262,9 +262,8 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         question = " ".join(args.question)
         answer = engine.ask(question, k=args.k)
         if args.explain:
-            reading = engine.read(question)
-            out.write(reading.explain(engine.catalog) + "\n")
-            glossed = engine.ranker.rank(reading).glossed
+            out.write(engine.read(question).explain(engine.catalog) + "\n")
+            glossed = (answer.reading or {}).get("glossed", ())
             out.write(f"  glossed: {', '.join(glossed)}\n\n" if glossed else "\n")
         if args.json:
             out.write(json.dumps(answer_json(answer, engine), ensure_ascii=False) + "\n")

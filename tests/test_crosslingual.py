@@ -110,6 +110,8 @@ def test_a_cyrillic_topic_word_borrows_the_archives_english_word(engine: Engine)
     ranked = engine.ranker.rank(engine.read("Хто згадував санкції?"))
     assert "sanctions" in ranked.glossed
     assert "sanction" in engine.statements[int(ranked.rows[0])].text.lower()
+    # The answer's reading says so (ask --json, and --explain without ranking again).
+    assert "sanctions" in (engine.ask("Хто згадував санкції?").reading or {})["glossed"]
     # Glossed words rank but never make an answer sure on their own.
     assert not engine.ranker.rank(engine.read("Какая завтра погода в Москве?")).confident
 

@@ -108,7 +108,8 @@ class PlaceReading(ReaderBase):
         # "про Туреччину": a country the archive never quotes, named in Cyrillic after an
         # about word, is what the question speaks of (its English names then rank the quotes;
         # an English name is a topic word as it is).
-        for m in self.cat.countries_matcher.missing(q):
+        spoken_of = q[len(subject) :]
+        for m in self.cat.countries_matcher.missing(q) if is_cyrillic(spoken_of) else ():
             idx = scan.span_words(*m.span)
             if not idx or m.country in seen or min(idx) < scan.about_at:
                 continue
