@@ -94,16 +94,7 @@ class Reader(
             *self._people(scan.copy(), q, asks_speaker, others, loose, country_matches),
             *self._countries(scan.copy(), q, country_matches),
         ]
-        # A quotation's words are words to find ("«дипломатія через голови українців»"), not
-        # a place or a person to scope by; a name quoted whole ("«Нью-Йорк таймс»") still is.
-        quotations = [
-            (m.span(), m.group(next(g for g in range(1, 5) if m.group(g) is not None)))
-            for m in QUOTED.finditer(scan.text)
-            if len(words(m.group())) >= QUOTE_MIN_WORDS
-        ]
-        names = {said for span, said in quotations for c in pool if _covers(ws, c.span, span)}
-        quotations = [(span, said) for span, said in quotations if said not in names]
-        pool = [c for c in pool if not any(_inside(ws, c.span, span) for span, _ in quotations)]
+        quotations, pool = _quotations(scan, pool)
         kept, _ = resolve(pool)
         speakers = tuple(c.value for c in kept if c.slot == "speaker" and not c.missing)
         if speakers:  # "Peskov on Russia": the person says where
@@ -196,29 +187,7 @@ class Reader(
                 ]
             )
         )
-        # A place a Cyrillic question is about ("ціни на газ в Україні") as the archive spells
-        # it: it ranks, but it is no evidence that the quotes speak of the topic.
-        place_idx = {
-            i
-            for c in kept
-            if c.slot == "about" and isinstance(c.value, str)
-            for i in range(*c.span)
-            if is_cyrillic(ws[i].text)
-        }
-        place_spelled = {t for i in place_idx for t in self._spelled(ws[i])}
-        # ... and, for a country the archive never quotes, by its English names ("про
-        # Туреччину": turkey, turkish). A quoted country's names would lead with its own
-        # statements (their speakers' roles say "Kazakh"), not with what others said of it.
-        place_names = [
-            t
-            for c in kept
-            if c.rule == "about.unquoted-country" and is_cyrillic(c.text)
-            for t in english_names(c.value)
-        ]
-        about_spelled = tuple(
-            dict.fromkeys([*(t for t in spelled if t in place_spelled), *place_names])
-        )
-        spelled = tuple(t for t in spelled if t not in place_spelled)
+        spelled, about_spelled = self._place_spellings(ws, kept, spelled)
         terms = self._terms(ws, topic_idx)
         numbers = tuple(
             n for i in topic_idx for n in NUMBER.findall(ws[i].text) if not _YEAR.match(n)
@@ -269,6 +238,34 @@ class Reader(
             quoted=tuple(said.strip() for _, said in quotations),
             loose=loose,
         )
+
+    def _place_spellings(
+        self, ws: Sequence[Word], kept: Sequence[Claim], spelled: tuple[str, ...]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The topic's spellings split in two: its own, and those of a place a Cyrillic
+        question speaks of ("ціни на газ в Україні": ukrain), which rank but are no evidence
+        that a quote speaks of the topic. A country the archive never quotes lends its
+        English names too ("про Туреччину": turkey, turkish); a quoted country's would lead
+        with its own statements (their speakers' roles say "Kazakh"), not with what others
+        said of it."""
+        place_idx = {
+            i
+            for c in kept
+            if c.slot == "about" and isinstance(c.value, str)
+            for i in range(*c.span)
+            if is_cyrillic(ws[i].text)
+        }
+        place_spelled = {t for i in place_idx for t in self._spelled(ws[i])}
+        place_names = [
+            t
+            for c in kept
+            if c.rule == "about.unquoted-country" and is_cyrillic(c.text)
+            for t in english_names(c.value)
+        ]
+        about_spelled = tuple(
+            dict.fromkeys([*(t for t in spelled if t in place_spelled), *place_names])
+        )
+        return tuple(t for t in spelled if t not in place_spelled), about_spelled
 
     def _terms(self, ws: Sequence[Word], idx: Iterable[int]) -> tuple[str, ...]:
         """The specific words among ``idx``: what a topic is ranked by (not question words,
@@ -372,6 +369,26 @@ class Reader(
                 self._act_vocab[act] = got
             out += got
         return out
+
+
+def _quotations(
+    scan: Scan, pool: list[Claim]
+) -> tuple[list[tuple[tuple[int, int], str]], list[Claim]]:
+    """The question's quotations (text span, phrase; three words or more) and the claims
+    left once those inside one are dropped: a quotation's words are words to find
+    ("«дипломатія через голови українців»"), not a place or a person to scope by. A claim
+    covering a whole quotation is a name quoted whole ("«Нью-Йорк таймс»"): it stays, and
+    that quotation is no phrase to look for."""
+    ws = scan.ws
+    quotations = [
+        (m.span(), m.group(next(g for g in range(1, 5) if m.group(g) is not None)))
+        for m in QUOTED.finditer(scan.text)
+        if len(words(m.group())) >= QUOTE_MIN_WORDS
+    ]
+    names = {said for span, said in quotations for c in pool if _covers(ws, c.span, span)}
+    quotations = [(span, said) for span, said in quotations if said not in names]
+    kept = [c for c in pool if not any(_inside(ws, c.span, span) for span, _ in quotations)]
+    return quotations, kept
 
 
 def _inside(ws: Sequence[Word], span: tuple[int, int], text_span: tuple[int, int]) -> bool:
