@@ -497,3 +497,14 @@ def test_a_body_the_roles_name_then_people_is_whoever_holds_a_role_there(
         "Gleb Matveev",
     }
     assert not archive.read("what did the experts say").roles
+
+
+def test_a_country_right_after_a_role_is_where_the_role_must_be(engine: Engine) -> None:
+    """Trump's new ambassador to Georgia: the archive's one ambassador is the former one to
+    Russia, so the role does not fit and the answer is no sure list of him; "the former
+    ambassador to Russia" is still John Sullivan."""
+    q = engine.read("who is Trump's new ambassador to Georgia")
+    assert not q.roles
+    assert not engine.ask("who is Trump's new ambassador to Georgia").confident
+    a = engine.ask("What did the former ambassador to Russia say?")
+    assert a.confident and {h.statement.speaker for h in a.hits} == {"John Sullivan"}

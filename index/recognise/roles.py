@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -75,10 +75,16 @@ class RoleReading(ReaderBase):
         return self.w.role_synonyms.get(stem, ())
 
     def _roles(
-        self, scan: Scan, countries: Sequence[str], wants_set: bool
+        self,
+        scan: Scan,
+        countries: Sequence[str],
+        wants_set: bool,
+        places_after: Mapping[int, str] | None = None,
     ) -> tuple[tuple[str, ...], tuple[str, ...], Claim | None]:
         """A role phrase before any "about" ("foreign ministers", "Kremlin spokesman"), read in the
-        archive's roles; the question's other words stay the topic."""
+        archive's roles; the question's other words stay the topic. A country spoken of right
+        after the phrase (``places_after``: word index -> country; "ambassador to Georgia")
+        is where the role must be, as a country the speaker is from is."""
         ws = scan.ws
         idx = [
             i
@@ -139,6 +145,9 @@ class RoleReading(ReaderBase):
             return (), (), None  # "Ukraine grain": a word in an organisation's name is no role
         roles = self.cat.roles_with(wanted)
         want = set(countries)
+        if places_after:  # "ambassador to Georgia": one word (to, of, in) may stand between
+            end = idx[-1] + 1
+            want |= {places_after[i] for i in (end, end + 1) if i in places_after}
         people: list[np.ndarray] = []
         kept = []
         for r in roles:
