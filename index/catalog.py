@@ -256,6 +256,16 @@ class Catalog:
                 out.append(col.astype(np.int64))
         return np.unique(np.concatenate(out)) if out else np.zeros(0, np.int64)
 
+    def rows_holding_all(self, words: Sequence[str]) -> np.ndarray:
+        """Rows whose speaker, role or text holds every one of the words (``term_rows``
+        intersected); none for no words."""
+        if not words:
+            return np.zeros(0, np.int64)
+        rows = self.term_rows(words[0])
+        for w in words[1:]:
+            rows = np.intersect1d(rows, self.term_rows(w), assume_unique=True)
+        return rows
+
     def holds(self, word: str) -> bool:
         """Whether some statement (quote, speaker or role) holds the folded word itself or
         its plural, not just a word of the same stem ("Welle" is not "well"; "Ukrainians" is
@@ -299,12 +309,7 @@ class Catalog:
         return self._spoken_by_outlet(key)
 
     def _spoken_by_outlet_uncached(self, key: str) -> np.ndarray:
-        words = key.split()
-        if not words:
-            return np.zeros(0, np.int64)
-        rows = self.term_rows(words[0])
-        for w in words[1:]:
-            rows = np.intersect1d(rows, self.term_rows(w), assume_unique=True)
+        rows = self.rows_holding_all(key.split())
         keep = [
             r
             for r in rows[:OUTLET_SPEAKER_SAMPLE].tolist()

@@ -143,6 +143,12 @@ class Route:
     grains: Grains | None = None  # sentence pieces and glossary (the multilingual route)
 
 
+def _mixed(dense: np.ndarray, piece: np.ndarray, weight: float) -> np.ndarray:
+    """A statement's dense score with a sentence piece's mixed in: (1 - weight) x its own +
+    weight x the piece's, where the piece is the nearer (a farther piece changes nothing)."""
+    return ((1.0 - weight) * dense + weight * np.maximum(piece, dense)).astype(np.float32)
+
+
 def fuse(dense: np.ndarray, lexical: np.ndarray, scale: DenseScale) -> np.ndarray:
     """The one fusion: weighted dense similarity (from the encoder's floor up) plus
     max-normalised BM25."""
@@ -303,14 +309,15 @@ class Ranker:
         # evidence. (The English route keeps them: its weights were fitted with them.)
         scoped_about = q.about_speakers and rows is not None and route.name == MULTILINGUAL
         about_names = () if scoped_about else q.about
-        lex_text = " ".join([q.topic, *about_names, *q.spelled, *self._scope_words(q)])
+        beside = [*about_names, *q.spelled, *self._scope_words(q)]
+        lex_text = " ".join([q.topic, *beside])
         # Glossed words and a Cyrillic question's place spoken of ("в Україні") rank, but never
         # make the answer sure: only the topic's own words do.
         lend = [*glossed, *q.about_spelled]
         if q.about_spelled:
             places = {w for a in q.about for w in a.split()}
             topic = " ".join(w for w in q.topic.split() if w not in places)
-            own_text = " ".join([topic, *about_names, *q.spelled, *self._scope_words(q)])
+            own_text = " ".join([topic, *beside])
         else:
             own_text = lex_text
         lex_own = cat.bm25.scores(own_text)
@@ -417,9 +424,7 @@ class Ranker:
         them (no quote is read for that); at most ``candidates`` of them, best first, are read
         to check the words are in the quote itself, not only in the speaker's role."""
         cat = self.cat
-        holding = cat.term_rows(q.topic_terms[0])
-        for t in q.topic_terms[1:]:
-            holding = np.intersect1d(holding, cat.term_rows(t), assume_unique=True)
+        holding = cat.rows_holding_all(q.topic_terms)
         out = np.zeros(len(cand), bool)
         terms = {a for t in q.topic_terms for a in analyze(t)}
         for i in np.flatnonzero(~keep & np.isin(cand, holding))[: self.cfg.candidates]:
@@ -589,8 +594,7 @@ class Ranker:
         weight = self.cfg.scale(route.name).piece_weight
         if not weight or route.grains is None or not len(rows):
             return dense
-        best = np.maximum(route.grains.best_piece(vec[0], rows), dense)
-        return ((1.0 - weight) * dense + weight * best).astype(np.float32)
+        return _mixed(dense, route.grains.best_piece(vec[0], rows), weight)
 
     def _quoted(
         self, route: Route, quote_vecs: np.ndarray, rows: np.ndarray, dense: np.ndarray
@@ -602,8 +606,7 @@ class Ranker:
         if not weight or route.grains is None or not len(quote_vecs) or not len(rows):
             return dense
         best = np.max([route.grains.best_piece(qv, rows) for qv in quote_vecs], axis=0)
-        best = np.maximum(best, dense)
-        return ((1.0 - weight) * dense + weight * best).astype(np.float32)
+        return _mixed(dense, best, weight)
 
     def _scope_words(self, q: Query) -> list[str]:
         """The specific words of the claims that scope the question by a region or a kind

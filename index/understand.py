@@ -117,16 +117,14 @@ class Reader(
         claims += kind_claims
         regions = tuple(c.value[0] for c in kept if c.slot == "region" and not c.missing)
         region_countries = [x for c in kept if c.slot == "region" for x in c.value[1]]
-        # "the Baltic presidents": a role is held in the region's countries too.
+        countries = tuple(dict.fromkeys([*countries, *region_countries]))
         places_after = {
             c.span[0]: c.value
             for c in kept
             if c.slot == "about" and isinstance(c.value, str) and c.span[1] > c.span[0]
         }
-        roles, role_words, role_claim = self._roles(
-            scan, tuple(dict.fromkeys([*countries, *region_countries])), wants_set, places_after
-        )
-        countries = tuple(dict.fromkeys([*countries, *region_countries]))
+        # "the Baltic presidents": a role is held in the region's countries too.
+        roles, role_words, role_claim = self._roles(scan, countries, wants_set, places_after)
         if roles and about_speakers:
             roles, about_speakers, about = self._role_owners(roles, about_speakers, about)
         if role_claim is not None:
