@@ -37,6 +37,7 @@ def load_data(name: str) -> Any:
 
 
 HOLDS_SAMPLE = 200  # rows of a stem read to find the word itself (a name is in its first rows)
+GENERIC_SHARE = 0.3  # a term in more than this share of statements says nothing ("Trump")
 OUTLET_SPEAKER_SAMPLE = 2_000  # rows holding an outlet's name read to find those it speaks
 
 
@@ -255,6 +256,11 @@ class Catalog:
                 ]
                 out.append(col.astype(np.int64))
         return np.unique(np.concatenate(out)) if out else np.zeros(0, np.int64)
+
+    def generic(self, word: str) -> bool:
+        """Whether an English word's terms are in more than ``GENERIC_SHARE`` of the
+        statements, so that it tells no statement from another ("Trump" in his election's)."""
+        return any(self.bm25.doc_freq(t) > GENERIC_SHARE for t in analyze(word))
 
     def rows_holding_all(self, words: Sequence[str]) -> np.ndarray:
         """Rows whose speaker, role or text holds every one of the words (``term_rows``

@@ -7,8 +7,10 @@ the statements' own vectors (``build.build``; stored in the bundle as ``store.ML
   is mixed with its best sentence's (``DenseScale.piece_weight``).
 - a **glossary**, the archive's English words, each embedded alone. A Cyrillic topic word
   whose vector lies close to one English word of the archive, and clearly closer than to any
-  other ("традиционные": traditional, "океану": ocean), lends that word to the lexical side
+  word of another stem ("традиционные": traditional, "океану": ocean, "санкции": sanctions
+  though "sanctioned" is as close), lends that word to the lexical side
   (``DenseScale.gloss_similarity``, ``gloss_margin``): BM25 then finds the quotes that say it.
+  A word most statements hold is not lent (``Catalog.generic``).
 
 Both are embedded once per compilation and kept in the vector cache like the statements.
 """
@@ -19,6 +21,7 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import IO, Any
 
 import numpy as np
@@ -94,17 +97,29 @@ class Grains:
 
     def gloss(self, vectors: np.ndarray, similarity: float, margin: float) -> list[str | None]:
         """For each word vector, the English word it is nearest when at least ``similarity``
-        close and ``margin`` closer than to the next word, else None."""
+        close and ``margin`` closer than to the next word of another stem ("sanctions" and
+        "sanctioned" are one term to the lexical side, so neither is the other's rival), else
+        None."""
         out: list[str | None] = []
         if len(self.words) < 2:
             return [None] * len(vectors)
+        stems = self._stems
         sims = vectors @ self.glossary.T
         for row in sims:
-            two = np.argpartition(-row, 1)[:2]
-            first, second = sorted(two.tolist(), key=lambda j: -row[j])
-            good = row[first] >= similarity and row[first] - row[second] >= margin
+            first = int(np.argmax(row))
+            rivals = row[stems != stems[first]]
+            second = float(rivals.max()) if len(rivals) else -np.inf
+            good = row[first] >= similarity and row[first] - second >= margin
             out.append(self.words[first] if good else None)
         return out
+
+    @cached_property
+    def _stems(self) -> np.ndarray:
+        """Each glossary word's lexical terms as one number: words of one stem share it."""
+        ids: dict[str, int] = {}
+        return np.asarray(
+            [ids.setdefault(" ".join(analyze(w)), len(ids)) for w in self.words], dtype=np.int32
+        )
 
     def save(self, fh: IO[bytes]) -> None:
         """As one ``.npz`` (no pickle)."""

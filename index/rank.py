@@ -668,7 +668,9 @@ class Ranker:
                 self._glosses.clear()
             self._glosses.update(((route.name, w), g) for w, g in zip(new, got, strict=True))
         english = (self._glosses.get((route.name, w)) for w in asked)
-        return tuple(dict.fromkeys(w for w in english if w))
+        # A word most statements hold ("выборы": elections) would rank them all alike, as an
+        # English topic's does (Reader._terms).
+        return tuple(dict.fromkeys(w for w in english if w and not self.cat.generic(w)))
 
     def clear_caches(self) -> None:
         """Forget the glossary lookups (benches: the next question costs a novel one's)."""

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from index.catalog import Catalog
+from index.catalog import GENERIC_SHARE, Catalog
 from index.claims import Claim, Strength, resolve
 from index.gazetteer import english_names
 from index.grammar import Grammar
@@ -29,7 +29,6 @@ from index.stance import Asked, shared_acts
 from index.textnorm import QUOTED, STOPWORDS, Word, is_cyrillic, words
 
 MENTION_SHARE = 0.05  # a capitalised topic word rarer than this is a name to find verbatim
-GENERIC_SHARE = 0.3  # a word in more than this share of statements says nothing ("Trump")
 QUOTE_MIN_WORDS = 3  # a quoted phrase this long is a quotation, not a name ("«Медуза»")
 TRANSLATED_SHARE = 0.5  # dictionary words join a Cyrillic topic's lexical side from this share
 

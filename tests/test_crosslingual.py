@@ -83,6 +83,17 @@ def test_a_word_is_glossed_only_when_close_and_clearly_closest() -> None:
     assert g.gloss(np.vstack([near_a, between, nowhere]), 0.9, 0.03) == ["a", None, None]
 
 
+def test_words_of_one_stem_are_no_rivals_to_each_other() -> None:
+    """ "sanctions" and "sanctioned" are one term to BM25: a word as close to both is still
+    glossed, by the nearer; a word of another stem as close still blocks it."""
+    e = np.eye(4, dtype=np.float32)
+    words = ("sanctions", "sanctioned", "ocean")
+    g = Grains(np.zeros(0, np.int64), np.zeros((0, 4), np.float32), words, e[:3])
+    both = _unit(np.array([[0.72, 0.69, 0.0, 0.0]]))  # as close to the two inflections
+    rival = _unit(np.array([[0.72, 0.0, 0.71, 0.0]]))  # as close to another word
+    assert g.gloss(np.vstack([both, rival]), 0.6, 0.03) == ["sanctions", None]
+
+
 def test_grains_survive_saving_and_refuse_pieces_of_no_statement() -> None:
     g = _grains(np.random.default_rng(2))
     buf = io.BytesIO()
@@ -114,6 +125,22 @@ def test_a_cyrillic_topic_word_borrows_the_archives_english_word(engine: Engine)
     assert "sanctions" in (engine.ask("Хто згадував санкції?").reading or {})["glossed"]
     # Glossed words rank but never make an answer sure on their own.
     assert not engine.ranker.rank(engine.read("Какая завтра погода в Москве?")).confident
+
+
+def test_an_inflected_word_is_glossed_but_not_one_most_statements_hold(
+    engine: Engine, archive: Engine
+) -> None:
+    """The archive says "sanctions" and "sanctioned": "санкции" is glossed all the same.
+    "выборы" is glossed "elections", a word of most of the real compilation's statements,
+    which would rank them all alike: it is not lent."""
+    assert "sanctions" in archive.ranker.rank(archive.read("санкции в Астане обсуждали?")).glossed
+    route = engine.ranker.multilingual
+    assert route is not None and route.grains is not None
+    scale = engine.ranker.cfg.multilingual
+    vec = np.asarray(route.encode(["выборы"]), np.float32)
+    assert route.grains.gloss(vec, scale.gloss_similarity, scale.gloss_margin) == ["elections"]
+    assert engine.catalog.generic("elections") and not engine.catalog.generic("sanctions")
+    assert "elections" not in engine.ranker.rank(engine.read("кто говорил про выборы")).glossed
 
 
 def test_a_word_is_looked_up_once(engine: Engine) -> None:
