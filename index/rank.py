@@ -116,6 +116,9 @@ class RankConfig:
     self_penalty: float = 0.3  # "Who criticised Transneft?": Transneft's own statements
     sure_coverage: float = 0.5  # share of the topic's words the best statement must hold
     sure_name: float = 85.0  # a name matched at least this well is the person meant
+    # A question on several places (a region, "Georgia and Armenia"): each place's best quote
+    # is shown, past the relevance cut, when its score is at least this share of the best.
+    member_ratio: float = 0.2
     k: int = 10  # topic results at most, unless the caller asks for more
     # Claims whose own words also rank, as the question says them (see Ranker._scope_words).
     scope_word_slots: tuple[str, ...] = ("region", "kind")
@@ -410,6 +413,10 @@ class Ranker:
         in_set = q.wants_set and (q.roles or q.kinds)
         if in_set and in_event is not None and (keep & in_event).any():
             keep &= in_event
+        if len(q.countries) > 1 and rows is not None and top > 0:
+            # "Central Asia congratulations to Trump": each of the places asked about answers
+            # with its closest quote, unless that says next to nothing on the topic.
+            keep |= self._each_country(q, cand, score >= top * cfg.member_ratio)
         if q.mentions:  # "about Zorin": every statement that names him, after the best
             named = np.concatenate([cat.text_rows(w) for w in q.mentions])
             keep |= np.isin(cand, named)
@@ -418,6 +425,19 @@ class Ranker:
             # after the best (the relevance cut keeps the few that say it most).
             keep |= self._saying(q, cand, keep)
         return how(Ranked(cand[keep], score[keep], "topic", sure))
+
+    def _each_country(self, q: Query, cand: np.ndarray, enough: np.ndarray) -> np.ndarray:
+        """Each asked country's first candidate (``cand`` is best first) among those
+        ``enough``: one pass a country, not a sort of a scope that may hold 100,000 rows."""
+        out = np.zeros(len(cand), bool)
+        where = np.flatnonzero(enough)
+        codes = self.cat.tables.country_of_row[cand[where]]
+        by_country = self.cat.tables.by_country
+        for country in q.countries:
+            code = by_country.index(country)
+            if code is not None and (at := np.flatnonzero(codes == code)).size:
+                out[where[at[0]]] = True
+        return out
 
     def _saying(self, q: Query, cand: np.ndarray, keep: np.ndarray) -> np.ndarray:
         """Candidates past the cut whose quote holds every topic term. The BM25 postings pick

@@ -171,6 +171,25 @@ def test_the_event_in_other_words_is_no_topic(
     assert len(a.hits) == sum(n for c, n in engine.countries() if c in countries)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Central Asia congratulations to Trump",
+        "Центральная Азия поздравления Трампу",
+        "Центральна Азія привітання Трампа",
+    ],
+)
+def test_a_question_on_several_places_hears_from_each(engine: Engine, question: str) -> None:
+    """Only Mirziyoyev says "congratulat"; Tokayev and Japarov wrote Trump letters. The
+    relevance cut kept Mirziyoyev alone: each place asked about now answers with its closest
+    quote (RankConfig.member_ratio), and the best still leads."""
+    a = engine.ask(question)
+    speakers = [h.statement.speaker for h in a.hits]
+    assert speakers[0] == "Shavkat Mirziyoyev"
+    assert {"Kassym-Jomart Tokayev", "Sadyr Japarov"} <= set(speakers)
+    assert {h.statement.country for h in a.hits} <= {"Kazakhstan", "Kyrgyzstan", "Uzbekistan"}
+
+
 def test_a_who_question_lists_every_quote_in_its_own_words(engine: Engine) -> None:
     """The relevance cut keeps the few quotes that say it most; a set question ("Who …")
     also lists every other statement that says it in the question's words."""
