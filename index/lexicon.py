@@ -131,6 +131,7 @@ class Words:
         self.copulas = folded(d["copulas"])
         self.auxiliaries = folded(d["auxiliaries"])
         self.reflexives = folded(d["reflexives"])
+        self.conjunctions = folded(d["conjunctions"])
         # What ends the speaker's place after an auxiliary ("what did X say / report").
         self.subject_ends = self.speech_verbs | (self.ask - STOPWORDS)
         self.ordinals = folded(d["ordinal_words"])
@@ -189,6 +190,11 @@ class Words:
         self.role_plural_endings = tuple(r["plural_endings"])  # Cyrillic: "министры"
         for w, alts in r["seats"].items():  # read as synonyms; never a head
             self.role_synonyms[simple_stem(w)] = tuple(tuple(stems(p)) for p in alts)
+        # Words for anyone that also name a kind of role ("experts"): synonyms and heads.
+        self.people_roles = frozenset(simple_stem(w) for w in r["people_roles"])
+        for w, alts in r["people_roles"].items():
+            self.role_synonyms[simple_stem(w)] = tuple(tuple(stems(p)) for p in alts)
+        self.role_heads |= self.people_roles
         # Russian and Ukrainian role words -> the English role phrases they stand for.
         self.role_translations: Lexicon[tuple[tuple[str, ...], ...]] = Lexicon(
             {

@@ -503,7 +503,7 @@ def test_a_body_the_roles_name_then_people_is_whoever_holds_a_role_there(
 ) -> None:
     """The Valdai Club people: no head word, but the roles name the club and people follow,
     so the answer is everyone with a role there (not "Valdai Club is not quoted", which
-    was false). People alone ("the experts") name no body."""
+    was false). People alone ("the people") name no body."""
     q = archive.read("what did the valdai club people say")
     assert q.wants_set and not any(c.missing for c in q.claims)
     assert "role.plural" in {c.rule for c in q.claims}
@@ -515,7 +515,36 @@ def test_a_body_the_roles_name_then_people_is_whoever_holds_a_role_there(
         "Gleb Matveyev",
         "Gleb Matveev",
     }
-    assert not archive.read("what did the experts say").roles
+    assert not archive.read("what did the people say").roles
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "which russian think tank experts commented on the election",
+        "Что российские эксперты говорили о выборах?",
+        "які російські аналітики коментували вибори",
+    ],
+)
+def test_experts_are_whoever_holds_a_role_at_an_institute_or_a_club(
+    engine: Engine, question: str
+) -> None:
+    """ "Experts", "аналітики" are people in general and a kind of role too (roles.json
+    people_roles): the Russian ones are the institute's, the club's, the council's and the
+    research university's people, not the president or the Kremlin's spokesman."""
+    q = engine.read(question)
+    assert "role.plural" in {c.rule for c in q.claims}
+    speakers = {h.statement.speaker for h in engine.ask(question).hits}
+    assert speakers == {"Fyodor Lukyanov", "Alexander Dynkin", "Timofey Bordachev", "Dmitry Suslov"}
+
+
+def test_a_role_joined_to_a_word_for_anyone_narrows_to_no_role(archive: Engine) -> None:
+    """ "officials and experts" are anyone: the role narrows nothing (the Russian officials
+    who spoke of the summit are no experts). Two role words joined stay a role."""
+    q = archive.read("which russian officials and experts commented on the astana summit")
+    assert not q.roles and q.countries == ("Russia",)
+    assert not archive.read("What did Russian politicians and analysts say?").roles
+    assert archive.read("which experts and analysts spoke about China").roles
 
 
 def test_a_country_right_after_a_role_is_where_the_role_must_be(engine: Engine) -> None:

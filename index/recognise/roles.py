@@ -10,7 +10,7 @@ from index.claims import Claim, Strength
 from index.lexical import simple_stem
 from index.lexicon import Scan
 from index.recognise.base import ReaderBase
-from index.textnorm import STOPWORDS, is_cyrillic
+from index.textnorm import STOPWORDS, Word, is_cyrillic
 
 MAX_ROLE_SPEAKERS = 3  # a role in a non-set question is specific only when it picks out few
 
@@ -70,6 +70,29 @@ class RoleReading(ReaderBase):
             and ws[after].norm in self.w.person_nouns
         )
 
+    def _beside_anyone(self, scan: Scan, run: Sequence[int]) -> bool:
+        """Whether the role phrase is joined to a person noun ("officials and experts",
+        "эксперты и политики"): the two together are anyone, so the role narrows nothing."""
+        ws = scan.ws
+
+        def anyone(i: int) -> bool:
+            return ws[i].norm in self.w.person_nouns and not self._names_role(ws[i])
+
+        before, after = run[0] - 2, run[-1] + 2
+        return (before >= 0 and ws[before + 1].norm in self.w.conjunctions and anyone(before)) or (
+            after < len(ws) and ws[after - 1].norm in self.w.conjunctions and anyone(after)
+        )
+
+    def _names_role(self, w: Word) -> bool:
+        """Whether a word for people names a kind of role too ("experts", "эксперты":
+        roles.json people_roles and translations), not anyone ("officials", "люди")."""
+        if is_cyrillic(w.text):
+            got = self.w.role_translations.match([w.norm])
+            return got is not None and not all(
+                len(p) == 1 and p[0] in self.w.person_stems for p in got[1]
+            )
+        return simple_stem(w.norm) in self.w.people_roles
+
     def _synonyms(self, stem: str) -> tuple[tuple[str, ...], ...]:
         """The phrases a role word's stem may stand for (roles.json synonyms and seats)."""
         return self.w.role_synonyms.get(stem, ())
@@ -93,13 +116,13 @@ class RoleReading(ReaderBase):
             and scan.free(i)
             and w.norm not in self.w.ask
             and w.norm not in STOPWORDS
-            and w.norm not in self.w.person_nouns
+            and (w.norm not in self.w.person_nouns or self._names_role(w))
             and w.norm not in self.w.generic
             and w.norm not in self.w.speech_verbs
             and not w.norm.isdigit()
         ]
         idx = self._role_run(scan, idx)
-        if not idx:
+        if not idx or self._beside_anyone(scan, idx):
             return (), (), None
         wanted: list[tuple[tuple[str, ...], ...]] = []
         head = plural = False  # plural: "presidents", "министров" ask for every holder
