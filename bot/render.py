@@ -394,7 +394,7 @@ WHY_TEXT: dict[tuple[str, str], str] = {
     ("dropped", "country"): N_("Nothing from {name} fits."),
     ("dropped", "region"): N_("Nothing from the {name} fits."),
     ("dropped", "speaker"): N_("Nothing by {name} fits."),
-    ("dropped", "role"): N_("No {name} fits."),
+    ("dropped", "role"): N_("No quote by “{name}” fits."),
     ("dropped", "outlet"): N_("Nothing cited from {name} fits."),
     ("dropped", "event"): N_("Nothing in {name} fits."),
     ("dropped", "kind"): N_("Nothing of the kind “{name}” fits."),

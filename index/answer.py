@@ -31,7 +31,7 @@ SENTENCES: dict[tuple[str, str], str] = {
     ("dropped", "country"): "Nothing from {name} fits.",
     ("dropped", "region"): "Nothing from the {name} fits.",
     ("dropped", "speaker"): "Nothing by {name} fits.",
-    ("dropped", "role"): "No {name} fits.",
+    ("dropped", "role"): "No quote by “{name}” fits.",
     ("dropped", "outlet"): "Nothing cited from {name} fits.",
     ("dropped", "event"): "Nothing in {name} fits.",
     ("dropped", "kind"): "Nothing of the kind “{name}” fits.",

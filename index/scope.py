@@ -17,6 +17,10 @@ from index.query import Query, TimeSlot
 # The order likely claims are tried in when several would not all fit: who spoke first, then
 # what they were, where, what kind, where it was cited, in which compilation, about whom, when.
 RELAX_ORDER = ("speaker", "role", "place", "kind", "outlet", "event", "about", "time")
+# Kinds of statement that hold no speaker's role: asked for with a role ("which Central Asian
+# leaders did not congratulate": the notes of no remarks), the kind is tried before the role,
+# which such statements cannot fit.
+ROLELESS_KINDS = frozenset({"note", "market"})
 # Which filter each claim slot belongs to (a region is a place; an order is no filter).
 GROUP = {
     "speaker": "speaker",
@@ -90,7 +94,10 @@ class Scope:
     def narrow(self, q: Query) -> Narrowed:
         missing = tuple(c for c in q.claims if c.missing)
         groups = self._groups(q)
-        filters = [(name, *groups[name]) for name in RELAX_ORDER if name in groups]
+        order: tuple[str, ...] = RELAX_ORDER
+        if ROLELESS_KINDS & set(q.kinds):
+            order = ("speaker", "kind", *(n for n in RELAX_ORDER if n not in ("speaker", "kind")))
+        filters = [(name, *groups[name]) for name in order if name in groups]
         certain = [(n, r) for n, s, r in filters if s == Strength.CERTAIN]
         rows: np.ndarray | None = None
         for _, r in certain:

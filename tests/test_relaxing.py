@@ -150,9 +150,14 @@ def test_a_persons_statements_about_a_place_lead_with_those_that_name_it(engine:
     assert len(a.hits) == len(engine.ask("What did Peskov say?").hits)  # all of them, ordered
 
 
-def test_leaders_and_officials_are_anyone_in_every_language(engine: Engine) -> None:
-    """As "leaders" is a person noun in English, "лідерів" is no role in Ukrainian."""
+def test_leaders_are_heads_and_officials_anyone_in_every_language(engine: Engine) -> None:
+    """ "leaders", "лідерів" are the presidents and prime ministers (roles.json people_roles)
+    in every language; "officials", "чиновники" are anyone."""
+    heads = {"president of Latvia", "president of Lithuania", "prime minister of Estonia"}
     for question in ("Which Baltic leaders spoke?", "Хто з балтійських лідерів висловився?"):
+        q = engine.read(question)
+        assert set(q.roles) == heads and q.regions == ("Baltic states",), question
+    for question in ("Which Baltic officials spoke?", "Какие чиновники Балтии высказались?"):
         q = engine.read(question)
         assert not q.roles and q.regions == ("Baltic states",), question
 
@@ -254,3 +259,14 @@ def test_a_country_never_quoted_named_in_cyrillic_ranks_by_its_english_names(
     assert "Turkish" in top.statement.text
     english = archive.read("What did Latvia say about Turkey?")
     assert "about.unquoted-country" not in {c.rule for c in english.claims}
+
+
+def test_a_role_gives_way_to_a_kind_of_statement_that_has_none(engine: Engine) -> None:
+    """ "Which Central Asian leaders didn't congratulate Trump?": the notes of no remarks are
+    the answer and hold no speaker's role, so the kind is tried first and the role, which
+    would leave nothing with it, is the claim dropped (and said)."""
+    question = "which central asian leaders didnt congratulate trump"
+    a = engine.ask(question)
+    assert {h.statement.country for h in a.hits} == {"Tajikistan", "Turkmenistan"}
+    assert all(h.statement.kind == "note" for h in a.hits)
+    assert ("dropped", "role") in {(w.code, w.slot) for w in a.why}

@@ -88,10 +88,16 @@ class RoleReading(ReaderBase):
         roles.json people_roles and translations), not anyone ("officials", "люди")."""
         if is_cyrillic(w.text):
             got = self.w.role_translations.match([w.norm])
-            return got is not None and not all(
-                len(p) == 1 and p[0] in self.w.person_stems for p in got[1]
-            )
+            return got is not None and not self._anyone(got[1])
         return simple_stem(w.norm) in self.w.people_roles
+
+    def _anyone(self, alts: tuple[tuple[str, ...], ...]) -> bool:
+        """Whether a Cyrillic word's English phrases are all words for anyone ("чиновники":
+        officials), none of which names a kind of role ("лідери": leaders)."""
+        return all(
+            len(p) == 1 and p[0] in self.w.person_stems and p[0] not in self.w.people_roles
+            for p in alts
+        )
 
     def _synonyms(self, stem: str) -> tuple[tuple[str, ...], ...]:
         """The phrases a role word's stem may stand for (roles.json synonyms and seats)."""
@@ -136,7 +142,7 @@ class RoleReading(ReaderBase):
                 got = self.w.role_translations.match([ws[n].norm for n in run])
                 if got is not None:
                     size, alts = got
-                    if all(len(p) == 1 and p[0] in self.w.person_stems for p in alts):
+                    if self._anyone(alts):
                         # "лідерів", "чиновников": anyone, as "leaders" and "officials" are
                         # in English (person nouns, no role)
                         j += size
