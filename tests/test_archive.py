@@ -150,6 +150,12 @@ def test_an_event_named_in_other_words(archive: Engine) -> None:
     assert not archive.read("Who won the football match yesterday?").event_certain
     # The title's own word keeps its full weight, though it has synonyms ("summit": "talks").
     assert archive.read("What did experts say about the summit?").event_certain
+    # A gerund that names the event as a noun is a synonym: "the Druzhba stopping" is the
+    # shutdown's compilation, within which the date and the country scope every quote.
+    q = archive.read("what did russia say on feb 27-28 about druzhba stopping")
+    assert q.event_certain and not q.topic_terms
+    speakers = {h.statement.speaker for h in archive.ask(q.text).hits}
+    assert speakers == {"Dmitry Peskov", "Transneft"}
 
 
 def test_topic_answers_stop_where_relevance_drops(engine: Engine) -> None:
