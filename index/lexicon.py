@@ -57,6 +57,10 @@ def folded(entries: Iterable[str]) -> frozenset[str]:
 V = TypeVar("V")
 
 
+LEXICON_KEY = 3  # letters of a phrase's first word that index it (Lexicon._by_start)
+_Pattern = tuple[tuple[str, bool], ...]  # a phrase's folded words, each with its "*"
+
+
 class Lexicon(Generic[V]):
     """Cyrillic phrases of a data file -> values. Russian and Ukrainian inflect, so an entry
     word ending in ``*`` takes any ending (``облигаци*``: облигации, облигаций, облигациями);
@@ -64,6 +68,7 @@ class Lexicon(Generic[V]):
 
     def __init__(self, entries: Mapping[str, V]) -> None:
         self.phrases: list[tuple[tuple[tuple[str, bool], ...], V]] = []
+        seen: set[tuple[_Pattern, str]] = set()  # (phrase, value) once, found in O(1)
         for entry, value in entries.items():
             for lang in ("ru", "uk"):
                 pattern: list[tuple[str, bool]] = []
@@ -73,21 +78,41 @@ class Lexicon(Generic[V]):
                     star = word.endswith("*")
                     pattern += [(t, star and j == len(parts) - 1) for j, t in enumerate(parts)]
                 phrase = tuple(pattern)
-                if phrase and (phrase, value) not in self.phrases:
+                if phrase and (phrase, repr(value)) not in seen:
+                    seen.add((phrase, repr(value)))
                     self.phrases.append((phrase, value))
         # Longest first, and a longer stem before a shorter one (советник* before совет*).
         self.phrases.sort(key=lambda pv: (-len(pv[0]), -sum(len(t) for t, _ in pv[0])))
         self.longest = max((len(p) for p, _ in self.phrases), default=0)
+        # Phrases by their first word's first letters, in the order above: a word is compared
+        # with the few that can match it, not with every entry of a dictionary of thousands.
+        self._by_start: dict[str, list[tuple[int, _Pattern, V]]] = {}
+        self._short: list[tuple[int, _Pattern, V]] = []  # first word shorter than the key
+        for at, (phrase, value) in enumerate(self.phrases):
+            first = phrase[0][0]
+            group = (
+                self._short
+                if len(first) < LEXICON_KEY
+                else self._by_start.setdefault(first[:LEXICON_KEY], [])
+            )
+            group.append((at, phrase, value))
 
     def match(self, norms: Sequence[str]) -> tuple[int, V] | None:
         """The longest entry the words start with: (how many words, its value)."""
-        for phrase, value in self.phrases:
-            if len(phrase) <= len(norms) and all(
-                n.startswith(t) if star else n == t
-                for (t, star), n in zip(phrase, norms, strict=False)
-            ):
-                return len(phrase), value
-        return None
+        if not norms:
+            return None
+        best: tuple[int, _Pattern, V] | None = None
+        for group in (self._by_start.get(norms[0][:LEXICON_KEY], ()), self._short):
+            for at, phrase, value in group:
+                if best is not None and at > best[0]:
+                    break
+                if len(phrase) <= len(norms) and all(
+                    n.startswith(t) if star else n == t
+                    for (t, star), n in zip(phrase, norms, strict=False)
+                ):
+                    best = (at, phrase, value)
+                    break
+        return (len(best[1]), best[2]) if best is not None else None
 
 
 class WordMap(Generic[V]):
@@ -158,6 +183,14 @@ class Words:
                 w: tuple(e for g in gs for e in g.split())
                 for table in (d["glosses"], r["translations"])
                 for w, gs in table.items()
+                if not w.startswith("_")
+            }
+        )
+        # The news domain's words (news_glossary.json): they rank, never make an answer sure.
+        self.news: Lexicon[tuple[str, ...]] = Lexicon(
+            {
+                w: tuple(e for g in gs for e in g.split())
+                for w, gs in load_data("news_glossary.json").items()
                 if not w.startswith("_")
             }
         )

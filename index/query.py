@@ -84,6 +84,9 @@ class Query:
     spelled: tuple[str, ...] = ()  # its Cyrillic words as the archive writes them (lexical)
     # ... those of a place it is about ("в Україні": ukrain): they rank, never make it sure
     about_spelled: tuple[str, ...] = ()
+    # ... and what the news domain's dictionary gives its words ("перезавантаження": reset):
+    # they rank, never make it sure (index/data/news_glossary.json)
+    lent: tuple[str, ...] = ()
     # Phrases the question quotes ("хто сказав «дипломатія через голови українців»"): each is
     # looked for among the statements' sentences as a whole (Ranker._quoted).
     quoted: tuple[str, ...] = ()

@@ -314,9 +314,9 @@ class Ranker:
         about_names = () if scoped_about else q.about
         beside = [*about_names, *q.spelled, *self._scope_words(q)]
         lex_text = " ".join([q.topic, *beside])
-        # Glossed words and a Cyrillic question's place spoken of ("в Україні") rank, but never
-        # make the answer sure: only the topic's own words do.
-        lend = [*glossed, *q.about_spelled]
+        # Glossed words, the news dictionary's and a Cyrillic question's place spoken of ("в
+        # Україні") rank, but never make the answer sure: only the topic's own words do.
+        lend = [*glossed, *q.about_spelled, *q.lent]
         if q.about_spelled:
             places = {w for a in q.about for w in a.split()}
             topic = " ".join(w for w in q.topic.split() if w not in places)

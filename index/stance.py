@@ -60,7 +60,7 @@ class Acts:
     def asked(self, ws: Sequence[Word]) -> Asked | None:
         """The act the question's words name, if any (the first that does)."""
         for i, w in enumerate(ws):
-            acts = self._acts_of(w)
+            acts = self.acts_of(w)
             if not acts and w.norm in self.reported:
                 return None  # "Who called it an insult that Putin did not congratulate ...?"
             if acts:
@@ -69,7 +69,7 @@ class Acts:
                 return Asked(acts, (i, i + 1), w.text, negated)
         return None
 
-    def _acts_of(self, w: Word) -> tuple[str, ...]:
+    def acts_of(self, w: Word) -> tuple[str, ...]:
         if is_cyrillic(w.text):
             got = self._cyrillic.match([w.norm])
             return got[1] if got else ()

@@ -170,6 +170,7 @@ class Reader(
         topic = " ".join(ws[i].text for i in topic_idx)
         silence = any(ws[i] in self.w.silence for i in topic_idx)
         cyrillic = any(is_cyrillic(ws[i].text) for i in topic_idx)
+        translated, lent = self._translated(ws, topic_idx, asked)
         spelled = tuple(
             dict.fromkeys(
                 [
@@ -183,7 +184,7 @@ class Reader(
                         # compilation) tells none apart: as a topic word it only adds noise.
                         if self.cat.bm25.doc_freq(t) <= GENERIC_SHARE
                     ),
-                    *self._translated(ws, topic_idx, asked),
+                    *translated,
                     # A Latin spelling the quotes write otherwise: "Solntzev", solntsev.
                     *(t for i in topic_idx for t in self._respelled(ws[i])),
                 ]
@@ -237,6 +238,7 @@ class Reader(
             cyrillic=cyrillic,
             spelled=spelled,
             about_spelled=about_spelled,
+            lent=tuple(dict.fromkeys(w for w in lent if w not in spelled)),
             quoted=tuple(said.strip() for _, said in quotations),
             loose=loose,
         )
@@ -328,36 +330,54 @@ class Reader(
 
     def _translated(
         self, ws: Sequence[Word], idx: Sequence[int], asked: Asked | None = None
-    ) -> list[str]:
+    ) -> tuple[list[str], list[str]]:
         """English words the dictionaries give for the topic's Cyrillic words (role words,
         event words), so its quotes can be found by their words too ("пресс-секретарь
         Кремля": spokesman, press secretary, kremlin), when they and the names the archive
         spells stand for at least ``TRANSLATED_SHARE`` of the topic's words. An act the
         question asks for ("поздравил") gives the archive's words for it (congratulate,
-        congratulations), unless it is negated."""
+        congratulations), unless it is negated. Second, the words the news domain's
+        dictionary gives the words the others do not read ("перезавантаження": reset): lent
+        to the ranking, never evidence."""
         out: list[str] = []
+        lent: list[str] = []
         free = set(idx)
         covered = 0
         i = 0
         while i < len(ws):
             if i in free and is_cyrillic(ws[i].text):
-                if asked is not None and not asked.negated and i == asked.span[0]:
-                    out += self._act_terms(asked.acts)
+                if asked is not None and i == asked.span[0]:
+                    # A negated act ("не поздравил") lends no words: the quotes that perform
+                    # it are the ones the question does not ask for.
+                    out += [] if asked.negated else self._act_terms(asked.acts)
                     covered += 1
                     i += 1
                     continue
-                got = self.w.english.match([x.norm for x in ws[i:]])
+                norms = [x.norm for x in ws[i:]]
+                got = self.w.english.match(norms)
                 if got is not None and all(j in free for j in range(i, i + got[0])):
                     out += got[1]
                     i += got[0]
                     covered += got[0]
+                    continue
+                if self.acts.acts_of(ws[i]):
+                    i += 1  # an act's words are the stance's to weigh (index/stance.py)
+                    covered += 1
+                    continue
+                news = self.w.news.match(norms)
+                if news is not None and all(j in free for j in range(i, i + news[0])):
+                    lent += news[1]
+                    i += news[0]
+                    covered += news[0]
                     continue
                 if is_name(ws[i]) and self._spelled(ws[i]):
                     covered += 1
             i += 1
         # One known word of a longer topic ("грузовики с зерном": grain) would outweigh its
         # meaning in the lexical score: the English words count when they stand for enough.
-        return out if covered >= TRANSLATED_SHARE * len(idx) else []
+        if covered < TRANSLATED_SHARE * len(idx):
+            return [], []
+        return out, lent
 
     def _act_terms(self, acts: Sequence[str]) -> list[str]:
         """The archive's words (its lexical index's terms) that begin with an act's statement

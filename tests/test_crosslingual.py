@@ -4,12 +4,16 @@ the archive's English words, their arithmetic, and what they do for questions in
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
 
+from index.catalog import load_data
 from index.crosslingual import Grains, glossary_words, pieces
+from index.lexicon import Lexicon, Words
 from index.model import Statement
 from index.search import Engine
 
@@ -174,3 +178,55 @@ def test_a_quoted_phrase_is_found_among_the_sentences_on_its_own(archive: Engine
     assert archive.ask(question).hits[0].statement.speaker == "Jānis Kalniņš"
     nyt = archive.read("цитаты из «Нью-Йорк таймс»")
     assert nyt.outlets == ("nyt",) and nyt.quoted == ()
+
+
+def _scan(lexicon: Lexicon[Any], norms: list[str]) -> tuple[int, Any] | None:
+    """Lexicon.match as a scan of every phrase in order (what its index must agree with)."""
+    for phrase, value in lexicon.phrases:
+        if len(phrase) <= len(norms) and all(
+            n.startswith(t) if star else n == t for (t, star), n in zip(phrase, norms, strict=False)
+        ):
+            return len(phrase), value
+    return None
+
+
+def test_a_lexicons_index_finds_what_a_scan_of_every_phrase_finds() -> None:
+    """The dictionaries are indexed by their first word's first letters (thousands of news
+    words): every entry, inflected, two-word or cut short, matches as a full scan would."""
+    words = Words()
+    for lexicon in (words.english, words.news, words.role_translations, words.glosses):
+        tried = 0
+        for phrase, _ in lexicon.phrases:
+            stem = [t for t, _ in phrase]
+            for norms in (stem, [stem[0] + "ami", *stem[1:]], [stem[0][:2]], [*stem, "x"]):
+                assert lexicon.match(norms) == _scan(lexicon, norms), norms
+                tried += 1
+        assert tried >= 4 * len(lexicon.phrases)
+    assert words.news.match(["perezavantazhennya"]) == (1, ("reset",))
+
+
+def test_the_news_glossary_is_specific() -> None:
+    """Each stem has four letters at least before its "*" (no "газ*" that is also "газета"),
+    each value is English words, and no key repeats the curated glosses (words.json)."""
+    data = load_data("news_glossary.json")
+    curated = set(load_data("words.json")["glosses"])
+    entries = {k: v for k, v in data.items() if not k.startswith("_")}
+    assert len(entries) > 1000
+    for key, values in entries.items():
+        for word in key.split():
+            assert not word.endswith("*") or len(word) >= 5, key
+        assert values and all(re.fullmatch(r"[a-z]+(-[a-z]+)*", v) for v in values), key
+        assert key not in curated, key
+
+
+def test_the_news_glossary_ranks_and_never_makes_an_answer_sure(engine: Engine) -> None:
+    """ "перезавантаження відносин": reset, relations find Dmitriev's "resetting relations";
+    "цена на нефть" finds a price of something, which makes no answer sure. A negated act
+    ("не поздравил") lends no words for the act: the stance weighs it."""
+    q = engine.read("хто говорив про перезавантаження відносин Росії та США")
+    assert {"reset", "relations"} <= set(q.lent)
+    a = engine.ask(q.text)
+    assert any("resetting relations" in h.statement.text for h in a.hits[:3])
+    assert not engine.ask("Как изменилась цена на нефть после победы Трампа?").confident
+    insult = engine.read("Кто назвал оскорблением то, что Путин не поздравил Трампа?")
+    assert not any(w.startswith("congratulat") for w in (*insult.lent, *insult.spelled))
