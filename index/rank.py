@@ -119,6 +119,11 @@ class RankConfig:
     # A question on several places (a region, "Georgia and Armenia"): each place's best quote
     # is shown, past the relevance cut, when its score is at least this share of the best.
     member_ratio: float = 0.2
+    # A Cyrillic topic's English words (translation_words of them at least) also rank by the
+    # English model's similarity of the bag to each candidate, times this (Ranker._translated;
+    # 0.5-0.7 were best on the read sets, bench/RESULTS.md "Translated words").
+    translation_weight: float = 0.5
+    translation_words: int = 2
     k: int = 10  # topic results at most, unless the caller asks for more
     # Claims whose own words also rank, as the question says them (see Ranker._scope_words).
     scope_word_slots: tuple[str, ...] = ("region", "kind")
@@ -343,6 +348,8 @@ class Ranker:
             return replace(self._relaxed(q, rows), route=route.name)
         lex = lex_all[cand]
         score = fuse(dense, lex, scale)
+        if route.name == MULTILINGUAL:
+            score = score + self._translated(q, [*glossed, *q.lent], cand)
         # Candidates in the compilations the question touches without naming them fully.
         in_event = (
             np.isin(cand, np.concatenate([cat.by_doc[d] for d in q.events]))
@@ -425,6 +432,24 @@ class Ranker:
             # after the best (the relevance cut keeps the few that say it most).
             keep |= self._saying(q, cand, keep)
         return how(Ranked(cand[keep], score[keep], "topic", sure))
+
+    def _translated(self, q: Query, lent: Sequence[str], cand: np.ndarray) -> np.ndarray:
+        """A Cyrillic topic's English words (the dictionaries', the glossary's, the names the
+        archive spells), as one bag embedded by the English model: its similarity to each
+        candidate, times ``translation_weight``, where there are ``translation_words`` of
+        them at least. Ranks only: the answer is judged sure or not by the e5 cosines."""
+        cfg = self.cfg
+        english = list(dict.fromkeys([*q.spelled, *lent, *q.about_spelled]))
+        if (
+            not cfg.translation_weight
+            or not q.cyrillic
+            or len(english) < cfg.translation_words
+            or not len(cand)
+        ):
+            return np.zeros(len(cand), np.float32)
+        vec = np.asarray(self.english.encode([" ".join(english)]), dtype=np.float32)
+        sims = self._dense_for(self.english.index, vec, cand)
+        return (cfg.translation_weight * np.clip(sims, 0.0, None)).astype(np.float32)
 
     def _each_country(self, q: Query, cand: np.ndarray, enough: np.ndarray) -> np.ndarray:
         """Each asked country's first candidate (``cand`` is best first) among those

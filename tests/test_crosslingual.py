@@ -230,3 +230,26 @@ def test_the_news_glossary_ranks_and_never_makes_an_answer_sure(engine: Engine) 
     assert not engine.ask("Как изменилась цена на нефть после победы Трампа?").confident
     insult = engine.read("Кто назвал оскорблением то, что Путин не поздравил Трампа?")
     assert not any(w.startswith("congratulat") for w in (*insult.lent, *insult.spelled))
+
+
+def test_a_cyrillic_topics_english_words_rank_as_one_bag(engine: Engine) -> None:
+    """ "риск большой войны": the dictionaries give risks, war; the English model reads the
+    bag near Dynkin's "reduced likelihood of a general war", which leads. The bag only
+    ranks: with or without it, every answer is as sure as the e5 cosines say."""
+    question = "снижает ли победа Трампа риск большой войны?"
+    assert "reduced likelihood of a general war" in engine.ask(question).hits[0].statement.text
+    shipped = engine.ranker.cfg
+    questions = [
+        question,
+        "хто говорив про перезавантаження відносин Росії та США",
+        "Как изменилась цена на нефть после победы Трампа?",
+        "Кто говорил о санкциях?",
+    ]
+    with_bag = [engine.ranker.rank(engine.read(q)).confident for q in questions]
+    engine.ranker.cfg = replace(shipped, translation_weight=0.0)
+    try:
+        without = [engine.ranker.rank(engine.read(q)).confident for q in questions]
+        assert "reduced likelihood" not in engine.ask(question).hits[0].statement.text
+    finally:
+        engine.ranker.cfg = shipped
+    assert with_bag == without
