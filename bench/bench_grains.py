@@ -8,19 +8,22 @@ question in one process, every per-question cache emptied before each ask.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import replace
 
-from measure import ROOT, header_block, interleaved, ms, pct, setting, table
+from measure import (
+    CYRILLIC_CORPORA,
+    ROOT,
+    eval_questions,
+    header_block,
+    interleaved,
+    ms,
+    pct,
+    setting,
+    table,
+)
 
 from index.search import Engine
-
-EVAL = ROOT / "data" / "eval"
-CORPORA = {
-    "real corpus": (ROOT / "data" / "sources", ["questions_ru.jsonl", "questions_uk.jsonl"]),
-    "eval archive": (EVAL / "archive", ["archive_ru.jsonl", "archive_uk.jsonl"]),
-}
 
 
 def main() -> None:
@@ -29,17 +32,12 @@ def main() -> None:
     args = p.parse_args()
     print(header_block("Grains: a Cyrillic question with and without them", " ".join(sys.argv)))
     rows = []
-    for name, (sources, files) in CORPORA.items():
+    for name, (sources, files) in CYRILLIC_CORPORA.items():
         engine = Engine.open(sources, ROOT / "data" / f"index-grains-{sources.name}")
         with_grains = engine.ranker.multilingual
         assert with_grains is not None and with_grains.grains is not None
         without = replace(with_grains, grains=None)
-        questions = [
-            json.loads(line)["question"]
-            for f in files
-            for line in (EVAL / f).read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        ]
+        questions = eval_questions(files)
         settings = {
             "with": setting(engine.ranker, "multilingual", with_grains),
             "without": setting(engine.ranker, "multilingual", without),

@@ -9,19 +9,22 @@ question by question in one process, every per-question cache emptied before eac
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import replace
 
-from measure import ROOT, header_block, interleaved, ms, pct, setting, table
+from measure import (
+    CYRILLIC_CORPORA,
+    ROOT,
+    eval_questions,
+    header_block,
+    interleaved,
+    ms,
+    pct,
+    setting,
+    table,
+)
 
 from index.search import Engine
-
-EVAL = ROOT / "data" / "eval"
-CORPORA = {
-    "real corpus": (ROOT / "data" / "sources", ["questions_ru.jsonl", "questions_uk.jsonl"]),
-    "eval archive": (EVAL / "archive", ["archive_ru.jsonl", "archive_uk.jsonl"]),
-}
 
 
 def main() -> None:
@@ -30,16 +33,11 @@ def main() -> None:
     args = p.parse_args()
     print(header_block("Translated words: a Cyrillic question's English bag", " ".join(sys.argv)))
     rows = []
-    for name, (sources, files) in CORPORA.items():
+    for name, (sources, files) in CYRILLIC_CORPORA.items():
         engine = Engine.open(sources, ROOT / "data" / f"index-grains-{sources.name}")
         shipped = engine.ranker.cfg
         off = replace(shipped, translation_weight=0.0)
-        questions = [
-            json.loads(line)["question"]
-            for f in files
-            for line in (EVAL / f).read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        ]
+        questions = eval_questions(files)
         bagged = sum(
             len([*q.spelled, *q.lent, *q.about_spelled]) >= shipped.translation_words
             for q in map(engine.read, questions)

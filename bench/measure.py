@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -95,6 +96,27 @@ def clear_caches(engine: object) -> int:
             clear()
             cleared += 1
     return cleared
+
+
+# The two corpora a Cyrillic question is timed on, with the eval sets that ask them in
+# Russian and Ukrainian: name -> (sources, question files under data/eval).
+CYRILLIC_CORPORA = {
+    "real corpus": (ROOT / "data" / "sources", ["questions_ru.jsonl", "questions_uk.jsonl"]),
+    "eval archive": (
+        ROOT / "data" / "eval" / "archive",
+        ["archive_ru.jsonl", "archive_uk.jsonl"],
+    ),
+}
+
+
+def eval_questions(files: Sequence[str]) -> list[str]:
+    """The questions of these eval sets (data/eval/*.jsonl), in order."""
+    return [
+        json.loads(line)["question"]
+        for f in files
+        for line in (ROOT / "data" / "eval" / f).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 def setting(obj: Any, attr: str, value: Any) -> Callable[[], None]:

@@ -353,22 +353,12 @@ class Reader(
                     covered += 1
                     i += 1
                     continue
-                norms = [x.norm for x in ws[i:]]
-                got = self.w.english.match(norms)
-                if got is not None and all(j in free for j in range(i, i + got[0])):
-                    out += got[1]
-                    i += got[0]
-                    covered += got[0]
-                    continue
-                if self.acts.acts_of(ws[i]):
-                    i += 1  # an act's words are the stance's to weigh (index/stance.py)
-                    covered += 1
-                    continue
-                news = self.w.news.match(norms)
-                if news is not None and all(j in free for j in range(i, i + news[0])):
-                    lent += news[1]
-                    i += news[0]
-                    covered += news[0]
+                found = self._dictionary_words(ws, i, free)
+                if found is not None:
+                    size, english, is_lent = found
+                    (lent if is_lent else out).extend(english)
+                    i += size
+                    covered += size
                     continue
                 if is_name(ws[i]) and self._spelled(ws[i]):
                     covered += 1
@@ -378,6 +368,24 @@ class Reader(
         if covered < TRANSLATED_SHARE * len(idx):
             return [], []
         return out, lent
+
+    def _dictionary_words(
+        self, ws: Sequence[Word], i: int, free: set[int]
+    ) -> tuple[int, tuple[str, ...], bool] | None:
+        """The words from ``i`` a dictionary reads, all free: how many, their English words
+        and whether they are only lent. The curated dictionaries first (event and role words:
+        evidence); then, but for an act's word (the stance's to weigh: none), the news
+        domain's (lent)."""
+        norms = [x.norm for x in ws[i:]]
+        got = self.w.english.match(norms)
+        if got is not None and all(j in free for j in range(i, i + got[0])):
+            return got[0], got[1], False
+        if self.acts.acts_of(ws[i]):
+            return 1, (), True
+        got = self.w.news.match(norms)
+        if got is not None and all(j in free for j in range(i, i + got[0])):
+            return got[0], got[1], True
+        return None
 
     def _act_terms(self, acts: Sequence[str]) -> list[str]:
         """The archive's words (its lexical index's terms) that begin with an act's statement
