@@ -99,6 +99,9 @@ def test_a_whole_question_in_russian_finds_the_english_quote(
 ) -> None:
     a = engine.ask("Как отреагировали облигации Украины?")
     assert "dollar bonds" in a.hits[0].statement.text
+    # A compound market word is one too ("єврооблігації": Eurobonds, vocabulary.json).
+    for question in ("як відреагували українські єврооблігації", "как вели себя еврооблигации"):
+        assert engine.read(question).kinds == ("market",), question
     a = engine.ask("Хто сумнівався, що війна швидко закінчиться?")
     assert a.hits[0].statement.speaker == "Tymofiy Mylovanov"
     a = archive.ask("Кто говорил о санкциях?")
