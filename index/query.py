@@ -87,6 +87,9 @@ class Query:
     # ... and what the news domain's dictionary gives its words ("перезавантаження": reset):
     # they rank, never make it sure (index/data/news_glossary.json)
     lent: tuple[str, ...] = ()
+    # The topic's Cyrillic words (lower case) a dictionary gave English words for: the e5
+    # glossary is not asked for them (Ranker._to_gloss)
+    translated: tuple[str, ...] = ()
     # Phrases the question quotes ("хто сказав «дипломатія через голови українців»"): each is
     # looked for among the statements' sentences as a whole (Ranker._quoted).
     quoted: tuple[str, ...] = ()

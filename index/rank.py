@@ -690,12 +690,15 @@ class Ranker:
 
     def _to_gloss(self, q: Query, route: Route) -> list[str]:
         """The topic's Cyrillic words to look up in the route's glossary (``gloss_words`` at
-        most: each costs the e5 model a pass, ~10 ms)."""
+        most: each costs the e5 model a pass, ~10 ms), but for those a dictionary read."""
         if route.grains is None or not q.cyrillic or not len(route.grains.words):
             return []
         letters = re.findall(r"[^\W\d_]+", q.topic)
+        skip = set(q.translated)  # a dictionary already gave their English words
         found = dict.fromkeys(
-            w.lower() for w in letters if len(w) >= CYRILLIC_MIN_LETTERS and is_cyrillic(w)
+            w.lower()
+            for w in letters
+            if len(w) >= CYRILLIC_MIN_LETTERS and is_cyrillic(w) and w.lower() not in skip
         )
         return list(found)[: self.cfg.scale(route.name).gloss_words]
 

@@ -170,7 +170,7 @@ class Reader(
         topic = " ".join(ws[i].text for i in topic_idx)
         silence = any(ws[i] in self.w.silence for i in topic_idx)
         cyrillic = any(is_cyrillic(ws[i].text) for i in topic_idx)
-        translated, lent = self._translated(ws, topic_idx, asked)
+        translated, lent, read = self._translated(ws, topic_idx, asked)
         spelled = tuple(
             dict.fromkeys(
                 [
@@ -239,6 +239,7 @@ class Reader(
             spelled=spelled,
             about_spelled=about_spelled,
             lent=tuple(dict.fromkeys(w for w in lent if w not in spelled)),
+            translated=read,
             quoted=tuple(said.strip() for _, said in quotations),
             loose=loose,
         )
@@ -330,7 +331,7 @@ class Reader(
 
     def _translated(
         self, ws: Sequence[Word], idx: Sequence[int], asked: Asked | None = None
-    ) -> tuple[list[str], list[str]]:
+    ) -> tuple[list[str], list[str], tuple[str, ...]]:
         """English words the dictionaries give for the topic's Cyrillic words (role words,
         event words), so its quotes can be found by their words too ("пресс-секретарь
         Кремля": spokesman, press secretary, kremlin), when they and the names the archive
@@ -338,9 +339,11 @@ class Reader(
         question asks for ("поздравил") gives the archive's words for it (congratulate,
         congratulations), unless it is negated. Second, the words the news domain's
         dictionary gives the words the others do not read ("перезавантаження": reset): lent
-        to the ranking, never evidence."""
+        to the ranking, never evidence. Third, the
+        Cyrillic words those English words stand for (no glossary lookup needed)."""
         out: list[str] = []
         lent: list[str] = []
+        read: list[str] = []
         free = set(idx)
         covered = 0
         i = 0
@@ -357,6 +360,7 @@ class Reader(
                 if found is not None:
                     size, english, is_lent = found
                     (lent if is_lent else out).extend(english)
+                    read += [ws[j].text.lower() for j in range(i, i + size) if english]
                     i += size
                     covered += size
                     continue
@@ -366,8 +370,8 @@ class Reader(
         # One known word of a longer topic ("грузовики с зерном": grain) would outweigh its
         # meaning in the lexical score: the English words count when they stand for enough.
         if covered < TRANSLATED_SHARE * len(idx):
-            return [], []
-        return out, lent
+            return [], [], ()
+        return out, lent, tuple(dict.fromkeys(read))
 
     def _dictionary_words(
         self, ws: Sequence[Word], i: int, free: set[int]
