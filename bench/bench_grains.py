@@ -12,9 +12,7 @@ import sys
 from dataclasses import replace
 
 from measure import (
-    CYRILLIC_CORPORA,
-    ROOT,
-    eval_questions,
+    cyrillic_engines,
     header_block,
     interleaved,
     ms,
@@ -23,8 +21,6 @@ from measure import (
     table,
 )
 
-from index.search import Engine
-
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -32,12 +28,10 @@ def main() -> None:
     args = p.parse_args()
     print(header_block("Grains: a Cyrillic question with and without them", " ".join(sys.argv)))
     rows = []
-    for name, (sources, files) in CYRILLIC_CORPORA.items():
-        engine = Engine.open(sources, ROOT / "data" / f"index-grains-{sources.name}")
+    for name, engine, questions in cyrillic_engines():
         with_grains = engine.ranker.multilingual
         assert with_grains is not None and with_grains.grains is not None
         without = replace(with_grains, grains=None)
-        questions = eval_questions(files)
         settings = {
             "with": setting(engine.ranker, "multilingual", with_grains),
             "without": setting(engine.ranker, "multilingual", without),

@@ -1,5 +1,5 @@
 """What ranking a Cyrillic topic's English words by the English model as well
-(``RankConfig.translation_weight``, ``Ranker._translated``) costs a Cyrillic question:
+(``RankConfig.translation_weight``, ``Ranker._english_bag``) costs a Cyrillic question:
 warm ``engine.ask`` with the weight as shipped and at 0 (the bag not encoded), interleaved
 question by question in one process, every per-question cache emptied before each ask.
 
@@ -13,9 +13,7 @@ import sys
 from dataclasses import replace
 
 from measure import (
-    CYRILLIC_CORPORA,
-    ROOT,
-    eval_questions,
+    cyrillic_engines,
     header_block,
     interleaved,
     ms,
@@ -24,8 +22,6 @@ from measure import (
     table,
 )
 
-from index.search import Engine
-
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -33,11 +29,9 @@ def main() -> None:
     args = p.parse_args()
     print(header_block("Translated words: a Cyrillic question's English bag", " ".join(sys.argv)))
     rows = []
-    for name, (sources, files) in CYRILLIC_CORPORA.items():
-        engine = Engine.open(sources, ROOT / "data" / f"index-grains-{sources.name}")
+    for name, engine, questions in cyrillic_engines():
         shipped = engine.ranker.cfg
         off = replace(shipped, translation_weight=0.0)
-        questions = eval_questions(files)
         bagged = sum(
             len([*q.spelled, *q.lent, *q.about_spelled]) >= shipped.translation_words
             for q in map(engine.read, questions)

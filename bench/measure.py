@@ -8,7 +8,7 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -107,6 +107,16 @@ CYRILLIC_CORPORA = {
         ["archive_ru.jsonl", "archive_uk.jsonl"],
     ),
 }
+
+
+def cyrillic_engines() -> Iterator[tuple[str, Any, list[str]]]:
+    """Each of ``CYRILLIC_CORPORA`` opened (its bundle under data/index-grains-*), with its
+    Russian and Ukrainian questions: (name, engine, questions)."""
+    from index.search import Engine
+
+    for name, (sources, files) in CYRILLIC_CORPORA.items():
+        engine = Engine.open(sources, ROOT / "data" / f"index-grains-{sources.name}")
+        yield name, engine, eval_questions(files)
 
 
 def eval_questions(files: Sequence[str]) -> list[str]:

@@ -260,7 +260,11 @@ class Catalog:
     def generic(self, word: str) -> bool:
         """Whether an English word's terms are in more than ``GENERIC_SHARE`` of the
         statements, so that it tells no statement from another ("Trump" in his election's)."""
-        return any(self.bm25.doc_freq(t) > GENERIC_SHARE for t in analyze(word))
+        return any(self.generic_term(t) for t in analyze(word))
+
+    def generic_term(self, term: str) -> bool:
+        """``generic`` for one lexical term (already analysed)."""
+        return self.bm25.doc_freq(term) > GENERIC_SHARE
 
     def rows_holding_all(self, words: Sequence[str]) -> np.ndarray:
         """Rows whose speaker, role or text holds every one of the words (``term_rows``

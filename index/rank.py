@@ -120,7 +120,7 @@ class RankConfig:
     # is shown, past the relevance cut, when its score is at least this share of the best.
     member_ratio: float = 0.2
     # A Cyrillic topic's English words (translation_words of them at least) also rank by the
-    # English model's similarity of the bag to each candidate, times this (Ranker._translated;
+    # English model's similarity of the bag to each candidate, times this (Ranker._english_bag;
     # 0.5-0.7 were best on the read sets, bench/RESULTS.md "Translated words").
     translation_weight: float = 0.5
     translation_words: int = 2
@@ -349,7 +349,7 @@ class Ranker:
         lex = lex_all[cand]
         score = fuse(dense, lex, scale)
         if route.name == MULTILINGUAL:
-            score = score + self._translated(q, [*glossed, *q.lent], cand)
+            score = score + self._english_bag(q, [*glossed, *q.lent], cand)
         # Candidates in the compilations the question touches without naming them fully.
         in_event = (
             np.isin(cand, np.concatenate([cat.by_doc[d] for d in q.events]))
@@ -433,7 +433,7 @@ class Ranker:
             keep |= self._saying(q, cand, keep)
         return how(Ranked(cand[keep], score[keep], "topic", sure))
 
-    def _translated(self, q: Query, lent: Sequence[str], cand: np.ndarray) -> np.ndarray:
+    def _english_bag(self, q: Query, lent: Sequence[str], cand: np.ndarray) -> np.ndarray:
         """A Cyrillic topic's English words (the dictionaries', the glossary's, the names the
         archive spells), as one bag embedded by the English model: its similarity to each
         candidate, times ``translation_weight``, where there are ``translation_words`` of

@@ -21,6 +21,7 @@ RELAX_ORDER = ("speaker", "role", "place", "kind", "outlet", "event", "about", "
 # leaders did not congratulate": the notes of no remarks), the kind is tried before the role,
 # which such statements cannot fit.
 ROLELESS_KINDS = frozenset({"note", "market"})
+KIND_BEFORE_ROLE = ("speaker", "kind", *(n for n in RELAX_ORDER if n not in ("speaker", "kind")))
 # Which filter each claim slot belongs to (a region is a place; an order is no filter).
 GROUP = {
     "speaker": "speaker",
@@ -94,9 +95,7 @@ class Scope:
     def narrow(self, q: Query) -> Narrowed:
         missing = tuple(c for c in q.claims if c.missing)
         groups = self._groups(q)
-        order: tuple[str, ...] = RELAX_ORDER
-        if ROLELESS_KINDS & set(q.kinds):
-            order = ("speaker", "kind", *(n for n in RELAX_ORDER if n not in ("speaker", "kind")))
+        order = KIND_BEFORE_ROLE if ROLELESS_KINDS & set(q.kinds) else RELAX_ORDER
         filters = [(name, *groups[name]) for name in order if name in groups]
         certain = [(n, r) for n, s, r in filters if s == Strength.CERTAIN]
         rows: np.ndarray | None = None

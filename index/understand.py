@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from index.catalog import GENERIC_SHARE, Catalog
+from index.catalog import Catalog
 from index.claims import Claim, Strength, resolve
 from index.gazetteer import english_names
 from index.grammar import Grammar
@@ -182,7 +182,7 @@ class Reader(
                         if is_name(ws[i]) or same_spelling(t, ws[i].norm)
                         # A name most statements hold ("Trump" in his election's
                         # compilation) tells none apart: as a topic word it only adds noise.
-                        if self.cat.bm25.doc_freq(t) <= GENERIC_SHARE
+                        if not self.cat.generic_term(t)
                     ),
                     *translated,
                     # A Latin spelling the quotes write otherwise: "Solntzev", solntsev.
@@ -284,7 +284,7 @@ class Reader(
             and ws[i].norm not in self.w.person_nouns
             and ws[i].norm not in self.w.generic
             and ws[i].norm not in self.w.time_words
-            and self.cat.bm25.doc_freq(simple_stem(ws[i].norm)) <= GENERIC_SHARE
+            and not self.cat.generic_term(simple_stem(ws[i].norm))
         )
 
     def _phrases(self, ws: Sequence[Word], idx: Sequence[int]) -> tuple[tuple[str, str], ...]:
@@ -339,8 +339,8 @@ class Reader(
         question asks for ("поздравил") gives the archive's words for it (congratulate,
         congratulations), unless it is negated. Second, the words the news domain's
         dictionary gives the words the others do not read ("перезавантаження": reset): lent
-        to the ranking, never evidence. Third, the
-        Cyrillic words those English words stand for (no glossary lookup needed)."""
+        to the ranking, never evidence. Third, the Cyrillic words those English words stand
+        for (the glossary is not asked for them)."""
         out: list[str] = []
         lent: list[str] = []
         read: list[str] = []
@@ -360,7 +360,8 @@ class Reader(
                 if found is not None:
                     size, english, is_lent = found
                     (lent if is_lent else out).extend(english)
-                    read += [ws[j].text.lower() for j in range(i, i + size) if english]
+                    if english:
+                        read += [ws[j].text.lower() for j in range(i, i + size)]
                     i += size
                     covered += size
                     continue
